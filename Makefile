@@ -1,0 +1,57 @@
+# Three commands for a fresh machine with only python3 >= 3.10:
+#   make lab    set up, fetch the model, open JupyterLab on notebooks/
+#   make test   set up with the dev tools, run the checks and the whole test suite (offline)
+#   make demo   set up, fetch the model, colourise input_images/ into colorized_images/
+# Each is idempotent: the set-up reruns only when requirements*.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+DEV_READY := $(VENV)/.ready-dev
+STANDIN := build/standin-model
+
+.PHONY: help lab test demo model standin clean
+
+help:
+	@echo "make lab    - set up, fetch the model and open JupyterLab"
+	@echo "make test   - set up with dev tools and run all tests (offline)"
+	@echo "make demo   - set up, fetch the model and colourise input_images/"
+	@echo "make standin - build a stand-in model (random weights) in $(STANDIN) for offline demos"
+
+# The stamp is written only after a successful install, so a failed one is retried next time.
+$(READY): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed, this is " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	@touch $@
+
+$(DEV_READY): $(READY) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+model: $(READY)
+	@$(BIN)/python -m helpers fetch || { \
+	  echo ""; \
+	  echo "Could not fetch the model (are you offline?). The Python environment in $(VENV) is ready;"; \
+	  echo "only the model files are missing. See README.md, 'Getting the model by hand'."; \
+	  exit 1; }
+
+lab: model
+	$(BIN)/jupyter lab notebooks/
+
+test: $(DEV_READY)
+	$(BIN)/ruff check helpers tests tools bench
+	$(if $(wildcard notebooks/*.ipynb),$(BIN)/nbstripout --verify $(wildcard notebooks/*.ipynb))
+	$(BIN)/python -m pytest
+
+demo: model
+	$(BIN)/python -m helpers photo input_images --out colorized_images
+	@echo "Done: the colourised photos are in colorized_images/"
+
+standin: $(READY)
+	$(BIN)/python -m tools.standin_model $(STANDIN)
+
+clean:
+	rm -rf build test-output .pytest_cache
+	find colorized_images colorized_frames colorized_videos -mindepth 1 ! -name .gitkeep -delete

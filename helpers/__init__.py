@@ -1,0 +1,44 @@
+"""Helpers shared by the colourisation notebooks and the ``python -m helpers`` command line.
+
+Typical use::
+
+    import helpers
+    helpers.fetch_model()                 # once: downloads the model into model/
+    net = helpers.load_model()
+    img_bgr = helpers.colorize("input_images/coffee.jpg", net)
+"""
+
+from .colorize import DEFAULT_SIZE, colorize, colorize_batch, network_input, predict_ab
+from .fetch import ModelDownloadError, fetch_model
+from .images import read_image, to_float_bgr, write_image
+from .lab import bgr_to_lab, lab_to_bgr, lightness
+from .model import (
+    DEFAULT_TEMPERATURE,
+    ModelLoadError,
+    check_opencv,
+    get_temperature,
+    load_model,
+    set_temperature,
+)
+
+__all__ = [
+    "DEFAULT_SIZE",
+    "DEFAULT_TEMPERATURE",
+    "ModelDownloadError",
+    "ModelLoadError",
+    "bgr_to_lab",
+    "check_opencv",
+    "colorize",
+    "colorize_batch",
+    "fetch_model",
+    "get_temperature",
+    "lab_to_bgr",
+    "lightness",
+    "load_model",
+    "network_input",
+    "predict_ab",
+    "read_image",
+    "set_temperature",
+    "to_float_bgr",
+    "write_image",
+]

@@ -1,0 +1,139 @@
+"""Colourise photos: L in, ab predicted by the network, full-resolution colour out.
+
+The recipe (Zhang, Isola, Efros 2016):
+
+1. take the lightness L of the photo at full resolution;
+2. resize L to the network's input size (224 x 224 in training) and subtract 50, so the
+   input is centred on zero (L runs 0..100);
+3. the network predicts ab at a quarter of that size (56 x 56);
+4. resize ab back to the photo's size and join it with the ORIGINAL full-resolution L,
+   so all the detail comes from the photo and only the colour is upsampled.
+
+Introduced in notebook 02_photo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .images import read_image
+from .lab import lab_to_bgr, lightness
+from .model import set_temperature
+
+DEFAULT_SIZE = 224
+"""Network input size in pixels: the size the network was trained at."""
+L_CENTER = 50
+"""Subtracted from L (0..100) so the network's input is centred on zero, as in training."""
+
+
+def _as_array(image: str | os.PathLike | np.ndarray) -> np.ndarray:
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(Path(image))
+    return np.asarray(image)
+
+
+def check_size(size: int) -> None:
+    """Raise ValueError unless ``size`` is a usable network input size."""
+    # Three stride-2 layers and one 2x upsampling: sizes must divide by 8 to line up.
+    if size < 32 or size % 8:
+        raise ValueError(f"size must be a multiple of 8 and at least 32 (224 is the training size), got {size}.")
+
+
+def network_input(L: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
+    """The network's input for one image.
+
+    Parameters
+    ----------
+    L : (H, W) float32 ndarray, 0..100
+    size : int
+        Side of the square network input, a multiple of 8.
+
+    Returns
+    -------
+    (size, size) float32 ndarray
+        L resized (bilinear, like the original demo) minus ``L_CENTER``.
+    """
+    return cv2.resize(L, (size, size), interpolation=cv2.INTER_LINEAR) - L_CENTER
+
+
+def predict_ab(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
+    """Run the network on a batch of centred L inputs.
+
+    Parameters
+    ----------
+    net : cv2.dnn.Net
+        From ``load_model``.
+    L_small : (N, S, S) float32 ndarray
+        Outputs of ``network_input``.
+
+    Returns
+    -------
+    ab : (N, S/4, S/4, 2) float32 ndarray
+        Predicted a and b, channels last so OpenCV can resize them.
+    """
+    net.setInput(np.ascontiguousarray(L_small[:, np.newaxis], dtype=np.float32))
+    return net.forward().transpose(0, 2, 3, 1)
+
+
+def _finish(L: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
+    h, w = L.shape
+    ab = cv2.resize(ab_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return lab_to_bgr(L, ab)
+
+
+def colorize_batch(
+    images: Sequence[str | os.PathLike | np.ndarray],
+    net: cv2.dnn.Net,
+    *,
+    temperature: float | None = None,
+    size: int = DEFAULT_SIZE,
+) -> list[np.ndarray]:
+    """Colourise several images with ONE forward pass of the network.
+
+    The images may have different sizes: each is shrunk to ``size`` x ``size`` for the
+    network and coloured at its own full resolution. See ``colorize`` for the parameters.
+    """
+    check_size(size)
+    if temperature is not None:
+        set_temperature(net, temperature)
+    Ls = [lightness(_as_array(image)) for image in images]
+    if not Ls:
+        return []
+    ab_small = predict_ab(net, np.stack([network_input(L, size) for L in Ls]))
+    return [_finish(L, ab) for L, ab in zip(Ls, ab_small)]
+
+
+def colorize(
+    image: str | os.PathLike | np.ndarray,
+    net: cv2.dnn.Net,
+    *,
+    temperature: float | None = None,
+    size: int = DEFAULT_SIZE,
+) -> np.ndarray:
+    """Colourise one photo at its full resolution.
+
+    Parameters
+    ----------
+    image : path or ndarray
+        A file path, or an array: gray ``(H, W)``, BGR ``(H, W, 3)`` or BGRA ``(H, W, 4)``;
+        uint8, uint16 or float in [0, 1]. A colour image is made grey first.
+    net : cv2.dnn.Net
+        From ``load_model``.
+    temperature : float, optional
+        Annealed-mean temperature ``T``; ``None`` keeps the network's (0.38 unless changed).
+        A new value stays set on ``net`` (see ``set_temperature``).
+    size : int
+        Network input size, a multiple of 8. Larger sees finer detail but costs time
+        in proportion to the pixels (448 is 4x slower than 224).
+
+    Returns
+    -------
+    img_bgr : (H, W, 3) uint8 ndarray
+        Same height and width as the input; its L channel is the input's.
+    """
+    return colorize_batch([image], net, temperature=temperature, size=size)[0]

@@ -1,0 +1,210 @@
+"""Fetch the model files: a registry of sizes, hashes and mirrors, and a downloader that survives dead links.
+
+The original download host of the model is gone, and any mirror can disappear too. So every
+file has a list of sources tried in order, and the file's hash - not the link - decides whether
+a download is right. A download goes to a temporary file next to its destination and is only
+renamed into place once its hash matches, so an interrupted download never leaves a partial
+model behind, and an HTML error page can never reach OpenCV.
+
+Introduced in notebook 02_photo; ``python -m helpers fetch`` runs it from a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pooch
+
+from .paths import MODEL_DIR
+
+REGISTRY_FILE = MODEL_DIR / "registry.json"
+MIRROR_ENV = "COLORIZE_MODEL_MIRROR"
+"""Folder or URL base tried before the public mirrors (a classroom's shared copy)."""
+MODEL_DIR_ENV = "COLORIZE_MODEL_DIR"
+"""Folder of model files used as they are, without hash checks (your own Caffe model)."""
+
+
+class ModelDownloadError(RuntimeError):
+    """Every source of a model file failed."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One file of the model: its name, size in bytes, ``"algorithm:hexdigest"`` hash and sources."""
+
+    name: str
+    size: int
+    hash: str
+    urls: tuple[str, ...]
+
+
+def read_registry(path: Path | None = None) -> tuple[dict[str, ModelFile], dict[str, list[str]]]:
+    """Read ``model/registry.json``: ``({file name: ModelFile}, {variant: [file names]})``."""
+    data = json.loads(Path(path or REGISTRY_FILE).read_text(encoding="utf-8"))
+    files = {
+        name: ModelFile(name=name, size=entry["size"], hash=entry["hash"], urls=tuple(entry["urls"]))
+        for name, entry in data["files"].items()
+    }
+    return files, data["variants"]
+
+
+def variant_files(variant: str = "v2") -> list[ModelFile]:
+    """The registry entries of a model variant (``"v2"`` or ``"v2_norebal"``)."""
+    files, variants = read_registry()
+    if variant not in variants:
+        raise ValueError(f"Unknown model variant {variant!r}; choose one of: {', '.join(variants)}.")
+    return [files[name] for name in variants[variant]]
+
+
+def is_valid(path: Path, entry: ModelFile) -> bool:
+    """True if ``path`` exists with the registry's size and hash (the size check is instant)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size != entry.size:
+        return False
+    algorithm, digest = entry.hash.split(":")
+    return pooch.file_hash(str(path), alg=algorithm) == digest
+
+
+def _reject_html(output_file: str) -> None:
+    with open(output_file, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        raise ValueError("the server sent an HTML page instead of the model file (a login, error or 'moved' page)")
+
+
+class _Downloader:
+    """pooch's HTTP downloader plus a timeout and a check that refuses HTML pages."""
+
+    def __init__(self, progressbar: bool, timeout: float):
+        self._http = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+
+    def __call__(self, url: str, output_file, pooch_obj, check_only: bool = False):
+        self._http(url, output_file, pooch_obj)
+        _reject_html(str(output_file))
+
+
+def _copy_verified(source: Path, entry: ModelFile, dest: Path) -> None:
+    """Copy a file from a local mirror through a temporary file, keeping it only if the hash matches."""
+    if not source.is_file():
+        raise FileNotFoundError(f"no such file: {source}")
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{entry.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(source, tmp)
+        if not is_valid(tmp, entry):
+            _reject_html(str(tmp))
+            raise ValueError(f"wrong size or hash (expected {entry.size} bytes, {entry.hash})")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sources(entry: ModelFile, mirror: str | os.PathLike | None) -> list[str]:
+    if not mirror:
+        return list(entry.urls)
+    mirror = str(mirror)
+    if "://" in mirror:
+        return [mirror.rstrip("/") + "/" + entry.name, *entry.urls]
+    return [str(Path(mirror).expanduser() / entry.name), *entry.urls]
+
+
+def fetch_file(
+    entry: ModelFile,
+    dest_dir: Path = MODEL_DIR,
+    *,
+    mirror: str | os.PathLike | None = None,
+    progressbar: bool = True,
+    timeout: float = 30,
+) -> Path:
+    """Make sure ``dest_dir/entry.name`` exists with the right hash; download it if not.
+
+    Sources are tried in order: ``mirror`` (a folder or URL base), then the registry's URLs.
+    Any failure - HTTP error, timeout, wrong hash, an HTML page - moves on to the next one.
+
+    Raises
+    ------
+    ModelDownloadError
+        When every source failed; the message lists each source and why it failed, and
+        says where to put the file by hand.
+    """
+    dest_dir = Path(dest_dir)
+    dest = dest_dir / entry.name
+    if is_valid(dest, entry):
+        return dest
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for source in _sources(entry, mirror):
+        try:
+            if "://" in source:
+                pooch.retrieve(
+                    source,
+                    known_hash=entry.hash,
+                    fname=entry.name,
+                    path=dest_dir,
+                    downloader=_Downloader(progressbar, timeout),
+                )
+            else:
+                _copy_verified(Path(source), entry, dest)
+            return dest
+        except Exception as exc:  # noqa: BLE001 - any failure means: try the next source
+            failures.append(f"  - {source}\n      {type(exc).__name__}: {_short(exc)}")
+    raise ModelDownloadError(
+        f"Could not get {entry.name} ({entry.size:,} bytes). Every source failed:\n"
+        + "\n".join(failures)
+        + f"\n\nTo fix it: download the file by hand from any working copy (a classmate or "
+        f"instructor may have one), check that its hash is {entry.hash}, and put it at\n"
+        f"  {dest}\n"
+        f"or point {MIRROR_ENV} at a folder (or URL) that holds it and run "
+        "`python -m helpers fetch` again."
+    )
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def fetch_model(
+    variant: str = "v2",
+    *,
+    dest_dir: Path = MODEL_DIR,
+    mirror: str | os.PathLike | None = None,
+    progressbar: bool = True,
+    timeout: float = 30,
+) -> dict[str, Path]:
+    """Fetch the files of a model variant that are missing or damaged in ``dest_dir``.
+
+    Parameters
+    ----------
+    variant : {"v2", "v2_norebal"}
+        ``v2`` is trained with class rebalancing (more vivid); ``v2_norebal`` without
+        (safer, browner colours). Both share the prototxt and cluster centres.
+    dest_dir : Path
+        Where the files go; ``model/`` by default.
+    mirror : str or Path, optional
+        A folder or URL base tried first. Defaults to ``$COLORIZE_MODEL_MIRROR``.
+    progressbar, timeout
+        Show a tqdm progress bar; seconds before a silent server counts as failed.
+
+    Returns
+    -------
+    dict
+        ``{file name: path}`` of the variant's files, all verified.
+
+    Notes
+    -----
+    Files already present with the right hash are not downloaded again, so calling this
+    twice costs only the hash checks (about half a second for the 129 MB weights).
+    """
+    if mirror is None:
+        mirror = os.environ.get(MIRROR_ENV) or None
+    return {
+        entry.name: fetch_file(entry, dest_dir, mirror=mirror, progressbar=progressbar, timeout=timeout)
+        for entry in variant_files(variant)
+    }

@@ -1,0 +1,222 @@
+"""Load the colourisation network with OpenCV's DNN module.
+
+The released Caffe model ends with ``conv8_313`` (313 logits per pixel, one per ab bin). Two
+extra layers turn those logits into a colour, and their weights are not in the caffemodel, so
+we set them here:
+
+* ``conv8_313_rh`` (Scale) multiplies the logits by ``1 / T``; followed by a softmax this is the
+  "annealed mean" of the paper with temperature ``T``. The paper's ``T = 0.38`` gives the
+  famous constant ``2.606 = 1 / 0.38``.
+* ``class8_ab`` is a 1x1 convolution whose weights are the 313 ab bin centres of
+  ``pts_in_hull.npy``: it computes the expected ab colour under that softmax.
+
+Introduced in notebook 02_photo.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .fetch import MODEL_DIR_ENV, read_registry, variant_files
+from .paths import MODEL_DIR
+
+DEFAULT_TEMPERATURE = 0.38
+"""Annealed-mean temperature of the paper: 1 gives the plain mean (greyish), -> 0 the mode (patchy)."""
+
+
+class ModelLoadError(RuntimeError):
+    """The model files are missing, damaged, or not a colourisation network."""
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    """The three files a model needs."""
+
+    prototxt: Path
+    weights: Path
+    points: Path
+    managed: bool
+    """True for files in ``model/`` that ``fetch_model`` verifies; False for ``COLORIZE_MODEL_DIR``."""
+
+
+def check_opencv(version: str | None = None) -> None:
+    """Refuse OpenCV 5, which can no longer read Caffe models.
+
+    Raises
+    ------
+    RuntimeError
+        With the reason and the fix, when the major version is 5 or later.
+    """
+    version = version or cv2.__version__
+    if int(version.split(".")[0]) >= 5:
+        raise RuntimeError(
+            f"OpenCV {version} is installed, but OpenCV 5 removed the Caffe importer "
+            "(cv2.dnn.readNetFromCaffe) that this model needs.\n"
+            'Fix: pip install "opencv-python-headless>=4.8,<5" '
+            "(and `pip uninstall opencv-python opencv-contrib-python` if they are installed), "
+            "or simply `pip install -r requirements.txt`."
+        )
+
+
+def _only(folder: Path, pattern: str) -> Path | None:
+    found = sorted(folder.glob(pattern))
+    return found[0] if len(found) == 1 else None
+
+
+def model_paths(variant: str = "v2", model_dir: Path | None = None) -> ModelPaths:
+    """Where the model files of ``variant`` are.
+
+    ``model_dir`` (or ``$COLORIZE_MODEL_DIR``) is a folder used as it is: the files keep the
+    release names, or the folder holds exactly one ``.prototxt``, one ``.caffemodel`` and one
+    ``.npy``. Without it, the files are in ``model/``, managed by ``fetch_model``.
+    """
+    names = [entry.name for entry in variant_files(variant)]
+    prototxt_name, points_name, weights_name = names
+    chosen = model_dir or os.environ.get(MODEL_DIR_ENV)
+    if not chosen:
+        return ModelPaths(
+            MODEL_DIR / prototxt_name, MODEL_DIR / weights_name, MODEL_DIR / points_name, managed=True
+        )
+    folder = Path(chosen).expanduser()
+    if not folder.is_dir():
+        raise ModelLoadError(f"Model folder {folder} does not exist (set by {MODEL_DIR_ENV} or model_dir).")
+
+    def pick(name: str, pattern: str) -> Path:
+        return folder / name if (folder / name).exists() else (_only(folder, pattern) or folder / name)
+
+    return ModelPaths(
+        pick(prototxt_name, "*.prototxt"),
+        pick(weights_name, "*.caffemodel"),
+        pick(points_name, "*.npy"),
+        managed=False,
+    )
+
+
+def _check_file(path: Path, managed: bool) -> None:
+    """Catch the common problems before OpenCV turns them into an opaque parse error."""
+    fix = (
+        "Run `python -m helpers fetch` (or helpers.fetch_model() in a notebook) to download it again."
+        if managed
+        else f"Check the files in {path.parent} (the folder named by {MODEL_DIR_ENV})."
+    )
+    if not path.is_file():
+        raise ModelLoadError(f"Model file {path} is missing. {fix}")
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelLoadError(f"Model file {path} is empty. {fix}")
+    with open(path, "rb") as f:
+        head = f.read(256).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise ModelLoadError(f"Model file {path} is an HTML page, not a model (a failed download). {fix}")
+    if managed:
+        files, _ = read_registry()
+        expected = files[path.name].size
+        if size != expected:
+            raise ModelLoadError(
+                f"Model file {path} has {size:,} bytes but should have {expected:,}: "
+                f"it is truncated or a different file. {fix}"
+            )
+
+
+def load_cluster_centres(path: Path) -> np.ndarray:
+    """The ab bin centres, ``(313, 2)`` float32, read without pickle (a .npy can't run code)."""
+    try:
+        points = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(f"{path} is not a readable .npy array of ab bin centres: {exc}") from exc
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ModelLoadError(f"{path} holds an array of shape {points.shape}; expected (313, 2) ab bin centres.")
+    return points.astype(np.float32)
+
+
+def load_model(
+    variant: str = "v2",
+    *,
+    model_dir: Path | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> cv2.dnn.Net:
+    """Read the Caffe network and add the cluster centres and the annealed-mean temperature.
+
+    Parameters
+    ----------
+    variant : {"v2", "v2_norebal"}
+        Which released weights (see ``fetch_model``).
+    model_dir : Path, optional
+        A folder of model files used as they are; defaults to ``$COLORIZE_MODEL_DIR``, and
+        without either to ``model/`` (fill it with ``fetch_model``).
+    temperature : float
+        Annealed-mean temperature ``T`` in (0, 1]; see ``set_temperature``.
+
+    Returns
+    -------
+    cv2.dnn.Net
+        Input ``data_l``: (N, 1, S, S) float32, the L channel (0..100) minus 50, with S a
+        multiple of 8 (224 in training). Output ``class8_ab``: (N, 2, S/4, S/4) ab values.
+
+    Raises
+    ------
+    RuntimeError
+        OpenCV 5 or later is installed (it cannot read Caffe models).
+    ModelLoadError
+        A file is missing, truncated, an HTML page, or not this network.
+    """
+    check_opencv()
+    paths = model_paths(variant, model_dir)
+    for path in (paths.prototxt, paths.weights, paths.points):
+        _check_file(path, paths.managed)
+    points = load_cluster_centres(paths.points)
+    try:
+        # str(): OpenCV's Python bindings do not take Path objects in older 4.x releases.
+        net = cv2.dnn.readNetFromCaffe(str(paths.prototxt), str(paths.weights))
+    except cv2.error as exc:
+        raise ModelLoadError(
+            f"OpenCV could not read the model {paths.weights.name} with {paths.prototxt.name} "
+            f"in {paths.weights.parent}: one of them is damaged or they do not belong together. "
+            + (
+                "Run `python -m helpers fetch` to download them again."
+                if paths.managed
+                else f"Check the files in {paths.weights.parent}."
+            )
+            + f"\n(OpenCV said: {str(exc).strip().splitlines()[-1]})"
+        ) from None
+    for layer in ("conv8_313_rh", "class8_ab"):
+        if net.getLayerId(layer) < 0:
+            raise ModelLoadError(
+                f"{paths.prototxt} has no layer named {layer!r}: it is not the colourisation network."
+            )
+    # (313, 2) -> (2, 313, 1, 1): 2 output channels (a, b), 313 inputs (the bins), a 1x1 kernel.
+    net.getLayer(net.getLayerId("class8_ab")).blobs = [points.T.reshape(2, -1, 1, 1).copy()]
+    set_temperature(net, temperature)
+    return net
+
+
+def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
+    """Set the annealed-mean temperature ``T``: the softmax runs on ``logits / T``.
+
+    ``T = 1`` gives the plain mean of the predicted distribution (safe, greyish, sepia);
+    ``T -> 0`` its mode (vivid but patchy). The paper picked ``T = 0.38``.
+
+    Notes
+    -----
+    OpenCV folds the Scale layer into the convolution before it when the network first runs,
+    so changing the Scale weights later would have no effect. Toggling fusion off and on makes
+    OpenCV set the network up again with the new weights on the next forward pass.
+    """
+    if not 0 < temperature <= 10:
+        raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
+    layer = net.getLayer(net.getLayerId("conv8_313_rh"))
+    channels = 313 if not layer.blobs else layer.blobs[0].size
+    layer.blobs = [np.full((1, channels), 1.0 / temperature, np.float32)]
+    net.enableFusion(False)
+    net.enableFusion(True)
+
+
+def get_temperature(net: cv2.dnn.Net) -> float:
+    """The temperature ``T`` currently set on ``net``."""
+    scale = net.getLayer(net.getLayerId("conv8_313_rh")).blobs[0]
+    return round(float(1.0 / scale.flat[0]), 6)  # the layer stores float32

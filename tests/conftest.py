@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny and oracle Caffe networks, the full-size stand-in, sample images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tools.standin_model import make_standin_model_dir, tiny_model_dir
+
+SHARED_MODEL = Path(__file__).resolve().parents[2] / "shared" / "model"
+
+
+def synthetic_bins() -> np.ndarray:
+    """313 ab points on a 10-unit grid closest to the origin: a stand-in for pts_in_hull.npy."""
+    grid = np.array([(a, b) for a in range(-110, 111, 10) for b in range(-110, 111, 10)], dtype=np.int64)
+    order = np.argsort(np.hypot(grid[:, 0], grid[:, 1]), kind="stable")
+    return grid[order[:313]]
+
+
+@pytest.fixture(scope="session")
+def bins() -> np.ndarray:
+    return synthetic_bins()
+
+
+@pytest.fixture
+def make_tiny_model(tmp_path_factory, bins):
+    """Factory: a tiny model folder from (weights, bias)."""
+
+    def make(weights=None, bias=None, seed=0):
+        rng = np.random.default_rng(seed)
+        if weights is None:
+            weights = rng.standard_normal((313, 1, 4, 4)).astype(np.float32) * 0.02
+        if bias is None:
+            bias = rng.standard_normal(313).astype(np.float32)
+        return tiny_model_dir(tmp_path_factory.mktemp("tiny"), bins, weights, bias)
+
+    return make
+
+
+@pytest.fixture
+def tiny_model(make_tiny_model) -> Path:
+    """A tiny network with random weights: its output depends on the input."""
+    return make_tiny_model()
+
+
+def one_hot_oracle(make_tiny_model, bins, k: int) -> tuple[Path, np.ndarray]:
+    """An oracle whose output is exactly bin k's ab everywhere (logit 40 above the others)."""
+    bias = np.zeros(313, np.float32)
+    bias[k] = 40.0
+    return make_tiny_model(weights=np.zeros((313, 1, 4, 4), np.float32), bias=bias), bins[k].astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def standin_model() -> Path:
+    """The real prototxt with generated full-size weights (needs ../shared/model)."""
+    if not (SHARED_MODEL / "colorization_deploy_v2.prototxt").is_file():
+        pytest.skip("../shared/model is absent: the real prototxt is needed for the full-size stand-in")
+    out = Path(__file__).resolve().parents[1] / "build" / "standin-model"
+    return make_standin_model_dir(out, source=SHARED_MODEL)
+
+
+@pytest.fixture
+def gray_image() -> np.ndarray:
+    """A 97 x 130 gray gradient with a bright square: odd sizes on purpose."""
+    y, x = np.mgrid[0:97, 0:130]
+    img = (40 + 150 * x / 129).astype(np.uint8)
+    img[20:60, 30:80] = 220
+    return img
