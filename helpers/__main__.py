@@ -158,7 +158,8 @@ def _photo(args: argparse.Namespace) -> int:
             print(f"{src} -> {dest}")
             done += 1
     failed = len(errors)
-    print(f"\n{done} image(s) colourised into {args.out}" + (f"; {failed} failed (see errors above)." if failed else "."))
+    summary = f"; {failed} failed (see errors above)." if failed else "."
+    print(f"\n{done} image(s) colourised into {args.out}{summary}")
     return 1 if failed else 0
 
 

@@ -53,7 +53,10 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
     Parent folders are created. Returns the path.
     """
     path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".png", img)
+    try:
+        ok, encoded = cv2.imencode(path.suffix or ".png", img)
+    except cv2.error:
+        ok = False
     if not ok:
         raise ValueError(f"OpenCV cannot write {path.suffix!r} files; use one of {', '.join(IMAGE_EXTENSIONS)}.")
     path.parent.mkdir(parents=True, exist_ok=True)

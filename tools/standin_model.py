@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import struct
 import sys
 from pathlib import Path
 
@@ -77,7 +76,7 @@ def write_caffemodel(path: Path, layers: list[tuple[str, str, list[np.ndarray]]]
 
 
 # --------------------------------------------------------------------------- prototxt
-_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|[{}]|[^\s{}:]+:?|#[^\n]*')
+_TOKEN = re.compile(r"#[^\n]*|\"[^\"]*\"|'[^']*'|[{}]|[^\s{}:]+:?")
 
 
 def parse_prototxt(text: str) -> dict:
@@ -169,10 +168,20 @@ def make_standin_model_dir(out_dir: Path, source: Path | None = None, seed: int 
     for name in (PROTOTXT_NAME, PTS_NAME):
         shutil.copyfile(source / name, out_dir / name)
     weights = out_dir / WEIGHTS_NAME
-    if not weights.exists():
-        tmp = weights.with_suffix(".part")
-        write_caffemodel(tmp, random_weights(out_dir / PROTOTXT_NAME, seed=seed))
-        tmp.replace(weights)
+    # Generating 129 MB takes seconds: reuse a finished file, recognised by its stamp.
+    stamp = out_dir / "STANDIN.txt"
+    expected = f"random weights, seed {seed}"
+    if weights.is_file() and stamp.is_file():
+        if stamp.read_text().startswith(f"{expected}, {weights.stat().st_size} bytes"):
+            return out_dir
+    tmp = weights.with_suffix(".part")
+    write_caffemodel(tmp, random_weights(out_dir / PROTOTXT_NAME, seed=seed))
+    tmp.replace(weights)
+    stamp.write_text(
+        f"{expected}, {weights.stat().st_size} bytes\n"
+        "A stand-in made by tools/standin_model.py: the real architecture with meaningless weights.\n"
+        "Its colours are noise; use it to test the pipeline, speed and memory offline.\n"
+    )
     return out_dir
 
 

@@ -1,0 +1,161 @@
+"""Loading the network: the real architecture, damaged files, OpenCV 5, custom model folders."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+import helpers
+import helpers.model
+from helpers.model import ModelLoadError, check_opencv, load_model, model_paths
+from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME
+
+
+def test_real_architecture_with_generated_weights(standin_model):
+    net = load_model(model_dir=standin_model)
+    assert len(net.getLayerNames()) > 50  # the full network, not the tiny one
+    rng = np.random.default_rng(0)
+    L_small = rng.uniform(-50, 50, (2, 224, 224)).astype(np.float32)
+    ab = helpers.predict_ab(net, L_small)
+    assert ab.shape == (2, 56, 56, 2)
+    assert np.isfinite(ab).all()
+    assert not np.allclose(ab[0], ab[1])  # each image of the batch gets its own colours
+    # the cluster centres bound the expectation: ab stays inside their range
+    points = np.load(standin_model / PTS_NAME)
+    assert (ab >= points.min(0) - 1e-3).all() and (ab <= points.max(0) + 1e-3).all()
+
+
+def test_real_architecture_temperature_takes_effect_after_a_forward_pass(standin_model):
+    net = load_model(model_dir=standin_model)
+    L_small = np.random.default_rng(1).uniform(-50, 50, (1, 224, 224)).astype(np.float32)
+    first = helpers.predict_ab(net, L_small)
+    helpers.set_temperature(net, 1.0)
+    washed = helpers.predict_ab(net, L_small)
+    helpers.set_temperature(net, helpers.DEFAULT_TEMPERATURE)
+    again = helpers.predict_ab(net, L_small)
+    assert np.abs(first - washed).max() > 0.1
+    np.testing.assert_allclose(first, again, atol=1e-4)
+    # a higher temperature averages over more bins: the colours come out less saturated
+    assert np.hypot(*washed.reshape(-1, 2).T).mean() < np.hypot(*first.reshape(-1, 2).T).mean()
+
+
+def test_other_input_sizes_work(standin_model):
+    net = load_model(model_dir=standin_model)
+    ab = helpers.predict_ab(net, np.zeros((1, 160, 160), np.float32))
+    assert ab.shape == (1, 40, 40, 2)
+
+
+def copy_model(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_truncated_weights_give_a_clear_message(tiny_model, tmp_path):
+    folder = copy_model(tiny_model, tmp_path / "m")
+    weights = folder / WEIGHTS_NAME
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelLoadError) as info:
+        load_model(model_dir=folder)
+    message = str(info.value)
+    assert WEIGHTS_NAME in message and "damaged" in message
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [(b"", "empty"), (b"<!DOCTYPE html><html><body>Sign in</body></html>", "HTML page")],
+)
+def test_empty_or_html_weights(tiny_model, tmp_path, content, expected):
+    folder = copy_model(tiny_model, tmp_path / "m")
+    (folder / WEIGHTS_NAME).write_bytes(content)
+    with pytest.raises(ModelLoadError, match=expected):
+        load_model(model_dir=folder)
+
+
+def test_missing_file_names_it(tiny_model, tmp_path):
+    folder = copy_model(tiny_model, tmp_path / "m")
+    (folder / PTS_NAME).unlink()
+    with pytest.raises(ModelLoadError, match="pts_in_hull.npy is missing"):
+        load_model(model_dir=folder)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model(model_dir=tmp_path / "nowhere")
+
+
+def test_wrong_network_is_refused(tiny_model, tmp_path):
+    folder = copy_model(tiny_model, tmp_path / "m")
+    prototxt = folder / PROTOTXT_NAME
+    prototxt.write_text(prototxt.read_text().replace("class8_ab", "some_other_layer"))
+    with pytest.raises(ModelLoadError, match="class8_ab"):
+        load_model(model_dir=folder)
+
+
+def test_cluster_centres_are_read_without_pickle(tiny_model, tmp_path):
+    folder = copy_model(tiny_model, tmp_path / "m")
+    np.save(folder / PTS_NAME, np.array([{"not": "numbers"}], dtype=object), allow_pickle=True)
+    with pytest.raises(ModelLoadError, match="not a readable .npy"):
+        load_model(model_dir=folder)
+    np.save(folder / PTS_NAME, np.zeros((313, 3)))
+    with pytest.raises(ModelLoadError, match=r"\(313, 3\)"):
+        load_model(model_dir=folder)
+
+
+def test_own_model_folder_with_other_file_names(tiny_model, tmp_path, monkeypatch):
+    folder = tmp_path / "my model"
+    folder.mkdir()
+    shutil.copy(tiny_model / PROTOTXT_NAME, folder / "mine.prototxt")
+    shutil.copy(tiny_model / WEIGHTS_NAME, folder / "mine.caffemodel")
+    shutil.copy(tiny_model / PTS_NAME, folder / "centres.npy")
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(folder))
+    paths = model_paths()
+    assert (paths.prototxt.name, paths.weights.name, paths.points.name) == (
+        "mine.prototxt", "mine.caffemodel", "centres.npy")
+    assert not paths.managed
+    net = load_model()
+    assert helpers.predict_ab(net, np.zeros((1, 64, 64), np.float32)).shape == (1, 16, 16, 2)
+
+
+def test_managed_folder_catches_truncation_by_size(tiny_model, tmp_path, monkeypatch):
+    """In model/ the registry's sizes are known: a short file is named as truncated before OpenCV sees it."""
+    monkeypatch.delenv("COLORIZE_MODEL_DIR", raising=False)
+    folder = copy_model(tiny_model, tmp_path / "model")
+    monkeypatch.setattr(helpers.model, "MODEL_DIR", folder)
+    (folder / PROTOTXT_NAME).write_bytes((tiny_model / PROTOTXT_NAME).read_bytes())
+    with pytest.raises(ModelLoadError) as info:
+        load_model()
+    assert "truncated" in str(info.value) and "python -m helpers fetch" in str(info.value)
+
+
+@pytest.mark.parametrize("version", ["5.0.0", "5.1.0-pre", "6.0.0"])
+def test_opencv_5_is_refused_with_the_fix(version):
+    with pytest.raises(RuntimeError) as info:
+        check_opencv(version)
+    message = str(info.value)
+    assert version in message and "Caffe" in message and "opencv-python-headless>=4.8,<5" in message
+
+
+def test_opencv_4_is_accepted():
+    check_opencv("4.8.0")
+    check_opencv(cv2.__version__)  # the installed one, pinned <5 by requirements.txt
+
+
+def test_load_model_refuses_opencv_5(tiny_model, monkeypatch):
+    monkeypatch.setattr(cv2, "__version__", "5.0.0")
+    with pytest.raises(RuntimeError, match="OpenCV 5.0.0"):
+        load_model(model_dir=tiny_model)
+
+
+def test_unknown_variant():
+    with pytest.raises(ValueError, match="v2_norebal"):
+        load_model("v3")
+
+
+@pytest.mark.parametrize("temperature", [0, -1, 11])
+def test_bad_temperature(tiny_model, temperature):
+    with pytest.raises(ValueError, match="temperature"):
+        load_model(model_dir=tiny_model, temperature=temperature)

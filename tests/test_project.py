@@ -1,0 +1,87 @@
+"""The repository itself: one list of dependencies, samples with sources, ignored weights."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import cv2
+import pytest
+import tomllib
+
+from helpers.paths import INPUT_IMAGES, REPO_ROOT
+
+NAMED_BY_THE_OWNER = {"jupyterlab", "opencv-python-headless", "numpy", "matplotlib", "imutils",
+                      "ipywidgets", "pooch", "tqdm"}
+
+
+def requirement_names(path):
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            names.add(re.split(r"[<>=!~\[ ;]", line)[0].lower())
+    return names
+
+
+def test_requirements_name_every_dependency_and_pin_opencv_below_5():
+    assert requirement_names(REPO_ROOT / "requirements.txt") == NAMED_BY_THE_OWNER
+    text = (REPO_ROOT / "requirements.txt").read_text()
+    assert re.search(r"^opencv-python-headless>=4\.8,<5$", text, re.M)
+    assert "opencv-python>" not in text and "opencv-python=" not in text  # the libGL-hungry wheel
+
+
+def test_pyproject_takes_its_dependencies_from_requirements_txt():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert project["project"]["dynamic"] == ["dependencies"]
+    assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
+
+
+def test_environment_yml_installs_requirements_txt_and_the_package():
+    """conda and Binder use requirements.txt too, so the two can never drift apart."""
+    lines = [line.strip() for line in (REPO_ROOT / "environment.yml").read_text().splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    deps = lines[lines.index("dependencies:") + 1:]
+    assert deps[0].startswith("- python=") and "- pip" in deps and "- pip:" in deps
+    pip_section = deps[deps.index("- pip:") + 1:]
+    assert pip_section == ["- -r requirements.txt", "- -e ."]
+    conda_packages = [d for d in deps if d.startswith("- ") and not d.startswith("- pip") and "python=" not in d
+                      and d not in pip_section]
+    assert conda_packages == [], "packages belong in requirements.txt, not environment.yml"
+
+
+def test_samples_are_small_gray_and_documented():
+    samples = sorted(p for p in INPUT_IMAGES.iterdir() if p.is_file() and p.suffix in (".jpg", ".png"))
+    assert 4 <= len(samples) <= 6
+    sources = (INPUT_IMAGES / "SOURCES.md").read_text()
+    for sample in samples:
+        img = cv2.imread(str(sample), cv2.IMREAD_UNCHANGED)
+        assert img.ndim == 2, f"{sample.name} should be a gray image"
+        assert max(img.shape) <= 1000
+        assert sample.name in sources
+    assert sources.count("CC0") + sources.lower().count("public domain") >= len(samples)
+
+
+def test_ground_truth_matches_its_gray_version():
+    truths = list((INPUT_IMAGES / "ground_truth").iterdir())
+    assert truths
+    for truth in truths:
+        color = cv2.imread(str(truth))
+        gray = cv2.imread(str(INPUT_IMAGES / truth.name), cv2.IMREAD_GRAYSCALE)
+        assert color.shape[:2] == gray.shape
+        assert color.std(axis=2).mean() > 5  # really in colour
+        assert abs(cv2.cvtColor(color, cv2.COLOR_BGR2GRAY).astype(int) - gray).mean() < 3
+
+
+@pytest.mark.parametrize("path", ["model/colorization_release_v2.caffemodel",
+                                  "model/colorization_release_v2_norebal.caffemodel",
+                                  "model/pts_in_hull.npy", "colorized_images/x_color.jpg",
+                                  "colorized_frames/clip/frame_000001.png", ".venv/bin/python"])
+def test_weights_and_outputs_are_git_ignored(path):
+    result = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT)
+    assert result.returncode == 0, f"{path} should be ignored by git"
+
+
+def test_model_registry_is_tracked():
+    result = subprocess.run(["git", "check-ignore", "-q", "model/registry.json"], cwd=REPO_ROOT)
+    assert result.returncode == 1
