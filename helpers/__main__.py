@@ -7,14 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from .colorize import DEFAULT_SIZE, check_size, colorize_batch
+from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError, fetch_model
 from .images import IMAGE_EXTENSIONS, read_image, write_image
 from .model import DEFAULT_TEMPERATURE, ModelLoadError, load_model, model_paths
 from .paths import COLORIZED_IMAGES
-
-BATCH = 8
-"""Images per forward pass in ``photo``: batching saves a little time per image on a CPU."""
 
 ENVIRONMENT_HELP = f"""environment variables:
   {MODEL_DIR_ENV}=DIR     use the model files in DIR as they are (no download, no hash
@@ -139,24 +136,17 @@ def _photo(args: argparse.Namespace) -> int:
         return 2
     taken = {f.resolve() for f in files}
     done = 0
-    for start in range(0, len(files), BATCH):
-        batch, images = [], []
-        for src in files[start:start + BATCH]:
-            try:
-                images.append(read_image(src))
-                batch.append(src)
-            except (OSError, ValueError) as exc:
-                errors.append(str(exc))
-                print(f"error: {exc}", file=sys.stderr)
-        for src, img_bgr in zip(batch, colorize_batch(images, net, size=args.size)):
-            try:
-                dest = write_image(_output_path(src, args.out, taken), img_bgr)
-            except (OSError, ValueError) as exc:
-                errors.append(str(exc))
-                print(f"error: {src}: could not write the result: {exc}", file=sys.stderr)
-                continue
-            print(f"{src} -> {dest}")
-            done += 1
+    # One image at a time: bench/photo_speed.py shows batches save nothing on a CPU.
+    for src in files:
+        try:
+            img_bgr = colorize(read_image(src), net, size=args.size)
+            dest = write_image(_output_path(src, args.out, taken), img_bgr)
+        except (OSError, ValueError) as exc:
+            errors.append(str(exc))
+            print(f"error: {src}: {exc}", file=sys.stderr)
+            continue
+        print(f"{src} -> {dest}")
+        done += 1
     failed = len(errors)
     summary = f"; {failed} failed (see errors above)." if failed else "."
     print(f"\n{done} image(s) colourised into {args.out}{summary}")

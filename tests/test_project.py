@@ -76,7 +76,8 @@ def test_ground_truth_matches_its_gray_version():
 @pytest.mark.parametrize("path", ["model/colorization_release_v2.caffemodel",
                                   "model/colorization_release_v2_norebal.caffemodel",
                                   "model/pts_in_hull.npy", "colorized_images/x_color.jpg",
-                                  "colorized_frames/clip/frame_000001.png", ".venv/bin/python"])
+                                  "colorized_frames/clip/frame_000001.png", ".venv/bin/python",
+                                  "build/standin-model/colorization_release_v2.caffemodel"])
 def test_weights_and_outputs_are_git_ignored(path):
     result = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT)
     assert result.returncode == 0, f"{path} should be ignored by git"
