@@ -109,7 +109,9 @@ def _sources(entry: ModelFile, mirror: str | os.PathLike | None) -> list[str]:
     if not mirror:
         return list(entry.urls)
     mirror = str(mirror)
-    if "://" in mirror:
+    if mirror.startswith("file://"):
+        mirror = mirror.removeprefix("file://")
+    elif "://" in mirror:
         return [mirror.rstrip("/") + "/" + entry.name, *entry.urls]
     return [str(Path(mirror).expanduser() / entry.name), *entry.urls]
 
@@ -151,9 +153,10 @@ def fetch_file(
                 )
             else:
                 _copy_verified(Path(source), entry, dest)
+            _make_readable(dest)
             return dest
         except Exception as exc:  # noqa: BLE001 - any failure means: try the next source
-            failures.append(f"  - {source}\n      {type(exc).__name__}: {_short(exc)}")
+            failures.append(f"  - {source}\n      {_reason(exc)}")
     raise ModelDownloadError(
         f"Could not get {entry.name} ({entry.size:,} bytes). Every source failed:\n"
         + "\n".join(failures)
@@ -165,9 +168,32 @@ def fetch_file(
     )
 
 
-def _short(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 300 else text[:297] + "..."
+def _reason(exc: BaseException) -> str:
+    """Why a source failed, in one line: the innermost cause (refused, DNS, certificate...).
+
+    requests wraps the real cause in layers that each repeat the URL, so follow them down.
+    """
+    inner, seen = exc, set()
+    while id(inner) not in seen:
+        seen.add(id(inner))
+        nested = getattr(inner, "reason", None)
+        if not isinstance(nested, BaseException):
+            nested = next((a for a in inner.args if isinstance(a, BaseException)), None) or inner.__cause__
+        if nested is None:
+            break
+        inner = nested
+    text = " ".join(str(inner).split())
+    if len(text) > 300:  # keep the end, where the cause is
+        text = "..." + text[-297:]
+    return f"{type(exc).__name__}: {text}"
+
+
+def _make_readable(path: Path) -> None:
+    """Give a fetched file the mode of any new file: temporary files are private (0600), and
+    a classroom shares model/ with others as a mirror."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def fetch_model(

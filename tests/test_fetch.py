@@ -398,13 +398,19 @@ def test_dead_url_base_mirror_falls_back_to_public_url(server, dest):
 # --------------------------------------------------------------------------- 8: what is already there
 
 
-def test_existing_good_file_is_not_downloaded_again(server, dest):
-    """A file already present with the right hash is kept as it is: zero requests."""
+@pytest.mark.parametrize("with_mirror", [False, True])
+def test_existing_good_file_is_not_downloaded_again(server, dest, tmp_path, with_mirror):
+    """A file already present with the right hash is kept as it is: zero requests, not even a mirror copy."""
     data = fake_bytes()
     (dest / "w.bin").write_bytes(data)
     before = (dest / "w.bin").stat()
+    mirror = None
+    if with_mirror:
+        mirror = tmp_path / "classroom"
+        mirror.mkdir()
+        (mirror / "w.bin").write_bytes(data)
     entry = entry_for("w.bin", data, [server.ok("/good", data)])
-    assert get(entry, dest) == dest / "w.bin"
+    assert get(entry, dest, mirror=mirror) == dest / "w.bin"
     after = (dest / "w.bin").stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert server.hits == []
