@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from .colorize import DEFAULT_SIZE, check_size, colorize
-from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError, fetch_model
+from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
 from .images import IMAGE_EXTENSIONS, read_image, write_image
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, load_model, model_paths
+from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model
 from .paths import COLORIZED_IMAGES
 
 ENVIRONMENT_HELP = f"""environment variables:
@@ -71,22 +70,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    if os.environ.get(MODEL_DIR_ENV):
-        paths = model_paths(args.variant)
-        missing = [p for p in (paths.prototxt, paths.weights, paths.points) if not p.is_file()]
-        if missing:
-            print(f"error: {MODEL_DIR_ENV} is set but these files are missing: "
-                  + ", ".join(map(str, missing)), file=sys.stderr)
-            return 1
-        print(f"{MODEL_DIR_ENV} is set: using the model files in {paths.weights.parent} as they are.")
-        return 0
     try:
-        files = fetch_model(args.variant, mirror=args.mirror)
-    except ModelDownloadError as exc:
+        paths = get_model_files(args.variant, mirror=args.mirror)
+    except (ModelDownloadError, ModelLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    folder = next(iter(files.values())).parent
-    print(f"Model {args.variant} ready in {folder}: " + ", ".join(files))
+    where = paths.weights.parent
+    if paths.managed:
+        names = ", ".join(p.name for p in (paths.prototxt, paths.points, paths.weights))
+        print(f"Model {args.variant} ready in {where}: {names}")
+    else:
+        print(f"{MODEL_DIR_ENV} is set: using the model files in {where} as they are.")
     return 0
 
 

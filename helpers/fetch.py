@@ -118,7 +118,7 @@ def _sources(entry: ModelFile, mirror: str | os.PathLike | None) -> list[str]:
 
 def fetch_file(
     entry: ModelFile,
-    dest_dir: Path = MODEL_DIR,
+    dest_dir: Path | None = None,
     *,
     mirror: str | os.PathLike | None = None,
     progressbar: bool = True,
@@ -135,7 +135,7 @@ def fetch_file(
         When every source failed; the message lists each source and why it failed, and
         says where to put the file by hand.
     """
-    dest_dir = Path(dest_dir)
+    dest_dir = Path(dest_dir or MODEL_DIR)
     dest = dest_dir / entry.name
     if is_valid(dest, entry):
         return dest
@@ -199,7 +199,7 @@ def _make_readable(path: Path) -> None:
 def fetch_model(
     variant: str = "v2",
     *,
-    dest_dir: Path = MODEL_DIR,
+    dest_dir: Path | None = None,
     mirror: str | os.PathLike | None = None,
     progressbar: bool = True,
     timeout: float = 30,
@@ -211,7 +211,7 @@ def fetch_model(
     variant : {"v2", "v2_norebal"}
         ``v2`` is trained with class rebalancing (more vivid); ``v2_norebal`` without
         (safer, browner colours). Both share the prototxt and cluster centres.
-    dest_dir : Path
+    dest_dir : Path, optional
         Where the files go; ``model/`` by default.
     mirror : str or Path, optional
         A folder or URL base tried first. Defaults to ``$COLORIZE_MODEL_MIRROR``.

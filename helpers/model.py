@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .fetch import MODEL_DIR_ENV, read_registry, variant_files
+from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .paths import MODEL_DIR
 
 DEFAULT_TEMPERATURE = 0.38
@@ -75,8 +75,8 @@ def model_paths(variant: str = "v2", model_dir: Path | None = None) -> ModelPath
     release names, or the folder holds exactly one ``.prototxt``, one ``.caffemodel`` and one
     ``.npy``. Without it, the files are in ``model/``, managed by ``fetch_model``.
     """
-    names = [entry.name for entry in variant_files(variant)]
-    prototxt_name, points_name, weights_name = names
+    names = {Path(entry.name).suffix: entry.name for entry in variant_files(variant)}
+    prototxt_name, points_name, weights_name = names[".prototxt"], names[".npy"], names[".caffemodel"]
     chosen = model_dir or os.environ.get(MODEL_DIR_ENV)
     if not chosen:
         return ModelPaths(
@@ -95,6 +95,28 @@ def model_paths(variant: str = "v2", model_dir: Path | None = None) -> ModelPath
         pick(points_name, "*.npy"),
         managed=False,
     )
+
+
+def get_model_files(variant: str = "v2", *, mirror: str | os.PathLike | None = None) -> ModelPaths:
+    """The model's files, ready to load: downloaded into ``model/`` first if missing or damaged.
+
+    With ``$COLORIZE_MODEL_DIR`` set, that folder is used as it is (nothing is downloaded).
+
+    Raises
+    ------
+    ModelDownloadError
+        Every source of a missing file failed (the message says what to do).
+    ModelLoadError
+        A file is missing from ``$COLORIZE_MODEL_DIR``.
+    """
+    paths = model_paths(variant)
+    if paths.managed:
+        fetch_model(variant, mirror=mirror)
+        return paths
+    missing = [str(p) for p in (paths.prototxt, paths.weights, paths.points) if not p.is_file()]
+    if missing:
+        raise ModelLoadError(f"{MODEL_DIR_ENV} is set, but these model files are missing: {', '.join(missing)}")
+    return paths
 
 
 def _check_file(path: Path, managed: bool) -> None:

@@ -8,7 +8,6 @@ used; nothing is written into the real ``model/`` folder.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import random
@@ -24,6 +23,7 @@ import pytest
 
 import helpers.__main__ as cli
 import helpers.fetch as fetch
+import helpers.model
 from helpers.fetch import MIRROR_ENV, ModelDownloadError, ModelFile, fetch_file, fetch_model, is_valid
 
 REPO_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
@@ -582,7 +582,8 @@ def test_cli_fetch_with_mirror_folder(server, fake_model, dest, tmp_path, monkey
     mirror.mkdir()
     for name in variants["v2_norebal"]:
         (mirror / name).write_bytes(content[name])
-    monkeypatch.setattr(cli, "fetch_model", functools.partial(fetch.fetch_model, dest_dir=dest, progressbar=False))
+    monkeypatch.setattr(fetch, "MODEL_DIR", dest)
+    monkeypatch.setattr(helpers.model, "MODEL_DIR", dest)
     assert cli.main(["fetch", "--variant", "v2_norebal", "--mirror", str(mirror)]) == 0
     out = capsys.readouterr().out
     assert f"Model v2_norebal ready in {dest}" in out
@@ -595,10 +596,11 @@ def test_cli_fetch_with_mirror_folder(server, fake_model, dest, tmp_path, monkey
 def test_cli_fetch_all_sources_dead_exits_1(tmp_path, monkeypatch, capsys):
     """CLI, every source dead: exit status 1, stderr names the real model/ destination, nothing written."""
     data = fake_bytes()
+    names = ["test_fetch_fake.caffemodel", "test_fetch_fake.prototxt", "test_fetch_fake.npy"]
     registry = write_registry(
         tmp_path / "registry.json",
-        {"test_fetch_fake.caffemodel": (data, [])},
-        {"v2": ["test_fetch_fake.caffemodel"], "v2_norebal": ["test_fetch_fake.caffemodel"]},
+        {name: (data, []) for name in names},
+        {"v2": names, "v2_norebal": names},
     )
     monkeypatch.setattr(fetch, "REGISTRY_FILE", registry)
     empty = tmp_path / "empty"
