@@ -8,6 +8,7 @@ Typical use::
     img_bgr = helpers.colorize("input_images/coffee.jpg", net)
 """
 
+from . import compare
 from .colorize import DEFAULT_SIZE, colorize, colorize_batch, network_input, predict_ab
 from .fetch import ModelDownloadError, fetch_model
 from .images import read_image, to_float_bgr, write_image
@@ -16,6 +17,7 @@ from .model import (
     DEFAULT_TEMPERATURE,
     ModelLoadError,
     ModelPaths,
+    available_variants,
     check_opencv,
     get_model_files,
     get_temperature,
@@ -24,12 +26,14 @@ from .model import (
 )
 
 __all__ = [
+    "compare",
     "DEFAULT_SIZE",
     "DEFAULT_TEMPERATURE",
     "ModelDownloadError",
     "ModelLoadError",
     "bgr_to_lab",
     "ModelPaths",
+    "available_variants",
     "check_opencv",
     "colorize",
     "colorize_batch",

@@ -119,6 +119,26 @@ def get_model_files(variant: str = "v2", *, mirror: str | os.PathLike | None = N
     return paths
 
 
+def available_variants() -> list[str]:
+    """The model variants whose files are on disk, ``"v2"`` first.
+
+    In a ``$COLORIZE_MODEL_DIR`` folder, a variant counts only when its release file name is
+    there; a folder with just one model of another name offers ``["v2"]``, meaning that model.
+    """
+    _, variants = read_registry()
+    found = []
+    for variant in variants:
+        paths = model_paths(variant)
+        names = [entry.name for entry in variant_files(variant)]
+        if paths.managed:
+            present = all(p.is_file() for p in (paths.prototxt, paths.weights, paths.points))
+        else:
+            present = any(paths.weights.name == name and paths.weights.is_file() for name in names)
+        if present:
+            found.append(variant)
+    return found or (["v2"] if not model_paths().managed else [])
+
+
 def _check_file(path: Path, managed: bool) -> None:
     """Catch the common problems before OpenCV turns them into an opaque parse error."""
     fix = (

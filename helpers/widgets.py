@@ -1,0 +1,183 @@
+"""Interactive widgets for notebook 02_photo: a before/after wipe, a colourisation explorer, an upload box.
+
+Each widget shows JPEG bytes in a ``widgets.Image``: moving a slider re-encodes one small
+picture instead of redrawing a matplotlib figure, which keeps them quick on a laptop and on
+Binder. The widgets are ordinary objects, so their callbacks run (and are tested) without a
+notebook.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import ipywidgets as widgets
+import numpy as np
+
+from .colorize import DEFAULT_SIZE, colorize
+from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
+from .images import IMAGE_EXTENSIONS, write_image
+from .model import DEFAULT_TEMPERATURE, load_model
+from .paths import COLORIZED_IMAGES
+
+DISPLAY_SIDE = 640
+"""Longest side, in pixels, of the pictures the widgets show: enough for a screen, cheap to encode."""
+
+
+class WipeSlider(widgets.VBox):
+    """One picture, ``before`` left and ``after`` right of a boundary that a slider moves.
+
+    Parameters
+    ----------
+    before, after : ndarray
+        Two images of the same height and width (gray or BGR, any depth).
+    max_side : int
+        The picture is shrunk to this size for display.
+
+    Attributes
+    ----------
+    slider : widgets.FloatSlider
+        Boundary position, 0 (all ``after``) .. 1 (all ``before``).
+    image : widgets.Image
+        The picture shown.
+    """
+
+    def __init__(self, before: np.ndarray, after: np.ndarray, *, max_side: int = DISPLAY_SIDE):
+        self.before = shrink_to_fit(as_bgr_uint8(before), max_side)
+        self.after = shrink_to_fit(as_bgr_uint8(after), max_side)
+        if self.before.shape != self.after.shape:
+            raise ValueError(f"before and after differ in size: {before.shape[:2]} and {after.shape[:2]}.")
+        self.image = widgets.Image(format="jpeg", layout=widgets.Layout(max_width=f"{self.before.shape[1]}px"))
+        self.slider = widgets.FloatSlider(
+            value=0.5, min=0.0, max=1.0, step=0.01, description="before | after",
+            readout_format=".0%", continuous_update=True,
+            style={"description_width": "initial"}, layout=widgets.Layout(width=f"{self.before.shape[1]}px"),
+        )
+        self.slider.observe(self._update, names="value")
+        self._update()
+        super().__init__([self.image, self.slider])
+
+    def _update(self, change: dict | None = None) -> None:
+        self.image.value = jpeg_bytes(wipe(self.before, self.after, self.slider.value))
+
+
+class ColorizeExplorer(widgets.VBox):
+    """Colourise one photo with a temperature slider, a network-size slider and a model dropdown.
+
+    The network runs once per new combination (about 0.4 s at 224 px on a laptop CPU); results
+    are kept, so going back to a setting is instant.
+
+    Parameters
+    ----------
+    image : ndarray
+        The photo (gray or colour, any depth); shown shrunk to ``max_side``.
+    variants : sequence of str
+        Model variants to offer, e.g. ``helpers.available_variants()``.
+    load_net : callable
+        ``variant -> cv2.dnn.Net``; ``load_model`` by default. The explorer loads its own
+        networks, because changing the temperature changes the network it is set on.
+    """
+
+    TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+    """From nearly the mode (vivid, patchy) to the plain mean (washed out); 0.38 is the paper's."""
+    SIZES = (160, 448, 32)
+    """Network input sizes offered: min, max, step (multiples of 8; 224 is the training size)."""
+    CACHE = 32
+    """Results kept in memory (each is one display-size picture)."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        variants: Sequence[str] = ("v2",),
+        *,
+        load_net: Callable[[str], cv2.dnn.Net] = load_model,
+        max_side: int = DISPLAY_SIDE,
+    ):
+        self.photo = shrink_to_fit(np.asarray(image), max_side)
+        self._load_net = load_net
+        self._nets: dict[str, cv2.dnn.Net] = {}
+        self._results: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.temperature = widgets.SelectionSlider(
+            options=[(f"{t:g}", t) for t in self.TEMPERATURES], value=DEFAULT_TEMPERATURE,
+            description="temperature T", continuous_update=False, style={"description_width": "initial"},
+        )
+        low, high, step = self.SIZES
+        self.size = widgets.IntSlider(
+            value=DEFAULT_SIZE, min=low, max=high, step=step, description="network input (px)",
+            continuous_update=False, style={"description_width": "initial"},
+        )
+        self.variant = widgets.Dropdown(options=list(variants), value=variants[0], description="model")
+        self.status = widgets.Label()
+        self.image = widgets.Image(format="jpeg")
+        for control in (self.temperature, self.size, self.variant):
+            control.observe(self._update, names="value")
+        self._update()
+        super().__init__([widgets.HBox([self.variant, self.temperature, self.size]), self.image, self.status])
+
+    def _net(self, variant: str) -> cv2.dnn.Net:
+        if variant not in self._nets:
+            self._nets[variant] = self._load_net(variant)
+        return self._nets[variant]
+
+    def result(self) -> np.ndarray:
+        """The colourisation for the current settings, ``(H, W, 3)`` uint8 BGR."""
+        key = (self.variant.value, self.temperature.value, self.size.value)
+        if key in self._results:
+            self._results.move_to_end(key)
+            self.seconds = 0.0
+            return self._results[key]
+        start = time.perf_counter()
+        img_bgr = colorize(self.photo, self._net(key[0]), temperature=key[1], size=key[2])
+        self.seconds = time.perf_counter() - start
+        self._results[key] = img_bgr
+        if len(self._results) > self.CACHE:
+            self._results.popitem(last=False)
+        return img_bgr
+
+    def _update(self, change: dict | None = None) -> None:
+        img_bgr = self.result()
+        self.image.value = jpeg_bytes(side_by_side([self.photo, img_bgr]))
+        t = self.temperature.value
+        self.status.value = (
+            f"{self.variant.value}, T = {t:g} (logits x {1 / t:.3g}), {self.size.value} px input: "
+            f"colourfulness {colourfulness(img_bgr):.1f}; "
+            + (f"computed in {self.seconds:.2f} s" if self.seconds else "from memory")
+        )
+
+
+class UploadColorizer(widgets.VBox):
+    """Upload a photo, see it colourised (with a wipe slider), find it saved in ``out_dir``.
+
+    Parameters
+    ----------
+    net : cv2.dnn.Net
+        From ``load_model``.
+    out_dir : Path
+        Where results are saved as ``<name>_color.<ext>``; ``colorized_images/`` by default.
+    """
+
+    def __init__(self, net: cv2.dnn.Net, out_dir: Path = COLORIZED_IMAGES):
+        self.net = net
+        self.out_dir = Path(out_dir)
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
+        self.status = widgets.Label("Choose a black-and-white photo (JPEG, PNG, TIFF...).")
+        self.result = widgets.VBox()
+        self.upload.observe(self._on_upload, names="value")
+        super().__init__([self.upload, self.status, self.result])
+
+    def _on_upload(self, change: dict) -> None:
+        for item in change["new"]:
+            name = Path(item["name"]).name  # never trust a folder part in an uploaded name
+            data = np.frombuffer(bytes(item["content"]), np.uint8)
+            img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
+            if img is None:
+                self.status.value = f"Could not read {name!r} as an image: is it a photo (JPEG, PNG, TIFF)?"
+                continue
+            img_bgr = colorize(img, self.net)
+            suffix = Path(name).suffix if Path(name).suffix.lower() in IMAGE_EXTENSIONS else ".png"
+            saved = write_image(self.out_dir / f"{Path(name).stem}_color{suffix}", img_bgr)
+            self.status.value = f"{name}: {img.shape[1]} x {img.shape[0]} px, saved as {saved}"
+            self.result.children = [WipeSlider(img, img_bgr)]

@@ -1,0 +1,115 @@
+"""Widget callbacks, run without a kernel: move a control, check what the widget shows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import cv2
+import numpy as np
+import pytest
+
+import helpers
+from helpers.widgets import ColorizeExplorer, UploadColorizer, WipeSlider
+
+
+def decode(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def test_wipe_slider_moves_the_boundary():
+    before = np.zeros((60, 200), np.uint8)
+    after = np.full((60, 200, 3), (0, 0, 255), np.uint8)
+    w = WipeSlider(before, after)
+    w.slider.value = 0.25
+    shown = decode(w.image.value)
+    assert shown[:, :40].mean() < 10 and shown[:, 60:, 2].mean() > 240
+    first = w.image.value
+    w.slider.value = 0.75
+    shown = decode(w.image.value)
+    assert w.image.value != first
+    assert shown[:, :140].mean() < 10 and shown[:, 160:, 2].mean() > 240
+
+
+def test_wipe_slider_shrinks_big_pictures_for_display():
+    w = WipeSlider(np.zeros((2000, 3000), np.uint8), np.zeros((2000, 3000, 3), np.uint8), max_side=600)
+    assert decode(w.image.value).shape == (400, 600, 3)
+
+
+def test_explorer_reacts_to_each_control(tiny_model, gray_image):
+    loaded = []
+
+    def load(variant):
+        loaded.append(variant)
+        return helpers.load_model(model_dir=tiny_model)
+
+    ex = ColorizeExplorer(gray_image, ["v2", "v2_norebal"], load_net=load)
+    shown = {"start": ex.image.value}
+    ex.temperature.value = 1.0
+    shown["hot"] = ex.image.value
+    assert "T = 1" in ex.status.value
+    ex.size.value = 320
+    shown["big"] = ex.image.value
+    ex.variant.value = "v2_norebal"
+    assert len(set(shown.values())) == 3
+    assert loaded == ["v2", "v2_norebal"]
+    # the picture is the photo and its colourisation side by side
+    assert decode(ex.image.value).shape[1] > 2 * gray_image.shape[1]
+
+
+def test_explorer_colours_follow_the_temperature(tiny_model, gray_image):
+    ex = ColorizeExplorer(gray_image, load_net=lambda v: helpers.load_model(model_dir=tiny_model))
+    ex.temperature.value = 0.05
+    vivid = helpers.compare.colourfulness(ex.result())
+    ex.temperature.value = 1.0
+    washed = helpers.compare.colourfulness(ex.result())
+    assert washed < vivid
+
+
+def test_explorer_remembers_results(tiny_model, gray_image):
+    ex = ColorizeExplorer(gray_image, load_net=lambda v: helpers.load_model(model_dir=tiny_model))
+    first = ex.image.value
+    ex.temperature.value = 0.1
+    assert ex.seconds > 0
+    ex.temperature.value = helpers.DEFAULT_TEMPERATURE
+    assert ex.seconds == 0 and "from memory" in ex.status.value
+    assert ex.image.value == first
+
+
+def upload_item(name: str, content: bytes) -> dict:
+    return {"name": name, "type": "image/png", "size": len(content),
+            "content": memoryview(content), "last_modified": datetime.now(timezone.utc)}
+
+
+def test_upload_colourises_and_saves(tiny_model, gray_image, tmp_path):
+    box = UploadColorizer(helpers.load_model(model_dir=tiny_model), out_dir=tmp_path)
+    png = cv2.imencode(".png", gray_image)[1].tobytes()
+    box.upload.value = (upload_item("../../grandma.png", png),)
+    saved = tmp_path / "grandma_color.png"
+    assert saved.is_file()  # saved inside out_dir, whatever folder the name claimed
+    assert cv2.imread(str(saved)).shape == (*gray_image.shape, 3)
+    assert "saved" in box.status.value
+    assert isinstance(box.result.children[0], WipeSlider)
+
+
+def test_upload_of_a_non_image_says_so(tiny_model, tmp_path):
+    box = UploadColorizer(helpers.load_model(model_dir=tiny_model), out_dir=tmp_path)
+    box.upload.value = (upload_item("notes.png", b"hello"),)
+    assert "Could not read 'notes.png'" in box.status.value
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_available_variants(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
+    assert helpers.available_variants() == ["v2"]
+    monkeypatch.delenv("COLORIZE_MODEL_DIR")
+    monkeypatch.setattr(helpers.model, "MODEL_DIR", tmp_path)
+    assert helpers.available_variants() == []
+    for name in ("colorization_deploy_v2.prototxt", "pts_in_hull.npy", "colorization_release_v2_norebal.caffemodel"):
+        (tmp_path / name).write_bytes(b"x")
+    assert helpers.available_variants() == ["v2_norebal"]
+
+
+@pytest.mark.parametrize("bad", [np.zeros((10, 10)), np.zeros((20, 20))])
+def test_wipe_slider_refuses_mismatched_images(bad):
+    with pytest.raises(ValueError, match="differ in size"):
+        WipeSlider(np.zeros((10, 12)), bad)
