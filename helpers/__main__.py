@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="output folder, created if needed (default: colorized_images/)")
     photo.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
                        help="annealed-mean temperature: lower is more vivid and patchy, 1 is the "
-                       f"plain mean, greyish (default: {DEFAULT_TEMPERATURE}, the paper's value)")
+                       f"plain mean, greyish (default: {DEFAULT_TEMPERATURE:.4f} = 1/2.606, the paper's 0.38)")
     photo.add_argument("--size", type=int, default=DEFAULT_SIZE, metavar="N",
                        help="network input size in pixels, a multiple of 8; time grows with N^2 "
                        f"(default: {DEFAULT_SIZE}, the training size)")

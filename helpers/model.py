@@ -5,8 +5,8 @@ extra layers turn those logits into a colour, and their weights are not in the c
 we set them here:
 
 * ``conv8_313_rh`` (Scale) multiplies the logits by ``1 / T``; followed by a softmax this is the
-  "annealed mean" of the paper with temperature ``T``. The paper's ``T = 0.38`` gives the
-  famous constant ``2.606 = 1 / 0.38``.
+  "annealed mean" of the paper with temperature ``T``. The released code hard-codes the
+  scale ``2.606``, i.e. ``T = 1 / 2.606 = 0.3837``, the paper's "T = 0.38".
 * ``class8_ab`` is a 1x1 convolution whose weights are the 313 ab bin centres of
   ``pts_in_hull.npy``: it computes the expected ab colour under that softmax.
 
@@ -25,8 +25,9 @@ import numpy as np
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .paths import MODEL_DIR
 
-DEFAULT_TEMPERATURE = 0.38
-"""Annealed-mean temperature of the paper: 1 gives the plain mean (greyish), -> 0 the mode (patchy)."""
+DEFAULT_TEMPERATURE = 1 / 2.606
+"""Annealed-mean temperature, about 0.38: the released model's scale 2.606 is 1 / T.
+1 gives the plain mean of the predicted colours (greyish), T -> 0 their mode (vivid, patchy)."""
 
 
 class ModelLoadError(RuntimeError):
@@ -241,7 +242,7 @@ def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
     """Set the annealed-mean temperature ``T``: the softmax runs on ``logits / T``.
 
     ``T = 1`` gives the plain mean of the predicted distribution (safe, greyish, sepia);
-    ``T -> 0`` its mode (vivid but patchy). The paper picked ``T = 0.38``.
+    ``T -> 0`` its mode (vivid but patchy). The paper picked ``T = 0.38`` (scale 2.606).
 
     Notes
     -----

@@ -81,8 +81,8 @@ class ColorizeExplorer(widgets.VBox):
         networks, because changing the temperature changes the network it is set on.
     """
 
-    TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
-    """From nearly the mode (vivid, patchy) to the plain mean (washed out); 0.38 is the paper's."""
+    TEMPERATURES = (0.05, 0.1, 0.2, 0.3, DEFAULT_TEMPERATURE, 0.5, 0.7, 1.0)
+    """From nearly the mode (vivid, patchy) to the plain mean (washed out); about 0.38 is the paper's."""
     SIZES = (160, 448, 32)
     """Network input sizes offered: min, max, step (multiples of 8; 224 is the training size)."""
     CACHE = 32
@@ -101,7 +101,7 @@ class ColorizeExplorer(widgets.VBox):
         self._nets: dict[str, cv2.dnn.Net] = {}
         self._results: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.temperature = widgets.SelectionSlider(
-            options=[(f"{t:g}", t) for t in self.TEMPERATURES], value=DEFAULT_TEMPERATURE,
+            options=[(f"{t:.2g}", t) for t in self.TEMPERATURES], value=DEFAULT_TEMPERATURE,
             description="temperature T", continuous_update=False, style={"description_width": "initial"},
         )
         low, high, step = self.SIZES
@@ -142,7 +142,7 @@ class ColorizeExplorer(widgets.VBox):
         self.image.value = jpeg_bytes(side_by_side([self.photo, img_bgr]))
         t = self.temperature.value
         self.status.value = (
-            f"{self.variant.value}, T = {t:g} (logits x {1 / t:.3g}), {self.size.value} px input: "
+            f"{self.variant.value}, T = {t:.2g} (logits x {1 / t:.3g}), {self.size.value} px input: "
             f"colourfulness {colourfulness(img_bgr):.1f}; "
             + (f"computed in {self.seconds:.2f} s" if self.seconds else "from memory")
         )
