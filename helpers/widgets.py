@@ -20,7 +20,7 @@ import numpy as np
 from .colorize import DEFAULT_SIZE, colorize
 from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
 from .images import IMAGE_EXTENSIONS, write_image
-from .model import DEFAULT_TEMPERATURE, load_model
+from .model import DEFAULT_TEMPERATURE, get_temperature, load_model, set_temperature
 from .paths import COLORIZED_IMAGES
 
 DISPLAY_SIDE = 640
@@ -74,11 +74,15 @@ class ColorizeExplorer(widgets.VBox):
     ----------
     image : ndarray
         The photo (gray or colour, any depth); shown shrunk to ``max_side``.
+    net : cv2.dnn.Net
+        The network for the first variant, from ``load_model``. It is shared, not copied (a
+        network takes about 0.6 GB once it has run): its temperature is put back after each
+        use, so code that uses ``net`` later is not affected.
     variants : sequence of str
-        Model variants to offer, e.g. ``helpers.available_variants()``.
+        Model variants to offer, e.g. ``helpers.available_variants()``; the others are loaded
+        with ``load_net`` when first chosen.
     load_net : callable
-        ``variant -> cv2.dnn.Net``; ``load_model`` by default. The explorer loads its own
-        networks, because changing the temperature changes the network it is set on.
+        ``variant -> cv2.dnn.Net``; ``load_model`` by default.
     """
 
     TEMPERATURES = (0.05, 0.1, 0.2, 0.3, DEFAULT_TEMPERATURE, 0.5, 0.7, 1.0)
@@ -91,6 +95,7 @@ class ColorizeExplorer(widgets.VBox):
     def __init__(
         self,
         image: np.ndarray,
+        net: cv2.dnn.Net,
         variants: Sequence[str] = ("v2",),
         *,
         load_net: Callable[[str], cv2.dnn.Net] = load_model,
@@ -98,7 +103,7 @@ class ColorizeExplorer(widgets.VBox):
     ):
         self.photo = shrink_to_fit(np.asarray(image), max_side)
         self._load_net = load_net
-        self._nets: dict[str, cv2.dnn.Net] = {}
+        self._nets: dict[str, cv2.dnn.Net] = {variants[0]: net}
         self._results: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.temperature = widgets.SelectionSlider(
             options=[(f"{t:.2g}", t) for t in self.TEMPERATURES], value=DEFAULT_TEMPERATURE,
@@ -130,7 +135,12 @@ class ColorizeExplorer(widgets.VBox):
             self.seconds = 0.0
             return self._results[key]
         start = time.perf_counter()
-        img_bgr = colorize(self.photo, self._net(key[0]), temperature=key[1], size=key[2])
+        net = self._net(key[0])
+        previous = get_temperature(net)
+        try:
+            img_bgr = colorize(self.photo, net, temperature=key[1], size=key[2])
+        finally:
+            set_temperature(net, previous)  # cheap: OpenCV only re-plans the network
         self.seconds = time.perf_counter() - start
         self._results[key] = img_bgr
         if len(self._results) > self.CACHE:

@@ -86,3 +86,20 @@ def test_weights_and_outputs_are_git_ignored(path):
 def test_model_registry_is_tracked():
     result = subprocess.run(["git", "check-ignore", "-q", "model/registry.json"], cwd=REPO_ROOT)
     assert result.returncode == 1
+
+
+def test_binder_badge_opens_an_existing_notebook():
+    readme = (REPO_ROOT / "README.md").read_text()
+    badge = re.search(r"\(https://mybinder\.org/v2/gh/[^)\s]+\?urlpath=lab/tree/([^)\s]+)\)", readme)
+    assert badge, "README has a Binder badge"
+    assert badge.group(1) == "notebooks/01_lab_colour_space.ipynb"
+    assert (REPO_ROOT / badge.group(1)).is_file()
+
+
+def test_binder_set_up():
+    assert not (REPO_ROOT / "binder").exists(), "a binder/ folder would make Binder ignore the root files"
+    post_build = (REPO_ROOT / "postBuild").read_text().splitlines()
+    assert post_build[0].startswith("#!") and "set -e" in post_build
+    assert any("pip install" in line and "-e ." in line for line in post_build)
+    assert "python -m helpers fetch" in post_build
+    assert (REPO_ROOT / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"

@@ -42,7 +42,7 @@ def test_explorer_reacts_to_each_control(tiny_model, gray_image):
         loaded.append(variant)
         return helpers.load_model(model_dir=tiny_model)
 
-    ex = ColorizeExplorer(gray_image, ["v2", "v2_norebal"], load_net=load)
+    ex = ColorizeExplorer(gray_image, helpers.load_model(model_dir=tiny_model), ["v2", "v2_norebal"], load_net=load)
     shown = {"start": ex.image.value}
     ex.temperature.value = 1.0
     shown["hot"] = ex.image.value
@@ -51,13 +51,13 @@ def test_explorer_reacts_to_each_control(tiny_model, gray_image):
     shown["big"] = ex.image.value
     ex.variant.value = "v2_norebal"
     assert len(set(shown.values())) == 3
-    assert loaded == ["v2", "v2_norebal"]
+    assert loaded == ["v2_norebal"]  # v2 is the network passed in
     # the picture is the photo and its colourisation side by side
     assert decode(ex.image.value).shape[1] > 2 * gray_image.shape[1]
 
 
 def test_explorer_colours_follow_the_temperature(tiny_model, gray_image):
-    ex = ColorizeExplorer(gray_image, load_net=lambda v: helpers.load_model(model_dir=tiny_model))
+    ex = ColorizeExplorer(gray_image, helpers.load_model(model_dir=tiny_model))
     ex.temperature.value = 0.05
     vivid = helpers.compare.colourfulness(ex.result())
     ex.temperature.value = 1.0
@@ -66,13 +66,22 @@ def test_explorer_colours_follow_the_temperature(tiny_model, gray_image):
 
 
 def test_explorer_remembers_results(tiny_model, gray_image):
-    ex = ColorizeExplorer(gray_image, load_net=lambda v: helpers.load_model(model_dir=tiny_model))
+    ex = ColorizeExplorer(gray_image, helpers.load_model(model_dir=tiny_model))
     first = ex.image.value
     ex.temperature.value = 0.1
     assert ex.seconds > 0
     ex.temperature.value = helpers.DEFAULT_TEMPERATURE
     assert ex.seconds == 0 and "from memory" in ex.status.value
     assert ex.image.value == first
+
+
+def test_explorer_leaves_the_shared_network_as_it_was(tiny_model, gray_image):
+    net = helpers.load_model(model_dir=tiny_model, temperature=0.5)
+    before = helpers.colorize(gray_image, net)
+    ex = ColorizeExplorer(gray_image, net)
+    ex.temperature.value = 0.05
+    assert helpers.get_temperature(net) == pytest.approx(0.5)
+    np.testing.assert_array_equal(helpers.colorize(gray_image, net), before)
 
 
 def upload_item(name: str, content: bytes) -> dict:
