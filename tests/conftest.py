@@ -61,6 +61,19 @@ def standin_model() -> Path:
     return make_standin_model_dir(out, source=SHARED_MODEL)
 
 
+@pytest.fixture(scope="session")
+def notebook_model(tmp_path_factory, bins) -> Path:
+    """The full-size stand-in when ../shared is there (as in CI), else a tiny model, so the
+    notebooks can always run without downloading anything."""
+    if (SHARED_MODEL / "colorization_deploy_v2.prototxt").is_file():
+        return make_standin_model_dir(Path(__file__).resolve().parents[1] / "build" / "standin-model",
+                                      source=SHARED_MODEL)
+    rng = np.random.default_rng(0)
+    return tiny_model_dir(tmp_path_factory.mktemp("tiny-notebook-model"), bins,
+                          rng.standard_normal((313, 1, 4, 4)).astype(np.float32) * 0.02,
+                          rng.standard_normal(313).astype(np.float32))
+
+
 @pytest.fixture
 def gray_image() -> np.ndarray:
     """A 97 x 130 gray gradient with a bright square: odd sizes on purpose."""

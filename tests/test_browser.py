@@ -57,7 +57,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(standin_model, tmp_path_factory):
+def lab(notebook_model, tmp_path_factory):
     """JupyterLab serving a COPY of notebooks/, so the browser's autosave never touches the repo."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(NOTEBOOKS, root / "notebooks")
@@ -69,7 +69,7 @@ def lab(standin_model, tmp_path_factory):
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "COLORIZE_MODEL_DIR": str(standin_model),
+    env = {**os.environ, "COLORIZE_MODEL_DIR": str(notebook_model),
            "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
     log = open(root / "lab.log", "w")
     server = subprocess.Popen(

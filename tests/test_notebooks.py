@@ -14,14 +14,14 @@ NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def executed(standin_model):
+def executed(notebook_model):
     """Each notebook executed once; the kernel inherits COLORIZE_MODEL_DIR, so nothing is downloaded."""
     cache: dict[Path, nbformat.NotebookNode] = {}
 
     def run(path: Path) -> nbformat.NotebookNode:
         if path not in cache:
             with pytest.MonkeyPatch.context() as mp:
-                mp.setenv("COLORIZE_MODEL_DIR", str(standin_model))
+                mp.setenv("COLORIZE_MODEL_DIR", str(notebook_model))
                 nb = nbformat.read(path, as_version=4)
                 client = NotebookClient(nb, timeout=600, kernel_name="python3",
                                         resources={"metadata": {"path": str(path.parent)}})

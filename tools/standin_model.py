@@ -229,6 +229,7 @@ def tiny_model_dir(
         [("conv8_313", "Convolution", [weights, bias]),
          ("conv8_313_rh", "Scale", [np.full(313, 2.606, np.float32)])],
     )
+    (out_dir / "STANDIN.txt").write_text("A tiny test network made by tools/standin_model.py, not the real model.\n")
     return out_dir
 
 
