@@ -1,0 +1,484 @@
+"""Colourise a video frame by frame, never losing work, and put it back together with its sound.
+
+1. ``probe_video`` reads what a video is: frames per second, frame count, size, sound or not.
+2. ``colorize_frames`` streams the frames (a reader thread decodes the next frame while the
+   network works on this one), colourises each at full resolution and saves it as
+   ``colorized_frames/<video>/frame_000001.png``. A ``manifest.json`` beside the frames
+   records the video and the settings: running again skips the frames already done, so an
+   interrupted run resumes where it stopped, and frames of another video or other settings
+   are never mixed in.
+3. ``frames_to_video`` streams the frames into ffmpeg: an H.264 MP4 that plays in browsers,
+   with the original sound.
+
+Introduced in notebook 03_video.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm.auto import tqdm
+
+from .colorize import DEFAULT_SIZE, check_size, colorize
+from .images import write_image
+from .model import get_temperature, set_temperature
+from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
+
+DEFAULT_FPS = 25.0
+"""Used when a video's frame rate is missing or nonsense (0 or NaN): the PAL film/TV rate."""
+FRAME_PATTERN = "frame_{:06d}.png"
+"""Six digits: enough for 11 hours at 25 fps, and file listings sort in frame order."""
+MANIFEST = "manifest.json"
+
+
+class VideoError(ValueError):
+    """A video that cannot be read, or frames that do not make a video."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ``probe_video`` finds out about a video file."""
+
+    path: Path
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    has_audio: bool
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds: frames / fps."""
+        return self.frame_count / self.fps
+
+
+@dataclass
+class FramesReport:
+    """What ``colorize_frames`` did."""
+
+    frames_dir: Path
+    first: int
+    """Number of the first frame of the range (1 = the video's first frame)."""
+    done: int = 0
+    """Frames of the range now on disk, computed or reused."""
+    computed: int = 0
+    reused: int = 0
+    redone: int = 0
+    """Frame files found damaged and computed again."""
+    decode_error: str | None = None
+    """Why decoding stopped early, if it did; the frames before it are kept."""
+    new_frames: list[int] = field(default_factory=list, repr=False)
+
+
+# --------------------------------------------------------------------------- ffmpeg
+def ffmpeg_exe() -> str | None:
+    """The ffmpeg program: the one bundled with imageio-ffmpeg, else one on the PATH, else None."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return shutil.which("ffmpeg")
+
+
+def _has_audio(path: Path) -> bool:
+    exe = ffmpeg_exe()
+    if exe is None:
+        return False
+    result = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    return re.search(r"Stream #\d+:\d+.*: Audio:", result.stderr) is not None
+
+
+# --------------------------------------------------------------------------- reading
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Frames per second, frame count, size and sound of a video file.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    VideoError
+        Not a video OpenCV can decode, or a video without frames.
+
+    Notes
+    -----
+    A frame rate of 0 or NaN in the file's metadata (seen in some old digitised footage) is
+    replaced by ``DEFAULT_FPS`` with a warning.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such video file: {path}" + (" (it is a folder)" if path.is_dir() else ""))
+    cap = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = cap.read() if cap.isOpened() else (False, None)
+        if not ok:
+            raise VideoError(f"Could not read {path} as a video: the file is not a video, is damaged, "
+                             "or has no frames.")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+    if not (fps > 0 and math.isfinite(fps)):
+        warnings.warn(f"{path.name} says its frame rate is {fps}; using {DEFAULT_FPS} fps instead.", stacklevel=2)
+        fps = DEFAULT_FPS
+    if count <= 0:  # some containers do not store it: count by decoding
+        count = sum(1 for _ in read_frames(path))
+    return VideoInfo(path, float(fps), count, frame.shape[1], frame.shape[0], _has_audio(path))
+
+
+_END = object()
+
+
+def read_frames(path: str | os.PathLike, *, start: int = 0, max_frames: int | None = None,
+                buffer: int = 8) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(index, frame_bgr)`` for each frame, decoded ahead by a background thread.
+
+    ``index`` counts from 0 at the video's first frame. At most ``buffer`` decoded frames wait
+    in memory, whatever the video's length.
+    """
+    frames: queue.Queue = queue.Queue(maxsize=buffer)
+    stop = threading.Event()
+
+    def decode() -> None:
+        cap = cv2.VideoCapture(str(path))
+        try:
+            index = 0
+            while index < start and cap.grab():  # seeking is imprecise in many codecs: step instead
+                index += 1
+            while not stop.is_set() and (max_frames is None or index < start + max_frames):
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                frames.put((index, frame))
+                index += 1
+        except Exception as exc:  # noqa: BLE001 - handed to the reading side
+            frames.put(exc)
+        finally:
+            cap.release()
+            frames.put(_END)
+
+    thread = threading.Thread(target=decode, daemon=True)
+    thread.start()
+    try:
+        while (item := frames.get()) is not _END:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock the decoder if the consumer stopped early
+            try:
+                frames.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+
+
+# --------------------------------------------------------------------------- colourising
+def frame_path(frames_dir: Path, number: int) -> Path:
+    """Where frame ``number`` (1 = the first frame) is saved."""
+    return Path(frames_dir) / FRAME_PATTERN.format(number)
+
+
+def _frame_ok(path: Path, shape: tuple[int, int]) -> bool:
+    if not path.is_file():
+        return False
+    img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    return img is not None and img.shape[:2] == shape
+
+
+def _manifest(info: VideoInfo, settings: dict) -> dict:
+    stat = info.path.stat()
+    return {
+        "source": str(info.path.resolve()),
+        "bytes": stat.st_size,
+        "mtime": stat.st_mtime,
+        "frame_count": info.frame_count,
+        "width": info.width,
+        "height": info.height,
+        "fps": info.fps,
+        "settings": settings,
+    }
+
+
+def _prepare_frames_dir(frames_dir: Path, manifest: dict, restart: bool) -> None:
+    path = frames_dir / MANIFEST
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old != manifest:
+            if not restart:
+                changed = sorted(k for k in manifest if old.get(k) != manifest[k])
+                raise VideoError(
+                    f"{frames_dir} holds frames of another video or other settings "
+                    f"(different: {', '.join(changed)}). To keep them, choose another frames folder; "
+                    "to replace them, run again with restart=True (command line: --restart)."
+                )
+            for old_frame in frames_dir.glob("frame_*.png"):
+                old_frame.unlink()
+    elif frames_dir.is_dir() and any(frames_dir.glob("frame_*.png")):
+        raise VideoError(f"{frames_dir} holds frames without a {MANIFEST}: they may belong to another video. "
+                         "Move them away or choose another frames folder.")
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, path)
+
+
+def colorize_frames(
+    video: str | os.PathLike,
+    net: cv2.dnn.Net,
+    *,
+    frames_dir: str | os.PathLike | None = None,
+    temperature: float | None = None,
+    size: int = DEFAULT_SIZE,
+    model: str = "v2",
+    start: int = 0,
+    max_frames: int | None = None,
+    restart: bool = False,
+    progress: bool = True,
+) -> FramesReport:
+    """Colourise every frame of a video into PNG files, resuming any earlier run.
+
+    Parameters
+    ----------
+    video : path
+        The black-and-white video.
+    net : cv2.dnn.Net
+        From ``load_model``.
+    frames_dir : path, optional
+        Where the frames go; ``colorized_frames/<video stem>/`` by default.
+    temperature, size
+        As for ``colorize``; ``temperature=None`` keeps the network's.
+    model : str
+        A name for the model, recorded in the manifest so that frames of two models never mix.
+    start, max_frames : int
+        Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
+    restart : bool
+        Delete frames made with another video or other settings instead of refusing.
+    progress : bool
+        Show a progress bar with frames per second and time left.
+
+    Returns
+    -------
+    FramesReport
+        How many frames were computed, reused or redone, and any decoding error.
+
+    Notes
+    -----
+    Each frame is written to a temporary name and renamed, so a frame file is either
+    complete or absent; a damaged one (say, from a full disk) fails to decode and is redone.
+    """
+    check_size(size)
+    info = probe_video(video)
+    frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
+    if temperature is not None:
+        set_temperature(net, temperature)
+    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model}
+    _prepare_frames_dir(frames_dir, _manifest(info, settings), restart)
+
+    last = info.frame_count if max_frames is None else min(info.frame_count, start + max_frames)
+    report = FramesReport(frames_dir=frames_dir, first=start + 1)
+    expected = max(0, last - start)
+    bar = tqdm(total=expected, unit="frame", desc=info.path.name, disable=not progress)
+    index = start - 1
+    try:
+        for index, frame in read_frames(info.path, start=start, max_frames=expected):
+            path = frame_path(frames_dir, index + 1)
+            if _frame_ok(path, frame.shape[:2]):
+                report.reused += 1
+            else:
+                report.redone += path.exists()
+                write_image(path, colorize(frame, net, size=size))
+                report.computed += 1
+                report.new_frames.append(index + 1)
+            report.done += 1
+            bar.update()
+    finally:
+        bar.close()
+    if report.done < expected:
+        report.decode_error = (
+            f"Decoding {info.path.name} stopped after frame {index + 1} of {last}: the file is damaged "
+            f"or truncated. The {report.done} frames before it are kept in {frames_dir}."
+        )
+        warnings.warn(report.decode_error, stacklevel=2)
+    return report
+
+
+# --------------------------------------------------------------------------- writing
+def _numbered_frames(frames_dir: Path) -> list[tuple[int, Path]]:
+    found = sorted((int(p.stem.split("_")[1]), p) for p in Path(frames_dir).glob("frame_*.png"))
+    if not found:
+        raise VideoError(f"No frame_*.png files in {frames_dir}: colourise the frames first.")
+    numbers = [n for n, _ in found]
+    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        raise VideoError(f"{len(missing)} frame(s) missing in {frames_dir}: {shown}. Run the colourisation again "
+                         "to fill them in.")
+    return found
+
+
+def _even(img: np.ndarray) -> np.ndarray:
+    """Pad to even width and height by repeating the last row/column: yuv420p needs even sizes."""
+    h, w = img.shape[:2]
+    return cv2.copyMakeBorder(img, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE) if (h % 2 or w % 2) else img
+
+
+def frames_to_video(
+    frames_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    fps: float,
+    audio_from: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Path:
+    """Stream ``frame_*.png`` files into an H.264 MP4 that browsers play, with the sound of ``audio_from``.
+
+    Parameters
+    ----------
+    frames_dir : path
+        Folder of ``frame_000001.png``...; the frames must be consecutive (a gap is an error).
+    out_path : path
+        The video to write (``.mp4``); its folder is created. Written to a temporary name and
+        renamed, so a failed run never leaves half a video.
+    fps : float
+        Frames per second, normally the source's.
+    audio_from : path, optional
+        The original video: its sound, if it has any, is copied in, starting at the time of
+        the first frame, and cut to the video's length.
+
+    Returns
+    -------
+    Path
+        ``out_path``. The frames stay on disk.
+
+    Notes
+    -----
+    ``-pix_fmt yuv420p`` (what browsers decode) needs even width and height, so odd frames get
+    one repeated row or column. ``-movflags +faststart`` puts the index first so playback starts
+    before the download ends. ``-map 1:a:0?`` makes the sound optional. ``-crf 18`` is close to
+    visually lossless. Without ffmpeg, OpenCV writes an ``mp4v`` file without sound instead,
+    with a warning: it plays in desktop players but usually not in browsers.
+    """
+    frames = _numbered_frames(Path(frames_dir))
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    first = cv2.imread(str(frames[0][1]))
+    height, width = _even(first).shape[:2]
+    fd, tmp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=out_path.suffix)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    exe = ffmpeg_exe()
+    try:
+        if exe is None:
+            warnings.warn("ffmpeg was not found (pip install imageio-ffmpeg): writing an mp4v video WITHOUT sound "
+                          "with OpenCV; it may not play in a browser.", stacklevel=2)
+            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+            for _, path in tqdm(frames, unit="frame", desc="writing", disable=not progress):
+                writer.write(_even(cv2.imread(str(path))))
+            writer.release()
+        else:
+            _ffmpeg_write(exe, frames, tmp, width, height, fps, audio_from, progress)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_path
+
+
+def _ffmpeg_write(exe: str, frames: list[tuple[int, Path]], out: Path, width: int, height: int,
+                  fps: float, audio_from: str | os.PathLike | None, progress: bool) -> None:
+    rate = str(Fraction(fps).limit_denominator(1001))  # 29.97 -> 30000/1001, exactly
+    cmd = [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
+           "-framerate", rate, "-i", "-"]
+    if audio_from is not None:
+        offset = (frames[0][0] - 1) / fps
+        cmd += ["-ss", f"{offset:.6f}", "-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?",
+                "-c:a", "aac", "-shortest"]
+    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart", str(out)]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=log)
+        try:
+            for _, path in tqdm(frames, unit="frame", desc="writing", disable=not progress):
+                img = cv2.imread(str(path))
+                if img is None or _even(img).shape[:2] != (height, width):
+                    raise VideoError(f"{path} is damaged or not the size of the first frame; "
+                                     "delete it and colourise again.")
+                process.stdin.write(_even(img).tobytes())
+        except BrokenPipeError:
+            pass  # ffmpeg stopped: its log below says why
+        finally:
+            process.stdin.close()
+            code = process.wait()
+        if code != 0:
+            log.seek(0)
+            raise VideoError(f"ffmpeg failed (exit {code}) writing {out.name}:\n"
+                             + log.read().decode(errors="replace")[-2000:])
+
+
+# --------------------------------------------------------------------------- all together
+@dataclass
+class VideoReport:
+    """What ``colorize_video`` did."""
+
+    video: Path
+    frames: FramesReport
+    source: VideoInfo
+    output: VideoInfo
+
+    def __str__(self) -> str:
+        f = self.frames
+        lines = [f"{self.video}: {self.output.frame_count} frames, {self.output.duration:.2f} s, "
+                 f"{'with' if self.output.has_audio else 'without'} sound",
+                 f"frames in {f.frames_dir}: {f.computed} computed, {f.reused} reused"
+                 + (f", {f.redone} damaged ones redone" if f.redone else "")]
+        if f.decode_error:
+            lines.append(f.decode_error)
+        return "\n".join(lines)
+
+
+def colorize_video(
+    video: str | os.PathLike,
+    net: cv2.dnn.Net,
+    *,
+    out: str | os.PathLike | None = None,
+    frames_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    **options,
+) -> VideoReport:
+    """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound.
+
+    ``colorize_frames`` (which takes the ``options``: temperature, size, model, start,
+    max_frames, restart) and then ``frames_to_video``; the output is checked against the
+    frames: same count, same duration.
+    """
+    source = probe_video(video)
+    frames = colorize_frames(source.path, net, frames_dir=frames_dir, progress=progress, **options)
+    out = Path(out) if out else COLORIZED_VIDEOS / f"{source.path.stem}_color.mp4"
+    frames_to_video(frames.frames_dir, out, fps=source.fps, audio_from=source.path if source.has_audio else None,
+                    progress=progress)
+    output = probe_video(out)
+    written = len(_numbered_frames(frames.frames_dir))
+    if output.frame_count != written:
+        raise VideoError(f"{out} has {output.frame_count} frames but {written} were written: please report this.")
+    return VideoReport(out, frames, source, output)
+
+
+def describe(info: VideoInfo) -> str:
+    """One line about a video, for people."""
+    return (f"{info.path.name}: {info.width} x {info.height}, {info.fps:g} fps, {info.frame_count} frames "
+            f"({info.duration:.2f} s), {'with' if info.has_audio else 'no'} sound")
+
