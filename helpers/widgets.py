@@ -191,3 +191,44 @@ class UploadColorizer(widgets.VBox):
             saved = write_image(self.out_dir / f"{Path(name).stem}_color{suffix}", img_bgr)
             self.status.value = f"{name}: {img.shape[1]} x {img.shape[0]} px, saved as {saved}"
             self.result.children = [WipeSlider(img, img_bgr)]
+
+
+class FrameScrubber(widgets.VBox):
+    """A slider over frame numbers: the original frame next to its colourisation (notebook 03_video).
+
+    Parameters
+    ----------
+    video : path
+        The original video. Its frames are read once, shrunk to ``max_side``, and kept in
+        memory (about 0.2 MB each at 320 px), so scrubbing is instant.
+    frames_dir : path
+        The colourised ``frame_000001.png``... files; frames not colourised yet show as grey.
+    max_frames : int
+        Read at most this many frames of the video (memory stays bounded for long videos).
+    """
+
+    def __init__(self, video: Path, frames_dir: Path, *, max_side: int = 320, max_frames: int = 2000):
+        from .video import frame_path, read_frames  # video imports ffmpeg helpers: only when needed
+
+        self._frame_path = frame_path
+        self.frames_dir = Path(frames_dir)
+        self.originals = [shrink_to_fit(frame, max_side) for _, frame in read_frames(video, max_frames=max_frames)]
+        if not self.originals:
+            raise ValueError(f"{video} has no frames to show.")
+        self.slider = widgets.IntSlider(
+            value=1, min=1, max=len(self.originals), description="frame", continuous_update=True,
+            layout=widgets.Layout(width="600px"),
+        )
+        self.image = widgets.Image(format="jpeg")
+        self.slider.observe(self._update, names="value")
+        self._update()
+        super().__init__([self.image, self.slider])
+
+    def _update(self, change: dict | None = None) -> None:
+        original = self.originals[self.slider.value - 1]
+        path = self._frame_path(self.frames_dir, self.slider.value)
+        colour = cv2.imread(str(path)) if path.is_file() else None
+        if colour is None:
+            colour = np.full_like(as_bgr_uint8(original), 128)
+        colour = cv2.resize(colour, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_AREA)
+        self.image.value = jpeg_bytes(side_by_side([original, colour]))

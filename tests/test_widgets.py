@@ -122,3 +122,29 @@ def test_available_variants(tiny_model, tmp_path, monkeypatch):
 def test_wipe_slider_refuses_mismatched_images(bad):
     with pytest.raises(ValueError, match="differ in size"):
         WipeSlider(np.zeros((10, 12)), bad)
+
+
+def test_frame_scrubber_shows_the_chosen_frame(tmp_path):
+    from helpers.video import ffmpeg_exe
+    from helpers.widgets import FrameScrubber
+    from tests.test_video import make_video
+
+    if ffmpeg_exe() is None:
+        pytest.skip("no ffmpeg")
+    clip = make_video(tmp_path / "clip.mp4", audio=False)
+    frames_dir = tmp_path / "frames"
+    frames_dir.mkdir()
+    for number, colour in [(1, (0, 0, 255)), (2, (255, 0, 0))]:  # frame 3 is not colourised yet
+        cv2.imwrite(str(frames_dir / f"frame_{number:06d}.png"), np.full((48, 64, 3), colour, np.uint8))
+    scrubber = FrameScrubber(clip, frames_dir)
+    assert scrubber.slider.max == 12
+
+    def right_half():
+        shown = decode(scrubber.image.value)
+        return shown[:, shown.shape[1] // 2 + 10:].reshape(-1, 3).mean(axis=0)
+
+    assert right_half()[2] > 200  # frame 1: red
+    scrubber.slider.value = 2
+    assert right_half()[0] > 200  # frame 2: blue
+    scrubber.slider.value = 3
+    assert np.allclose(right_half(), 128, atol=8)  # not colourised yet: grey
