@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="where the colourised frames go (default: colorized_frames/<name>/)")
     video.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames (a quick preview)")
     video.add_argument("--start", type=int, default=0, metavar="N", help="skip the first N frames (default: 0)")
+    video.add_argument("--smooth", action="store_true",
+                       help="smooth the colour over time (motion-compensated) to reduce flicker; the "
+                       "unsmoothed frames are kept")
     video.add_argument("--restart", action="store_true",
                        help="replace frames made earlier with other settings instead of refusing")
     video.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
@@ -117,7 +120,7 @@ def _video(args: argparse.Namespace) -> int:
     try:
         report = colorize_video(info.path, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
                                 model=args.variant, start=args.start, max_frames=args.max_frames,
-                                restart=args.restart)
+                                restart=args.restart, smooth=args.smooth)
     except (OSError, VideoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

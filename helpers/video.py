@@ -15,6 +15,7 @@ Introduced in notebook 03_video.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -35,6 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .colorize import DEFAULT_SIZE, check_size, colorize
+from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .images import write_image
 from .model import get_temperature, set_temperature
 from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
@@ -429,6 +431,64 @@ def _ffmpeg_write(exe: str, frames: list[tuple[int, Path]], out: Path, width: in
                              + log.read().decode(errors="replace")[-2000:])
 
 
+# --------------------------------------------------------------------------- flicker
+def _gray_and_colour(video: Path, frames_dir: Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(number, gray input frame, colourised frame)`` for every colourised frame, streamed."""
+    frames = _numbered_frames(frames_dir)
+    sources = read_frames(video, start=frames[0][0] - 1, max_frames=len(frames))
+    for (number, path), (_, frame) in zip(frames, sources):
+        yield number, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.imread(str(path))
+
+
+def measure_flicker(video: str | os.PathLike, frames_dir: str | os.PathLike) -> tuple[list[FrameFlicker], dict]:
+    """Flicker of colourised frames, measured against the motion of the gray input (``FlickerMeter``).
+
+    Returns
+    -------
+    per_frame : list of FrameFlicker
+        One entry per frame after the first; ``frame`` is the frame's number (1 = the video's
+        first frame), as in the frame file names.
+    summary : dict
+        ``FlickerMeter.summary()``: means over frames that are not scene cuts, and mean chroma.
+    """
+    meter = FlickerMeter()
+    per_frame = []
+    for number, gray, colour in _gray_and_colour(Path(video), Path(frames_dir)):
+        result = meter.update(gray, colour)
+        if result is not None:
+            per_frame.append(dataclasses.replace(result, frame=number))
+    return per_frame, meter.summary()
+
+
+def smooth_frames(
+    video: str | os.PathLike,
+    frames_dir: str | os.PathLike,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    strength: float = DEFAULT_STRENGTH,
+    progress: bool = True,
+) -> Path:
+    """Smooth the colour of colourised frames over time (``TemporalSmoother``) into ``out_dir``.
+
+    ``out_dir`` is ``<frames_dir>_smooth`` by default. The network does not run again: this
+    takes about 20 ms a frame, so the smoothed frames are simply made anew each time (old ones
+    in ``out_dir`` are replaced). The colourised frames are not changed.
+    """
+    frames_dir = Path(frames_dir)
+    out_dir = Path(out_dir) if out_dir else frames_dir.with_name(frames_dir.name + "_smooth")
+    if out_dir.resolve() == frames_dir.resolve():
+        raise ValueError("out_dir must differ from frames_dir: the colourised frames are kept as they are.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("frame_*.png"):
+        old.unlink()
+    smoother = TemporalSmoother(strength)
+    total = len(_numbered_frames(frames_dir))
+    for number, gray, colour in tqdm(_gray_and_colour(Path(video), frames_dir), total=total, unit="frame",
+                                     desc="smoothing", disable=not progress):
+        write_image(frame_path(out_dir, number), smoother(gray, colour))
+    return out_dir
+
+
 # --------------------------------------------------------------------------- all together
 @dataclass
 class VideoReport:
@@ -456,22 +516,24 @@ def colorize_video(
     *,
     out: str | os.PathLike | None = None,
     frames_dir: str | os.PathLike | None = None,
+    smooth: bool = False,
     progress: bool = True,
     **options,
 ) -> VideoReport:
     """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound.
 
     ``colorize_frames`` (which takes the ``options``: temperature, size, model, start,
-    max_frames, restart) and then ``frames_to_video``; the output is checked against the
-    frames: same count, same duration.
+    max_frames, restart), then with ``smooth`` ``smooth_frames``, then ``frames_to_video``;
+    the output is checked against the frames: same count.
     """
     source = probe_video(video)
     frames = colorize_frames(source.path, net, frames_dir=frames_dir, progress=progress, **options)
+    video_frames = smooth_frames(source.path, frames.frames_dir, progress=progress) if smooth else frames.frames_dir
     out = Path(out) if out else COLORIZED_VIDEOS / f"{source.path.stem}_color.mp4"
-    frames_to_video(frames.frames_dir, out, fps=source.fps, audio_from=source.path if source.has_audio else None,
+    frames_to_video(video_frames, out, fps=source.fps, audio_from=source.path if source.has_audio else None,
                     progress=progress)
     output = probe_video(out)
-    written = len(_numbered_frames(frames.frames_dir))
+    written = len(_numbered_frames(video_frames))
     if output.frame_count != written:
         raise VideoError(f"{out} has {output.frame_count} frames but {written} were written: please report this.")
     return VideoReport(out, frames, source, output)

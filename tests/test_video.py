@@ -264,3 +264,29 @@ def test_cli_video(clip, tiny_model, tmp_path, monkeypatch, capsys):
     assert "--restart" in capsys.readouterr().err
     assert main(["video", str(tmp_path / "missing.mp4")]) == 1
     assert "No such video file" in capsys.readouterr().err
+
+
+def test_smoothing_lowers_flicker_keeps_colour_and_frames(clip, net, tmp_path):
+    frames = colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False)
+    before_frames = read_all(frames.frames_dir)
+    smooth_dir = video.smooth_frames(clip, frames.frames_dir, progress=False)
+    assert smooth_dir == tmp_path / "f_smooth"
+    assert read_all(frames.frames_dir).keys() == before_frames.keys()  # the originals are untouched
+    for name, img in read_all(frames.frames_dir).items():
+        np.testing.assert_array_equal(img, before_frames[name])
+    per_frame, raw = video.measure_flicker(clip, frames.frames_dir)
+    _, smooth = video.measure_flicker(clip, smooth_dir)
+    assert [f.frame for f in per_frame] == list(range(2, 13))
+    assert smooth["mean_warped_ab_change"] < 0.8 * raw["mean_warped_ab_change"]
+    assert smooth["mean_chroma"] == pytest.approx(raw["mean_chroma"], rel=0.15)
+    with pytest.raises(ValueError, match="differ"):
+        video.smooth_frames(clip, frames.frames_dir, out_dir=frames.frames_dir, progress=False)
+
+
+def test_cli_video_smooth(clip, tiny_model, tmp_path, monkeypatch):
+    from helpers.__main__ import main
+
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
+    out = tmp_path / "smooth.mp4"
+    assert main(["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f"), "--smooth"]) == 0
+    assert probe_video(out).frame_count == 12 and (tmp_path / "f_smooth").is_dir()
