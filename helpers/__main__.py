@@ -9,7 +9,7 @@ from pathlib import Path
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
 from .images import IMAGE_EXTENSIONS, read_image, write_image
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model
+from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model, model_id
 from .paths import COLORIZED_IMAGES
 from .video import VideoError, colorize_video, describe, probe_video
 
@@ -119,7 +119,7 @@ def _video(args: argparse.Namespace) -> int:
         return 2
     try:
         report = colorize_video(info.path, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
-                                model=args.variant, start=args.start, max_frames=args.max_frames,
+                                model=model_id(args.variant), start=args.start, max_frames=args.max_frames,
                                 restart=args.restart, smooth=args.smooth)
     except (OSError, VideoError) as exc:
         print(f"error: {exc}", file=sys.stderr)

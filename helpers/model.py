@@ -140,6 +140,14 @@ def available_variants() -> list[str]:
     return found or (["v2"] if not model_paths().managed else [])
 
 
+def model_id(variant: str = "v2") -> str:
+    """Which model files ``load_model(variant)`` reads, as one line: the weights' name, folder
+    and size. Recorded beside colourised video frames, so frames of two models never mix."""
+    weights = model_paths(variant).weights
+    size = weights.stat().st_size if weights.is_file() else 0
+    return f"{weights.name} in {weights.parent.resolve()}, {size} bytes"
+
+
 def _check_file(path: Path, managed: bool) -> None:
     """Catch the common problems before OpenCV turns them into an opaque parse error."""
     fix = (

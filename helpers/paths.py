@@ -4,14 +4,18 @@ Notebooks run with ``notebooks/`` as their working directory and the command lin
 anywhere, so every path is built from this file's location instead.
 """
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_ROOT = Path(os.environ.get("COLORIZE_OUTPUT_DIR") or REPO_ROOT)
+"""Where the colorized_* folders are: the repository, or $COLORIZE_OUTPUT_DIR (e.g. when the
+repository is read-only, or to keep test runs apart from your own results)."""
 
 MODEL_DIR = REPO_ROOT / "model"
 NOTEBOOKS = REPO_ROOT / "notebooks"
 INPUT_IMAGES = REPO_ROOT / "input_images"
 INPUT_VIDEO = REPO_ROOT / "input_video"
-COLORIZED_IMAGES = REPO_ROOT / "colorized_images"
-COLORIZED_FRAMES = REPO_ROOT / "colorized_frames"
-COLORIZED_VIDEOS = REPO_ROOT / "colorized_videos"
+COLORIZED_IMAGES = OUTPUT_ROOT / "colorized_images"
+COLORIZED_FRAMES = OUTPUT_ROOT / "colorized_frames"
+COLORIZED_VIDEOS = OUTPUT_ROOT / "colorized_videos"

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .images import write_image
-from .model import get_temperature, set_temperature
+from .model import get_temperature, model_id, set_temperature
 from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
 
 DEFAULT_FPS = 25.0
@@ -247,7 +247,7 @@ def colorize_frames(
     frames_dir: str | os.PathLike | None = None,
     temperature: float | None = None,
     size: int = DEFAULT_SIZE,
-    model: str = "v2",
+    model: str | None = None,
     start: int = 0,
     max_frames: int | None = None,
     restart: bool = False,
@@ -265,8 +265,9 @@ def colorize_frames(
         Where the frames go; ``colorized_frames/<video stem>/`` by default.
     temperature, size
         As for ``colorize``; ``temperature=None`` keeps the network's.
-    model : str
-        A name for the model, recorded in the manifest so that frames of two models never mix.
+    model : str, optional
+        Which model ``net`` is, recorded in the manifest so that frames of two models never
+        mix; by default ``model_id()``: the weights file that ``load_model()`` reads.
     start, max_frames : int
         Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
     restart : bool
@@ -289,7 +290,7 @@ def colorize_frames(
     frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
     if temperature is not None:
         set_temperature(net, temperature)
-    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model}
+    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_id()}
     _prepare_frames_dir(frames_dir, _manifest(info, settings), restart)
 
     last = info.frame_count if max_frames is None else min(info.frame_count, start + max_frames)

@@ -74,6 +74,17 @@ def notebook_model(tmp_path_factory, bins) -> Path:
                           rng.standard_normal(313).astype(np.float32))
 
 
+PREVIEW_FRAMES = 24
+"""Frames notebook 03 colourises in the test runs (its parameters cell says None: all)."""
+
+
+def prepare_notebook(nb) -> None:
+    """Papermill-style: set the parameters cell for a short run."""
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = cell.source.replace("MAX_FRAMES = None", f"MAX_FRAMES = {PREVIEW_FRAMES}")
+
+
 @pytest.fixture
 def gray_image() -> np.ndarray:
     """A 97 x 130 gray gradient with a bright square: odd sizes on purpose."""

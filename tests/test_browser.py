@@ -19,9 +19,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from helpers.paths import NOTEBOOKS, REPO_ROOT
+from tests.conftest import prepare_notebook
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO_ROOT / "test-output" / "browser"
@@ -61,6 +63,10 @@ def lab(notebook_model, tmp_path_factory):
     """JupyterLab serving a COPY of notebooks/, so the browser's autosave never touches the repo."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(NOTEBOOKS, root / "notebooks")
+    for path in (root / "notebooks").glob("*.ipynb"):  # short runs, as in test_notebooks
+        nb = nbformat.read(path, as_version=4)
+        prepare_notebook(nb)
+        nbformat.write(nb, path)
     # render every cell (JupyterLab 4 otherwise only puts the visible ones in the page)
     settings = root / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
@@ -69,7 +75,7 @@ def lab(notebook_model, tmp_path_factory):
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "COLORIZE_MODEL_DIR": str(notebook_model),
+    env = {**os.environ, "COLORIZE_MODEL_DIR": str(notebook_model), "COLORIZE_OUTPUT_DIR": str(root / "outputs"),
            "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
     log = open(root / "lab.log", "w")
     server = subprocess.Popen(

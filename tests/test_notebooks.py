@@ -9,12 +9,13 @@ import pytest
 from nbclient import NotebookClient
 
 from helpers.paths import NOTEBOOKS
+from tests.conftest import prepare_notebook
 
 NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def executed(notebook_model):
+def executed(notebook_model, tmp_path_factory):
     """Each notebook executed once; the kernel inherits COLORIZE_MODEL_DIR, so nothing is downloaded."""
     cache: dict[Path, nbformat.NotebookNode] = {}
 
@@ -22,7 +23,10 @@ def executed(notebook_model):
         if path not in cache:
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("COLORIZE_MODEL_DIR", str(notebook_model))
+                # results go to a temporary folder, never among the learner's own
+                mp.setenv("COLORIZE_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
                 nb = nbformat.read(path, as_version=4)
+                prepare_notebook(nb)
                 client = NotebookClient(nb, timeout=600, kernel_name="python3",
                                         resources={"metadata": {"path": str(path.parent)}})
                 client.execute()

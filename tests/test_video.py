@@ -290,3 +290,9 @@ def test_cli_video_smooth(clip, tiny_model, tmp_path, monkeypatch):
     out = tmp_path / "smooth.mp4"
     assert main(["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f"), "--smooth"]) == 0
     assert probe_video(out).frame_count == 12 and (tmp_path / "f_smooth").is_dir()
+
+
+def test_frames_of_another_model_never_mix(clip, net, tmp_path):
+    colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, max_frames=2, model="stand-in")
+    with pytest.raises(VideoError, match="settings"):
+        colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, model="real weights")
