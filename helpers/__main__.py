@@ -124,6 +124,10 @@ def _video(args: argparse.Namespace) -> int:
     except (OSError, VideoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted. The frames done so far are saved: run the same command again to resume.",
+              file=sys.stderr)
+        return 130
     print(report)
     return 1 if report.frames.decode_error else 0
 
