@@ -260,6 +260,9 @@ def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
     """
     if not 0 < temperature <= 10:
         raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
+    if not isinstance(net, cv2.dnn.Net):  # a faster backend (helpers.backends) keeps its own
+        net.set_temperature(temperature)
+        return
     layer = net.getLayer(net.getLayerId("conv8_313_rh"))
     channels = 313 if not layer.blobs else layer.blobs[0].size
     layer.blobs = [np.full((1, channels), 1.0 / temperature, np.float32)]
@@ -269,5 +272,7 @@ def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
 
 def get_temperature(net: cv2.dnn.Net) -> float:
     """The temperature ``T`` currently set on ``net``."""
+    if not isinstance(net, cv2.dnn.Net):
+        return net.get_temperature()
     scale = net.getLayer(net.getLayerId("conv8_313_rh")).blobs[0]
     return round(float(1.0 / scale.flat[0]), 6)  # the layer stores float32
