@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .images import write_image
+from .keyframes import KEYFRAME_INTERVAL, KeyframePropagator, feed_range, network_predictor
 from .model import get_temperature, model_id, set_temperature
 from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
 
@@ -82,6 +83,8 @@ class FramesReport:
     reused: int = 0
     redone: int = 0
     """Frame files found damaged and computed again."""
+    network_passes: int = 0
+    """Frames the network ran on: all computed ones in exact mode, only keyframes in fast mode."""
     decode_error: str | None = None
     """Why decoding stopped early, if it did; the frames before it are kept."""
     new_frames: list[int] = field(default_factory=list, repr=False)
@@ -251,6 +254,8 @@ def colorize_frames(
     start: int = 0,
     max_frames: int | None = None,
     restart: bool = False,
+    mode: str = "exact",
+    keyframe_interval: int = KEYFRAME_INTERVAL,
     progress: bool = True,
 ) -> FramesReport:
     """Colourise every frame of a video into PNG files, resuming any earlier run.
@@ -272,6 +277,12 @@ def colorize_frames(
         Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
     restart : bool
         Delete frames made with another video or other settings instead of refusing.
+    mode : {"exact", "fast"}
+        ``"exact"`` runs the network on every frame. ``"fast"`` runs it on keyframes only (the
+        first frame of each shot and at least every ``keyframe_interval`` frames) and carries
+        the colour to the frames in between along the optical flow (``KeyframePropagator``).
+    keyframe_interval : int
+        ``K`` of fast mode: at most this many frames from one keyframe to the next.
     progress : bool
         Show a progress bar with frames per second and time left.
 
@@ -286,11 +297,16 @@ def colorize_frames(
     complete or absent; a damaged one (say, from a full disk) fails to decode and is redone.
     """
     check_size(size)
+    if mode not in ("exact", "fast"):
+        raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
+                         f"flow), got {mode!r}.")
     info = probe_video(video)
     frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
     if temperature is not None:
         set_temperature(net, temperature)
     settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_id()}
+    if mode == "fast":  # only then, so folders made in exact mode keep matching
+        settings.update(mode="fast", keyframe_interval=keyframe_interval)
     _prepare_frames_dir(frames_dir, _manifest(info, settings), restart)
 
     last = info.frame_count if max_frames is None else min(info.frame_count, start + max_frames)
@@ -298,18 +314,29 @@ def colorize_frames(
     expected = max(0, last - start)
     bar = tqdm(total=expected, unit="frame", desc=info.path.name, disable=not progress)
     index = start - 1
+
+    def save(index: int, img_bgr: np.ndarray) -> None:
+        path = frame_path(frames_dir, index + 1)
+        report.redone += path.exists()
+        write_image(path, img_bgr)
+        report.computed += 1
+        report.new_frames.append(index + 1)
+        report.done += 1
+        bar.update()
+
     try:
-        for index, frame in read_frames(info.path, start=start, max_frames=expected):
-            path = frame_path(frames_dir, index + 1)
-            if _frame_ok(path, frame.shape[:2]):
-                report.reused += 1
-            else:
-                report.redone += path.exists()
-                write_image(path, colorize(frame, net, size=size))
-                report.computed += 1
-                report.new_frames.append(index + 1)
-            report.done += 1
-            bar.update()
+        if mode == "exact":
+            for index, frame in read_frames(info.path, start=start, max_frames=expected):
+                if _frame_ok(frame_path(frames_dir, index + 1), frame.shape[:2]):
+                    report.reused += 1
+                    report.done += 1
+                    bar.update()
+                else:
+                    save(index, colorize(frame, net, size=size))
+                    report.network_passes += 1
+        else:
+            index = _fast_frames(info, net, frames_dir, range(start, last), size, keyframe_interval, report, save,
+                                 bar)
     finally:
         bar.close()
     if report.done < expected:
@@ -319,6 +346,35 @@ def colorize_frames(
         )
         warnings.warn(report.decode_error, stacklevel=2)
     return report
+
+
+def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, wanted: range, size: int,
+                 keyframe_interval: int, report: FramesReport, save, bar) -> int:
+    """Fast mode of ``colorize_frames``: the missing frames of ``wanted``, by keyframe propagation.
+
+    Each run of missing frames is fed from the grid keyframe at or before it (``feed_range``),
+    so a resumed run gives exactly the frames an uninterrupted one would have.
+    """
+    shape = (info.height, info.width)
+    missing = [i for i in wanted if not _frame_ok(frame_path(frames_dir, i + 1), shape)]
+    report.reused = report.done = len(wanted) - len(missing)
+    bar.update(report.done)
+    runs: list[range] = []
+    for i in missing:
+        run = feed_range(i, i + 1, info.frame_count, keyframe_interval)
+        if runs and run.start <= runs[-1].stop:
+            runs[-1] = range(runs[-1].start, max(runs[-1].stop, run.stop))
+        else:
+            runs.append(run)
+    todo = set(missing)
+    propagator = KeyframePropagator(network_predictor(net, size=size), keyframe_interval=keyframe_interval)
+    index = wanted.start - 1
+    for run in runs:
+        for index, img_bgr, _ in propagator.run(read_frames(info.path, start=run.start, max_frames=len(run))):
+            if index in todo:
+                save(index, img_bgr)
+    report.network_passes = propagator.network_calls
+    return index
 
 
 # --------------------------------------------------------------------------- writing

@@ -296,3 +296,63 @@ def test_frames_of_another_model_never_mix(clip, net, tmp_path):
     colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, max_frames=2, model="stand-in")
     with pytest.raises(VideoError, match="settings"):
         colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, model="real weights")
+
+
+def test_fast_mode_runs_the_network_on_keyframes_only(net, tmp_path):
+    clip = make_video(tmp_path / "long.mp4", n=30, audio=False)
+    report = colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, mode="fast", keyframe_interval=8)
+    assert report.computed == 30 and report.done == 30
+    assert 4 <= report.network_passes < 30  # frames 0, 8, 16, 24, the last, and any early keyframes
+    exact = colorize_frames(clip, net, frames_dir=tmp_path / "e", progress=False)
+    assert exact.network_passes == 30
+    # keyframes are the network's own result: frame 9 (index 8) equals exact mode's
+    np.testing.assert_array_equal(cv2.imread(str(frame_path(tmp_path / "f", 9))),
+                                  cv2.imread(str(frame_path(tmp_path / "e", 9))))
+
+
+def test_fast_mode_resumes_to_the_same_result(net, tmp_path, monkeypatch):
+    clip = make_video(tmp_path / "long.mp4", n=30, audio=False)
+    whole = colorize_frames(clip, net, frames_dir=tmp_path / "whole", progress=False, mode="fast")
+    real = video.network_predictor
+
+    def stopping_predictor(*args, **kwargs):
+        predict = real(*args, **kwargs)
+        calls = []
+
+        def predict_then_stop(L):
+            if len(calls) == 2:
+                raise StopButtonError
+            calls.append(1)
+            return predict(L)
+
+        return predict_then_stop
+
+    monkeypatch.setattr(video, "network_predictor", stopping_predictor)
+    with pytest.raises(StopButtonError):
+        colorize_frames(clip, net, frames_dir=tmp_path / "resumed", progress=False, mode="fast")
+    partial = len(list((tmp_path / "resumed").glob("frame_*.png")))
+    assert 0 < partial < 30
+    monkeypatch.setattr(video, "network_predictor", real)
+    again = colorize_frames(clip, net, frames_dir=tmp_path / "resumed", progress=False, mode="fast")
+    assert again.reused == partial and again.computed == 30 - partial
+    assert read_all(tmp_path / "resumed").keys() == read_all(whole.frames_dir).keys()
+    for name, img in read_all(whole.frames_dir).items():
+        np.testing.assert_array_equal(read_all(tmp_path / "resumed")[name], img)
+
+
+def test_fast_mode_preview_then_full_equals_a_full_run(net, tmp_path):
+    clip = make_video(tmp_path / "long.mp4", n=30, audio=False)
+    whole = colorize_frames(clip, net, frames_dir=tmp_path / "whole", progress=False, mode="fast")
+    colorize_frames(clip, net, frames_dir=tmp_path / "p", progress=False, mode="fast", start=5, max_frames=7)
+    assert sorted(read_all(tmp_path / "p")) == [f"frame_{i:06d}.png" for i in range(6, 13)]
+    colorize_frames(clip, net, frames_dir=tmp_path / "p", progress=False, mode="fast")
+    for name, img in read_all(whole.frames_dir).items():
+        np.testing.assert_array_equal(read_all(tmp_path / "p")[name], img)
+
+
+def test_fast_and_exact_frames_never_mix(clip, net, tmp_path):
+    colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, max_frames=3)
+    with pytest.raises(VideoError, match="settings"):
+        colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, mode="fast")
+    with pytest.raises(ValueError, match="mode"):
+        colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, mode="quick")

@@ -1,0 +1,199 @@
+"""Validate keyframe mode (``helpers.keyframes``) against ground truth, and time it.
+
+Colour test clips are built in memory at 640 x 480 and turned gray; an "oracle" network
+returns the TRUE ab of each frame, shrunk to the network's 56 x 56 output like the real one.
+So the only errors left are those of the 56 x 56 output and, in keyframe mode, of propagation.
+
+The clip (160 frames, 24 fps, cuts at 40, 80 and 120):
+
+1. ``ground_truth/coffee.jpg``, the one real colour photo: a slow pan with a gentle zoom in;
+2. ``rocket_launch.jpg``, a faster pan (about 6 px a frame);
+3. ``chelsea_cat.jpg``, a zoom OUT (new picture enters at the edges);
+4. ``astronaut.jpg``, a diagonal pan, every picture shown twice (12 pictures a second in a
+   24 fps file, like digitised old film): duplicates.
+
+Shots 2-4 are gray photos given synthetic colour that follows the picture: the hue turns with
+the blurred brightness and with height, chroma 30 (``false_colour``). The gray input of every
+frame has exactly the L of its colour truth.
+
+Two oracles: ``truth`` (a perfect, stable network) and ``jittery``, the truth plus a new random
+error per frame (a shift of ab by 3 units (standard deviation) and a smooth field of 3 more) like
+a real network, whose guesses differ from frame to frame: flicker.
+
+Printed: per mode (K = 1 is per-frame mode) network passes, keyframes by reason, mean |Δab|
+against the truth over all frames and over the propagated ones, and the flicker of
+``helpers.flicker.FlickerMeter`` (the truth's own is shown for reference); then the speed of
+the propagation machinery alone at 640 x 480 (no network) and what it implies end to end.
+
+Command line (from the repository root)::
+
+    python -m tools.validate_keyframes
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from helpers.flicker import FlickerMeter
+from helpers.keyframes import KeyframePropagator
+from helpers.lab import bgr_to_lab, lab_to_bgr, lightness
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SIZE = (640, 480)  # width, height
+SHOT_FRAMES = 40
+# (photo, true colour?, start and end of the camera: centre x, centre y, window width in photo pixels, twice?)
+SHOTS = [
+    ("ground_truth/coffee.jpg", True, (270, 200, 520), (330, 190, 420), False),
+    ("rocket_launch.jpg", False, (200, 213, 500), (440, 213, 500), False),
+    ("chelsea_cat.jpg", False, (230, 150, 250), (225, 150, 400), False),
+    ("astronaut.jpg", False, (200, 200, 340), (310, 300, 340), True),
+]
+NETWORK_SIDE = 56
+"""The network's ab output is 56 x 56: the oracle is shrunk to that, to be fair."""
+JITTER = 3.0
+MODES = (1, 4, 8, 16, 32)
+ASSUMED_NETWORK_S = 0.4
+"""Seconds per forward pass on the 2-core reference laptop (DESIGN.md), if no stand-in is at hand."""
+
+
+def false_colour(gray: np.ndarray) -> np.ndarray:
+    """Synthetic ab, ``(H, W, 2)`` float32 with chroma 30, whose colour regions follow the picture."""
+    blurred = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 4) / 255
+    hue = 2 * np.pi * (1.2 * blurred + 0.5 * np.arange(gray.shape[0])[:, None] / gray.shape[0])
+    return (30 * np.dstack([np.cos(hue), np.sin(hue)])).astype(np.float32)
+
+
+def source_lab(name: str, true_colour: bool) -> np.ndarray:
+    """The photo as Lab float32: real colour, or the gray photo's L with ``false_colour``."""
+    img = cv2.imread(str(REPO_ROOT / "input_images" / name))
+    if img is None:
+        raise FileNotFoundError(f"Sample photo input_images/{name} is missing.")
+    lab = bgr_to_lab(img)
+    if not true_colour:
+        lab[:, :, 1:] = false_colour(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    return lab
+
+
+def camera(lab: np.ndarray, cx: float, cy: float, window: float) -> np.ndarray:
+    """The ``SIZE`` view of a ``window``-wide part of ``lab`` centred on (cx, cy)."""
+    s = SIZE[0] / window
+    matrix = np.float32([[s, 0, SIZE[0] / 2 - s * cx], [0, s, SIZE[1] / 2 - s * cy]])
+    return cv2.warpAffine(lab, matrix, SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def clip() -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(frame_bgr, truth_bgr)`` for every frame: the gray input and its true colours, uint8."""
+    frames = []
+    for name, true_colour, start, end, twice in SHOTS:
+        lab = source_lab(name, true_colour)
+        for i in range(SHOT_FRAMES):
+            t = (i // 2 * 2 if twice else i) / (SHOT_FRAMES - 1)
+            view = camera(lab, *(a + t * (b - a) for a, b in zip(start, end)))
+            gray = cv2.cvtColor(lab_to_bgr(view[:, :, 0], np.zeros_like(view[:, :, 1:])), cv2.COLOR_BGR2GRAY)
+            frame = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)  # B = G = R, as decoded from a B&W video
+            frames.append((frame, lab_to_bgr(lightness(frame), view[:, :, 1:])))
+    return frames
+
+
+def oracle(frames: list[tuple[np.ndarray, np.ndarray]], jitter: float):
+    """predict_ab returning each frame's true ab at 56 x 56, plus a per-frame error if ``jitter``."""
+    table = {}
+    for number, (frame, truth) in enumerate(frames):
+        ab = cv2.resize(bgr_to_lab(truth)[:, :, 1:], (NETWORK_SIDE,) * 2, interpolation=cv2.INTER_AREA)
+        if jitter:
+            rng = np.random.default_rng(number)
+            field = cv2.GaussianBlur(rng.normal(0, 1, ab.shape).astype(np.float32), (0, 0), 8)
+            ab = ab + rng.normal(0, jitter, 2).astype(np.float32) + jitter * field / field.std()
+        table.setdefault(hashlib.sha1(lightness(frame).tobytes()).digest(), ab)  # duplicates: the first one's
+    return lambda L_batch: np.stack([table[hashlib.sha1(L.tobytes()).digest()] for L in L_batch])
+
+
+def evaluate(frames, k: int, jitter: float) -> dict:
+    propagator = KeyframePropagator(oracle(frames, jitter), keyframe_interval=k)
+    meter, errors, kinds, residuals = FlickerMeter(), {"all": [], "propagated": []}, Counter(), [0.0]
+    for (_, img, info), (frame, truth) in zip(propagator.run(enumerate(f for f, _ in frames)), frames):
+        error = float(np.linalg.norm(bgr_to_lab(img)[:, :, 1:] - bgr_to_lab(truth)[:, :, 1:], axis=2).mean())
+        errors["all"].append(error)
+        if info.kind == "keyframe":
+            kinds[info.reason.split(" ")[0].replace("every", "grid")] += 1
+        else:
+            errors["propagated"].append(error)
+            if info.kind == "duplicate":
+                kinds["duplicate"] += 1
+            residuals.append(info.residual)
+        meter.update(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), img)
+    flicker = meter.summary()
+    return {"passes": propagator.network_calls, "kinds": kinds, "all": np.mean(errors["all"]),
+            "propagated": np.mean(errors["propagated"]) if errors["propagated"] else float("nan"),
+            "flicker": flicker["mean_warped_ab_change"], "hist": flicker["mean_hist_distance"],
+            "residual": max(residuals)}
+
+
+def machinery(frames, k: int) -> tuple[float, int]:
+    """Seconds per frame of keyframe mode with a network that costs nothing (zeros), and its passes."""
+    propagator = KeyframePropagator(lambda L: np.zeros((len(L), NETWORK_SIDE, NETWORK_SIDE, 2), np.float32),
+                                    keyframe_interval=k)
+    start = time.perf_counter()
+    for _ in propagator.run(enumerate(f for f, _ in frames)):
+        pass
+    return (time.perf_counter() - start) / len(frames), propagator.network_calls
+
+
+def network_seconds() -> tuple[float, str]:
+    """A forward pass of the full-size stand-in model (../shared/model), or the assumed 0.4 s."""
+    source = REPO_ROOT.parent / "shared" / "model"
+    if not (source / "colorization_deploy_v2.prototxt").is_file():
+        return ASSUMED_NETWORK_S, "assumed (DESIGN.md)"
+    from helpers.model import load_model
+    from tools.standin_model import make_standin_model_dir
+
+    net = load_model(model_dir=make_standin_model_dir(REPO_ROOT / "build" / "standin-model", source=source))
+    net.setInput(np.zeros((1, 1, 224, 224), np.float32))
+    net.forward()
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        net.forward()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), "measured, full-size stand-in"
+
+
+def main() -> None:
+    frames = clip()
+    print(f"{len(frames)} frames of {SIZE[0]} x {SIZE[1]}, cuts at 40, 80, 120; {cv2.getNumThreads()} threads")
+    truth_meter = FlickerMeter()
+    for frame, truth in frames:
+        truth_meter.update(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), truth)
+    print(f"flicker of the truth itself: {truth_meter.summary()['mean_warped_ab_change']:.2f}\n")
+    print(f"{'oracle':8} {'K':>3} {'passes':>6}  {'|Δab| all':>9} {'propagated':>10}  {'flicker':>7} {'hist':>5}"
+          f"  {'max residual':>12}  keyframes by reason, duplicates")
+    for jitter in (0.0, JITTER):
+        for k in MODES:
+            r = evaluate(frames, k, jitter)
+            kinds = ", ".join(f"{n} {why}" for why, n in sorted(r["kinds"].items()))
+            print(f"{'jittery' if jitter else 'truth':8} {k:>3} {r['passes']:>6}  {r['all']:>9.2f} "
+                  f"{r['propagated']:>10.2f}  {r['flicker']:>7.2f} {r['hist']:>5.3f}  {r['residual']:>12.2f}  {kinds}")
+        print()
+    network_s, how = network_seconds()
+    print(f"network: {network_s:.3f} s a pass ({how}); {ASSUMED_NETWORK_S} s on the reference laptop")
+    for k in (8, 16, 32):
+        machinery(frames[:20], k)  # warm-up
+        per_frame, passes = min(machinery(frames, k) for _ in range(3))  # the least disturbed of 3 runs
+        ends = [1 / (per_frame + passes / len(frames) * seconds) for seconds in (network_s, ASSUMED_NETWORK_S)]
+        print(f"K = {k:>2}: machinery alone {1 / per_frame:5.1f} fps ({1000 * per_frame:.1f} ms a frame); "
+              f"{passes} passes for {len(frames)} frames: {ends[0]:5.1f} fps end to end ({ends[1]:.1f} fps at "
+              f"{ASSUMED_NETWORK_S} s a pass)")
+    budget = 1 / 25 - per_frame
+    print(f"25 fps leaves {1000 * budget:.1f} ms a frame for the network: one pass per "
+          f"{ASSUMED_NETWORK_S / budget:.0f} frames at {ASSUMED_NETWORK_S} s" if budget > 0 else
+          "25 fps is out of reach: the machinery alone takes more than 40 ms a frame")
+
+
+if __name__ == "__main__":
+    main()
