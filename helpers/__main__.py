@@ -9,6 +9,7 @@ from pathlib import Path
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
 from .images import IMAGE_EXTENSIONS, read_image, write_image
+from .keyframes import KEYFRAME_INTERVAL
 from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model, model_id
 from .paths import COLORIZED_IMAGES
 from .video import VideoError, colorize_video, describe, probe_video
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="where the colourised frames go (default: colorized_frames/<name>/)")
     video.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames (a quick preview)")
     video.add_argument("--start", type=int, default=0, metavar="N", help="skip the first N frames (default: 0)")
+    video.add_argument("--mode", choices=["exact", "fast"], default="exact",
+                       help="exact: the network on every frame (default); fast: the network on keyframes "
+                       "only, colour carried along the optical flow in between (many times faster)")
+    video.add_argument("--keyframe-interval", type=int, default=KEYFRAME_INTERVAL, metavar="K",
+                       help=f"fast mode: a keyframe at least every K frames (default: {KEYFRAME_INTERVAL})")
     video.add_argument("--smooth", action="store_true",
                        help="smooth the colour over time (motion-compensated) to reduce flicker; the "
                        "unsmoothed frames are kept")
@@ -120,7 +126,8 @@ def _video(args: argparse.Namespace) -> int:
     try:
         report = colorize_video(info.path, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
                                 model=model_id(args.variant), start=args.start, max_frames=args.max_frames,
-                                restart=args.restart, smooth=args.smooth)
+                                restart=args.restart, smooth=args.smooth, mode=args.mode,
+                                keyframe_interval=args.keyframe_interval)
     except (OSError, VideoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -560,7 +560,8 @@ class VideoReport:
         f = self.frames
         lines = [f"{self.video}: {self.output.frame_count} frames, {self.output.duration:.2f} s, "
                  f"{'with' if self.output.has_audio else 'without'} sound",
-                 f"frames in {f.frames_dir}: {f.computed} computed, {f.reused} reused"
+                 f"frames in {f.frames_dir}: {f.computed} computed ({f.network_passes} network passes), "
+                 f"{f.reused} reused"
                  + (f", {f.redone} damaged ones redone" if f.redone else "")]
         if f.decode_error:
             lines.append(f.decode_error)

@@ -356,3 +356,17 @@ def test_fast_and_exact_frames_never_mix(clip, net, tmp_path):
         colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, mode="fast")
     with pytest.raises(ValueError, match="mode"):
         colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, mode="quick")
+
+
+def test_cli_video_fast(tiny_model, tmp_path, monkeypatch, capsys):
+    from helpers.__main__ import main
+
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
+    clip = make_video(tmp_path / "long.mp4", n=30)
+    out = tmp_path / "fast.mp4"
+    assert main(["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f"), "--mode", "fast",
+                 "--keyframe-interval", "10"]) == 0
+    assert probe_video(out).frame_count == 30
+    printed = capsys.readouterr().out
+    passes = int(printed.split("computed (")[1].split(" network passes")[0])
+    assert 3 <= passes < 30
