@@ -6,11 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from .backends import BACKENDS
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
 from .images import IMAGE_EXTENSIONS, read_image, write_image
 from .keyframes import KEYFRAME_INTERVAL
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model, model_id
+from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model, model_id, model_paths
 from .paths import COLORIZED_IMAGES
 from .video import VideoError, colorize_video, describe, probe_video
 
@@ -19,6 +20,10 @@ ENVIRONMENT_HELP = f"""environment variables:
                           check), e.g. your own Caffe model with the same layer names
   {MIRROR_ENV}=DIR|URL  try this folder or URL base first when fetching (a classroom copy)
 """
+
+
+BACKEND_HELP = ("opencv (default) or a faster runtime from `pip install -e .[fast]`; it uses int8 or bf16 only "
+                "if they match fp32 on the sample photos (mean |Δab| <= 2), else fp32, and says which")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                        f"(default: {DEFAULT_SIZE}, the training size)")
     photo.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
                        help="which model weights (default: v2)")
+    photo.add_argument("--backend", choices=BACKENDS, default="opencv", help=BACKEND_HELP)
     video = commands.add_parser(
         "video",
         help="colourise a video, keeping its sound",
@@ -103,7 +109,23 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"network input size, as for photo (default: {DEFAULT_SIZE})")
     video.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
                        help="which model weights (default: v2)")
+    video.add_argument("--backend", choices=BACKENDS, default="opencv", help=BACKEND_HELP)
     return parser
+
+
+def _load(args: argparse.Namespace):
+    """The network for a command: OpenCV's, or a faster back end (after its accuracy check)."""
+    if args.backend == "opencv":
+        return load_model(args.variant, temperature=args.temperature)
+    from .backends import load_fast_backend  # optional packages: imported only when asked for
+
+    return load_fast_backend(args.backend, model_paths(args.variant), temperature=args.temperature)
+
+
+def _model_name(args: argparse.Namespace, net) -> str:
+    """For the frames' manifest: frames of two back ends or precisions must not mix either."""
+    name = model_id(args.variant)
+    return name if args.backend == "opencv" else f"{name}; {net.name} {net.precision}"
 
 
 def _video(args: argparse.Namespace) -> int:
@@ -119,13 +141,13 @@ def _video(args: argparse.Namespace) -> int:
         return 1
     print(describe(info))
     try:
-        net = load_model(args.variant, temperature=args.temperature)
-    except (ModelLoadError, RuntimeError, ValueError) as exc:
+        net = _load(args)
+    except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         report = colorize_video(info.path, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
-                                model=model_id(args.variant), start=args.start, max_frames=args.max_frames,
+                                model=_model_name(args, net), start=args.start, max_frames=args.max_frames,
                                 restart=args.restart, smooth=args.smooth, mode=args.mode,
                                 keyframe_interval=args.keyframe_interval)
     except (OSError, VideoError) as exc:
@@ -194,8 +216,8 @@ def _photo(args: argparse.Namespace) -> int:
     if not files:
         return 1
     try:
-        net = load_model(args.variant, temperature=args.temperature)
-    except (ModelLoadError, RuntimeError, ValueError) as exc:
+        net = _load(args)
+    except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     taken = {f.resolve() for f in files}
