@@ -430,7 +430,9 @@ def frames_to_video(
     ``-pix_fmt yuv420p`` (what browsers decode) needs even width and height, so odd frames get
     one repeated row or column. ``-movflags +faststart`` puts the index first so playback starts
     before the download ends. ``-map 1:a:0?`` makes the sound optional. ``-crf 18`` is close to
-    visually lossless. Without ffmpeg, OpenCV writes an ``mp4v`` file without sound instead,
+    visually lossless; ``-preset veryfast`` encodes about twice as fast as the default at a
+    similar size (measured on 640 x 480 frames), so reassembly stays a small part of the run.
+    Without ffmpeg, OpenCV writes an ``mp4v`` file without sound instead,
     with a warning: it plays in desktop players but usually not in browsers.
     """
     frames = _numbered_frames(Path(frames_dir))
@@ -467,7 +469,8 @@ def _ffmpeg_write(exe: str, frames: list[tuple[int, Path]], out: Path, width: in
         offset = (frames[0][0] - 1) / fps
         cmd += ["-ss", f"{offset:.6f}", "-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?",
                 "-c:a", "aac", "-shortest"]
-    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart", str(out)]
+    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart",
+            str(out)]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=log)
         try:
