@@ -418,7 +418,7 @@ def frames_to_video(
         Frames per second, normally the source's.
     audio_from : path, optional
         The original video: its sound, if it has any, is copied in, starting at the time of
-        the first frame, and cut to the video's length.
+        the first frame, and cut to the frames' length.
 
     Returns
     -------
@@ -467,8 +467,9 @@ def _ffmpeg_write(exe: str, frames: list[tuple[int, Path]], out: Path, width: in
            "-framerate", rate, "-i", "-"]
     if audio_from is not None:
         offset = (frames[0][0] - 1) / fps
-        cmd += ["-ss", f"{offset:.6f}", "-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?",
-                "-c:a", "aac", "-shortest"]
+        # -t cuts the sound to the frames' length; -shortest would buffer and grow with the video
+        cmd += ["-ss", f"{offset:.6f}", "-t", f"{len(frames) / fps:.6f}", "-i", str(audio_from),
+                "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "aac"]
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart",
             str(out)]
     with tempfile.TemporaryFile() as log:
