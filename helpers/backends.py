@@ -42,7 +42,7 @@ import numpy as np
 from .colorize import DEFAULT_SIZE, network_input
 from .images import read_image
 from .lab import lightness
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, ModelPaths, _check_file, check_opencv, load_cluster_centres
+from .model import DEFAULT_TEMPERATURE, ModelLoadError, ModelPaths, read_network
 from .model import set_temperature as _set_opencv_temperature
 from .paths import INPUT_IMAGES
 
@@ -120,7 +120,7 @@ def available_precisions(name: str) -> list[str]:
 _TOKEN = re.compile(r"#[^\n]*|\"[^\"]*\"|'[^']*'|[{}]|[^\s{}:]+:?")
 
 
-def _parse_prototxt(text: str) -> dict[str, list]:
+def parse_prototxt(text: str) -> dict[str, list]:
     """Protobuf text format as nested dicts of lists: ``{"layer": [{"name": ["conv1"], ...}]}``."""
     tokens = [t for t in _TOKEN.findall(text) if not t.startswith("#")]
     pos = 0
@@ -180,27 +180,6 @@ def _pair(param: dict, key: str, default: int) -> tuple[int, int]:
     return (int(param.get(f"{key}_h", [default])[0]), int(param.get(f"{key}_w", [default])[0]))
 
 
-def _opencv_net(paths: ModelPaths) -> cv2.dnn.Net:
-    """The Caffe network read by OpenCV, with the cluster centres set as in ``load_model``."""
-    check_opencv()
-    for path in (paths.prototxt, paths.weights, paths.points):
-        _check_file(path, paths.managed)
-    points = load_cluster_centres(paths.points)
-    try:
-        net = cv2.dnn.readNetFromCaffe(str(paths.prototxt), str(paths.weights))
-    except cv2.error as exc:
-        raise ModelLoadError(
-            f"OpenCV could not read the model {paths.weights.name} with {paths.prototxt.name} in "
-            f"{paths.weights.parent}: one of them is damaged or they do not belong together.\n"
-            f"(OpenCV said: {str(exc).strip().splitlines()[-1]})"
-        ) from None
-    for layer in ("conv8_313_rh", "class8_ab"):
-        if net.getLayerId(layer) < 0:
-            raise ModelLoadError(f"{paths.prototxt} has no layer named {layer!r}: it is not the colourisation network.")
-    net.getLayer(net.getLayerId("class8_ab")).blobs = [points.T.reshape(2, -1, 1, 1).copy()]
-    return net
-
-
 def _read_network(paths: ModelPaths) -> _Network:
     """Rebuild the network description from the prototxt and the weights OpenCV read.
 
@@ -209,8 +188,8 @@ def _read_network(paths: ModelPaths) -> _Network:
     The weights are read from OpenCV's layers before any forward pass: on the first pass OpenCV
     fuses layers (BatchNorm and Scale into convolutions) and their blobs change.
     """
-    net = _opencv_net(paths)
-    spec = _parse_prototxt(paths.prototxt.read_text())
+    net = read_network(paths)
+    spec = parse_prototxt(paths.prototxt.read_text())
     current: dict[str, str] = {}  # Caffe blob name -> the op that wrote it last (ReLU runs in place)
     ops: list[_Op] = []
     first_input = ""
@@ -609,7 +588,7 @@ def load_backend(
     if precision not in offered:
         raise ValueError(f"The {name} back end offers {', '.join(offered)} on this machine, not {precision!r}.")
     if name == "opencv":
-        net = _opencv_net(paths)
+        net = read_network(paths)
         _set_opencv_temperature(net, temperature)
         return net
     _check_temperature(temperature)

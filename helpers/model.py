@@ -216,8 +216,18 @@ def load_model(
     ModelLoadError
         A file is missing, truncated, an HTML page, or not this network.
     """
+    net = read_network(model_paths(variant, model_dir))
+    set_temperature(net, temperature)
+    return net
+
+
+def read_network(paths: ModelPaths) -> cv2.dnn.Net:
+    """Read the Caffe files with OpenCV and add the cluster centres (the temperature comes next).
+
+    Shared by ``load_model`` and the faster back ends, which read the weights from it before
+    any forward pass. Raises as ``load_model`` does.
+    """
     check_opencv()
-    paths = model_paths(variant, model_dir)
     for path in (paths.prototxt, paths.weights, paths.points):
         _check_file(path, paths.managed)
     points = load_cluster_centres(paths.points)
@@ -242,7 +252,6 @@ def load_model(
             )
     # (313, 2) -> (2, 313, 1, 1): 2 output channels (a, b), 313 inputs (the bins), a 1x1 kernel.
     net.getLayer(net.getLayerId("class8_ab")).blobs = [points.T.reshape(2, -1, 1, 1).copy()]
-    set_temperature(net, temperature)
     return net
 
 

@@ -21,12 +21,13 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from helpers.backends import parse_prototxt
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTOTXT_NAME = "colorization_deploy_v2.prototxt"
@@ -76,33 +77,6 @@ def write_caffemodel(path: Path, layers: list[tuple[str, str, list[np.ndarray]]]
 
 
 # --------------------------------------------------------------------------- prototxt
-_TOKEN = re.compile(r"#[^\n]*|\"[^\"]*\"|'[^']*'|[{}]|[^\s{}:]+:?")
-
-
-def parse_prototxt(text: str) -> dict:
-    """Parse protobuf text format into nested dicts of lists (enough for a prototxt)."""
-    tokens = [t for t in _TOKEN.findall(text) if not t.startswith("#")]
-    pos = 0
-
-    def parse_block() -> dict:
-        nonlocal pos
-        block: dict[str, list] = {}
-        while pos < len(tokens) and tokens[pos] != "}":
-            key = tokens[pos].rstrip(":")
-            pos += 1
-            if tokens[pos] == "{":
-                pos += 1
-                value = parse_block()
-                pos += 1  # the closing brace
-            else:
-                value = tokens[pos].strip("\"'")
-                pos += 1
-            block.setdefault(key, []).append(value)
-        return block
-
-    return parse_block()
-
-
 def random_weights(prototxt: Path, seed: int = 0) -> list[tuple[str, str, list[np.ndarray]]]:
     """He-initialised weights of the right shape for every layer that has parameters."""
     rng = np.random.default_rng(seed)
