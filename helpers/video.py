@@ -26,7 +26,9 @@ import subprocess
 import tempfile
 import threading
 import warnings
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -193,6 +195,22 @@ def read_frames(path: str | os.PathLike, *, start: int = 0, max_frames: int | No
                 thread.join(timeout=0.05)
 
 
+def _in_background(func, items, depth: int = 4) -> Iterator:
+    """``func(item)`` for each item, in order, computed up to ``depth`` items ahead in a thread.
+
+    For PNG encoding and decoding: OpenCV releases Python's lock while it works, so this runs
+    on the second core while the first propagates colour or feeds ffmpeg.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 # --------------------------------------------------------------------------- colourising
 def frame_path(frames_dir: Path, number: int) -> Path:
     """Where frame ``number`` (1 = the first frame) is saved."""
@@ -315,10 +333,15 @@ def colorize_frames(
     bar = tqdm(total=expected, unit="frame", desc=info.path.name, disable=not progress)
     index = start - 1
 
+    writer = ThreadPoolExecutor(max_workers=1)  # PNG encoding overlaps the next frame's work
+    writes: deque = deque()
+
     def save(index: int, img_bgr: np.ndarray) -> None:
         path = frame_path(frames_dir, index + 1)
         report.redone += path.exists()
-        write_image(path, img_bgr)
+        writes.append(writer.submit(write_image, path, img_bgr))
+        while len(writes) > 2:
+            writes.popleft().result()
         report.computed += 1
         report.new_frames.append(index + 1)
         report.done += 1
@@ -338,7 +361,10 @@ def colorize_frames(
             index = _fast_frames(info, net, frames_dir, range(start, last), size, keyframe_interval, report, save,
                                  bar)
     finally:
+        writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
         bar.close()
+    for write in writes:
+        write.result()  # a failed write (disk full...) is an error, not a silent gap
     if report.done < expected:
         report.decode_error = (
             f"Decoding {info.path.name} stopped after frame {index + 1} of {last}: the file is damaged "
@@ -475,8 +501,8 @@ def _ffmpeg_write(exe: str, frames: list[tuple[int, Path]], out: Path, width: in
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=log)
         try:
-            for _, path in tqdm(frames, unit="frame", desc="writing", disable=not progress):
-                img = cv2.imread(str(path))
+            images = _in_background(lambda item: (item[1], cv2.imread(str(item[1]))), frames)
+            for path, img in tqdm(images, total=len(frames), unit="frame", desc="writing", disable=not progress):
                 if img is None or _even(img).shape[:2] != (height, width):
                     raise VideoError(f"{path} is damaged or not the size of the first frame; "
                                      "delete it and colourise again.")
