@@ -74,6 +74,19 @@ def notebook_model(tmp_path_factory, bins) -> Path:
                           rng.standard_normal(313).astype(np.float32))
 
 
+def textured(height: int, width: int, seed: int, *, coarse_sigma: float = 30, low: int = 30,
+             high: int = 225) -> np.ndarray:
+    """A gray picture with fine texture (for optical flow) and large shapes (for the cut detector),
+    values ``low .. high``: a stand-in for a photo in the flicker and keyframe tests."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    fine = cv2.GaussianBlur(rng.uniform(0, 1, (height, width)).astype(np.float32), (0, 0), 2)
+    coarse = cv2.GaussianBlur(rng.uniform(0, 1, (height, width)).astype(np.float32), (0, 0), coarse_sigma)
+    picture = cv2.normalize(fine, None, 0, 1, cv2.NORM_MINMAX) + 2 * cv2.normalize(coarse, None, 0, 1, cv2.NORM_MINMAX)
+    return cv2.normalize(picture, None, low, high, cv2.NORM_MINMAX).astype(np.uint8)
+
+
 PREVIEW_FRAMES = 24
 """Frames notebook 03 colourises in the test runs (its parameters cell says None: all)."""
 

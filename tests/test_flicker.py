@@ -9,6 +9,7 @@ import pytest
 from helpers.flicker import WORK_SIDE, FlickerMeter, TemporalSmoother, is_scene_cut
 from helpers.lab import bgr_to_lab, lab_to_bgr
 from helpers.paths import INPUT_VIDEO
+from tests.conftest import textured as conftest_textured
 from tools import make_sample_clip
 
 STEP = (4, 1)  # camera motion in pixels per frame (x, y)
@@ -16,11 +17,7 @@ STEP = (4, 1)  # camera motion in pixels per frame (x, y)
 
 def textured(height: int, width: int, seed: int) -> np.ndarray:
     """A gray picture with fine texture (for the flow) and large shapes (for the cut detector)."""
-    rng = np.random.default_rng(seed)
-    fine = cv2.GaussianBlur(rng.uniform(0, 1, (height, width)).astype(np.float32), (0, 0), 2)
-    coarse = cv2.GaussianBlur(rng.uniform(0, 1, (height, width)).astype(np.float32), (0, 0), 30)
-    picture = cv2.normalize(fine, None, 0, 1, cv2.NORM_MINMAX) + 2 * cv2.normalize(coarse, None, 0, 1, cv2.NORM_MINMAX)
-    return cv2.normalize(picture, None, 30, 225, cv2.NORM_MINMAX).astype(np.uint8)
+    return conftest_textured(height, width, seed)
 
 
 def colour_pattern(height: int, width: int) -> np.ndarray:

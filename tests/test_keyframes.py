@@ -11,6 +11,7 @@ import pytest
 import helpers
 from helpers.keyframes import KeyframePropagator, feed_range, network_predictor
 from helpers.lab import bgr_to_lab, lightness
+from tests.conftest import textured as conftest_textured
 
 SIZE = (120, 160)  # height, width: below the work size, so the flow runs on the frames themselves
 STEP = (3, 1)  # camera motion in pixels per frame (x, y)
@@ -18,11 +19,7 @@ STEP = (3, 1)  # camera motion in pixels per frame (x, y)
 
 def textured(height: int, width: int, seed: int) -> np.ndarray:
     """Gray texture for the flow (fine) with large shapes for the cut detector (coarse), 60..200."""
-    rng = np.random.default_rng(seed)
-    fine = cv2.GaussianBlur(rng.uniform(0, 1, (height, width)).astype(np.float32), (0, 0), 2)
-    coarse = cv2.GaussianBlur(rng.uniform(0, 1, (height, width)).astype(np.float32), (0, 0), 20)
-    picture = cv2.normalize(fine, None, 0, 1, cv2.NORM_MINMAX) + 2 * cv2.normalize(coarse, None, 0, 1, cv2.NORM_MINMAX)
-    return cv2.normalize(picture, None, 60, 200, cv2.NORM_MINMAX).astype(np.uint8)
+    return conftest_textured(height, width, seed, coarse_sigma=20, low=60, high=200)
 
 
 def colour_field(height: int, width: int, seed: int) -> np.ndarray:
