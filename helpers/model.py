@@ -44,6 +44,11 @@ class ModelPaths:
     managed: bool
     """True for files in ``model/`` that ``fetch_model`` verifies; False for ``COLORIZE_MODEL_DIR``."""
 
+    @property
+    def files(self) -> tuple[Path, Path, Path]:
+        """The three paths: prototxt, weights, cluster centres."""
+        return self.prototxt, self.weights, self.points
+
 
 def check_opencv(version: str | None = None) -> None:
     """Refuse OpenCV 5, which can no longer read Caffe models.
@@ -114,7 +119,7 @@ def get_model_files(variant: str = "v2", *, mirror: str | os.PathLike | None = N
     if paths.managed:
         fetch_model(variant, mirror=mirror)
         return paths
-    missing = [str(p) for p in (paths.prototxt, paths.weights, paths.points) if not p.is_file()]
+    missing = [str(p) for p in paths.files if not p.is_file()]
     if missing:
         raise ModelLoadError(f"{MODEL_DIR_ENV} is set, but these model files are missing: {', '.join(missing)}")
     return paths
@@ -127,17 +132,17 @@ def available_variants() -> list[str]:
     there; a folder with just one model of another name offers ``["v2"]``, meaning that model.
     """
     _, variants = read_registry()
+    managed = model_paths().managed
     found = []
-    for variant in variants:
+    for variant, names in variants.items():
         paths = model_paths(variant)
-        names = [entry.name for entry in variant_files(variant)]
-        if paths.managed:
-            present = all(p.is_file() for p in (paths.prototxt, paths.weights, paths.points))
+        if managed:
+            present = all(p.is_file() for p in paths.files)
         else:
-            present = any(paths.weights.name == name and paths.weights.is_file() for name in names)
+            present = paths.weights.name in names and paths.weights.is_file()
         if present:
             found.append(variant)
-    return found or (["v2"] if not model_paths().managed else [])
+    return found or ([] if managed else ["v2"])
 
 
 def model_id(variant: str = "v2") -> str:
@@ -228,7 +233,7 @@ def read_network(paths: ModelPaths) -> cv2.dnn.Net:
     any forward pass. Raises as ``load_model`` does.
     """
     check_opencv()
-    for path in (paths.prototxt, paths.weights, paths.points):
+    for path in paths.files:
         _check_file(path, paths.managed)
     points = load_cluster_centres(paths.points)
     try:
