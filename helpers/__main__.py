@@ -146,7 +146,7 @@ def _video(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = colorize_video(info.path, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
+        report = colorize_video(info, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
                                 model=_model_name(args, net), start=args.start, max_frames=args.max_frames,
                                 restart=args.restart, smooth=args.smooth, mode=args.mode,
                                 keyframe_interval=args.keyframe_interval)

@@ -112,8 +112,10 @@ def _has_audio(path: Path) -> bool:
 
 
 # --------------------------------------------------------------------------- reading
-def probe_video(path: str | os.PathLike) -> VideoInfo:
+def probe_video(path: str | os.PathLike | VideoInfo) -> VideoInfo:
     """Frames per second, frame count, size and sound of a video file.
+
+    Given a ``VideoInfo`` (a video probed already), returns it as it is: probing runs ffmpeg.
 
     Raises
     ------
@@ -127,6 +129,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     A frame rate of 0 or NaN in the file's metadata (seen in some old digitised footage) is
     replaced by ``DEFAULT_FPS`` with a warning.
     """
+    if isinstance(path, VideoInfo):
+        return path
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such video file: {path}" + (" (it is a folder)" if path.is_dir() else ""))
@@ -262,7 +266,7 @@ def _prepare_frames_dir(frames_dir: Path, manifest: dict, restart: bool) -> None
 
 
 def colorize_frames(
-    video: str | os.PathLike,
+    video: str | os.PathLike | VideoInfo,
     net: cv2.dnn.Net,
     *,
     frames_dir: str | os.PathLike | None = None,
@@ -280,8 +284,8 @@ def colorize_frames(
 
     Parameters
     ----------
-    video : path
-        The black-and-white video.
+    video : path or VideoInfo
+        The black-and-white video, or what ``probe_video`` said of it.
     net : cv2.dnn.Net
         From ``load_model``.
     frames_dir : path, optional
@@ -599,7 +603,7 @@ class VideoReport:
 
 
 def colorize_video(
-    video: str | os.PathLike,
+    video: str | os.PathLike | VideoInfo,
     net: cv2.dnn.Net,
     *,
     out: str | os.PathLike | None = None,
@@ -615,7 +619,7 @@ def colorize_video(
     the output is checked against the frames: same count.
     """
     source = probe_video(video)
-    frames = colorize_frames(source.path, net, frames_dir=frames_dir, progress=progress, **options)
+    frames = colorize_frames(source, net, frames_dir=frames_dir, progress=progress, **options)
     video_frames = smooth_frames(source.path, frames.frames_dir, progress=progress) if smooth else frames.frames_dir
     out = Path(out) if out else COLORIZED_VIDEOS / f"{source.path.stem}_color.mp4"
     frames_to_video(video_frames, out, fps=source.fps, audio_from=source.path if source.has_audio else None,

@@ -370,3 +370,13 @@ def test_cli_video_fast(tiny_model, tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     passes = int(printed.split("computed (")[1].split(" network passes")[0])
     assert 3 <= passes < 30
+
+
+def test_a_probed_video_is_not_probed_again(clip, net, tmp_path, monkeypatch):
+    info = probe_video(clip)
+    calls = []
+    real = video._has_audio
+    monkeypatch.setattr(video, "_has_audio", lambda path: calls.append(path) or real(path))
+    report = colorize_video(info, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert calls == [tmp_path / "o.mp4"]  # only the output is probed, to check it
+    assert report.output.frame_count == 12
