@@ -66,14 +66,6 @@ def encode_png(img_rgb: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def decode_png(data: bytes) -> np.ndarray:
-    """Back from PNG bytes to an ``(H, W, 3)`` uint8 RGB array (to check what a widget shows)."""
-    img_bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if img_bgr is None:
-        raise ValueError("These bytes are not a PNG image OpenCV can decode.")
-    return cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB)
-
-
 def ab_to_pixel(a: np.ndarray | float, b: np.ndarray | float, *, size: int,
                 ab_max: float = AB_MAX) -> tuple[np.ndarray, np.ndarray]:
     """Where the point (a, b) lies in an image made by ``helpers.lab.ab_plane``.
