@@ -9,11 +9,12 @@ Introduced in notebook 02_photo.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .files import write_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -50,7 +51,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
     """Write ``img`` to ``path`` atomically (a temporary file, then a rename); the suffix picks the format.
 
-    Parent folders are created. Returns the path.
+    Parent folders are created; the file gets the permissions your umask gives new files.
+    Returns the path.
     """
     path = Path(path)
     try:
@@ -59,15 +61,7 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
         ok = False
     if not ok:
         raise ValueError(f"OpenCV cannot write {path.suffix!r} files; use one of {', '.join(IMAGE_EXTENSIONS)}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(encoded.tobytes())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return write_bytes(path, encoded.tobytes())
 
 
 def to_float_bgr(image: np.ndarray) -> np.ndarray:
