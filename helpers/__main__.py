@@ -9,17 +9,43 @@ from pathlib import Path
 from .backends import BACKENDS
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
+from .files import FolderInUseError
 from .images import IMAGE_EXTENSIONS, read_image, write_image
 from .keyframes import KEYFRAME_INTERVAL
 from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model, model_id, model_paths
 from .paths import COLORIZED_IMAGES
-from .video import VideoError, colorize_video, describe, probe_video
+from .video import VideoError, colorize_video, output_path, probe_video
+from .video_io import CONTAINERS, DEINTERLACE
 
 ENVIRONMENT_HELP = f"""environment variables:
   {MODEL_DIR_ENV}=DIR     use the model files in DIR as they are (no download, no hash
                           check), e.g. your own Caffe model with the same layer names
   {MIRROR_ENV}=DIR|URL  try this folder or URL base first when fetching (a classroom copy)
 """
+
+
+def _whole_number(minimum: int):
+    """An argparse type: an integer >= ``minimum``, checked before anything is loaded."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _network_size(text: str) -> int:
+    value = _whole_number(32)(text)
+    try:
+        check_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 BACKEND_HELP = ("opencv (default) or a faster runtime from `pip install -e .[fast]`; it uses int8 or bf16 only "
@@ -68,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     photo.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
                        help="annealed-mean temperature: lower is more vivid and patchy, 1 is the "
                        f"plain mean, greyish (default: {DEFAULT_TEMPERATURE:.4f} = 1/2.606, the paper's 0.38)")
-    photo.add_argument("--size", type=int, default=DEFAULT_SIZE, metavar="N",
+    photo.add_argument("--size", type=_network_size, default=DEFAULT_SIZE, metavar="N",
                        help="network input size in pixels, a multiple of 8; time grows with N^2 "
                        f"(default: {DEFAULT_SIZE}, the training size)")
     photo.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
@@ -78,26 +104,37 @@ def _parser() -> argparse.ArgumentParser:
         "video",
         help="colourise a video, keeping its sound",
         description="Colourise every frame of a video (saved as PNG files, so an interrupted run "
-        "resumes where it stopped), then put them back together as an H.264 MP4 with the "
-        "original sound. Exit status: 0 done, 1 the video could not be (fully) read or "
-        "written, 2 the model could not be loaded.",
+        "resumes where it stopped), then put them back together as an H.264 video with every "
+        "sound stream of the original, each frame at its original time (variable frame rate is "
+        "kept). Interlaced video (most digitised tape) is deinterlaced first. Any container "
+        "FFmpeg reads works (MP4, MKV, WebM, MPEG-TS, AVI, MOV...). Exit status: 0 done, 1 the "
+        "video could not be (fully) read or written, or its frames folder is in use by another "
+        "run, 2 bad options or the model could not be loaded.",
         epilog="examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
-        "  python -m helpers video old_film.mp4 --max-frames 48      # a 2-second preview\n\n"
+        "  python -m helpers video old_film.mp4 --max-frames 48      # a 2-second preview\n"
+        "  python -m helpers video tape.mkv --out results/         # -> results/tape_color.mp4\n\n"
         + ENVIRONMENT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     video.add_argument("input", type=Path, metavar="INPUT", help="the black-and-white video")
-    video.add_argument("--out", type=Path, metavar="FILE",
-                       help="the colourised video (default: colorized_videos/<name>_color.mp4)")
+    video.add_argument("--out", type=Path, metavar="FILE|DIR",
+                       help=f"the colourised video: a file ending in {', '.join(CONTAINERS)} (.mp4 plays in "
+                       "browsers, .mkv keeps any sound codec as it is), or an existing folder for "
+                       "<folder>/<name>_color.mp4; never the input (default: colorized_videos/<name>_color.mp4)")
     video.add_argument("--frames-dir", type=Path, metavar="DIR",
                        help="where the colourised frames go (default: colorized_frames/<name>/)")
-    video.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames (a quick preview)")
-    video.add_argument("--start", type=int, default=0, metavar="N", help="skip the first N frames (default: 0)")
+    video.add_argument("--max-frames", type=_whole_number(1), metavar="N",
+                       help="only the first N frames (a quick preview)")
+    video.add_argument("--start", type=_whole_number(0), default=0, metavar="N",
+                       help="skip the first N frames (default: 0)")
     video.add_argument("--mode", choices=["exact", "fast"], default="exact",
                        help="exact: the network on every frame (default); fast: the network on keyframes "
                        "only, colour carried along the optical flow in between (many times faster)")
-    video.add_argument("--keyframe-interval", type=int, default=KEYFRAME_INTERVAL, metavar="K",
+    video.add_argument("--keyframe-interval", type=_whole_number(1), default=KEYFRAME_INTERVAL, metavar="K",
                        help=f"fast mode: a keyframe at least every K frames (default: {KEYFRAME_INTERVAL})")
+    video.add_argument("--deinterlace", choices=DEINTERLACE, default="auto",
+                       help="auto: deinterlace the frames the video marks as interlaced (default); on: every "
+                       "frame (tape captures marked progressive but showing comb lines); off: never")
     video.add_argument("--smooth", action="store_true",
                        help="smooth the colour over time (motion-compensated) to reduce flicker; the "
                        "unsmoothed frames are kept")
@@ -105,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="replace frames made earlier with other settings instead of refusing")
     video.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
                        help=f"as for photo (default: {DEFAULT_TEMPERATURE:.4f})")
-    video.add_argument("--size", type=int, default=DEFAULT_SIZE, metavar="N",
+    video.add_argument("--size", type=_network_size, default=DEFAULT_SIZE, metavar="N",
                        help=f"network input size, as for photo (default: {DEFAULT_SIZE})")
     video.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
                        help="which model weights (default: v2)")
@@ -130,27 +167,23 @@ def _model_name(args: argparse.Namespace, net) -> str:
 
 def _video(args: argparse.Namespace) -> int:
     try:
-        check_size(args.size)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
         info = probe_video(args.input)
+        out = output_path(info.path, args.out)  # refused before any work: the input itself, a bad suffix
     except (OSError, VideoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(describe(info))
+    print(info.describe())
     try:
         net = _load(args)
     except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = colorize_video(info, net, out=args.out, frames_dir=args.frames_dir, size=args.size,
+        report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
                                 model=_model_name(args, net), start=args.start, max_frames=args.max_frames,
                                 restart=args.restart, smooth=args.smooth, mode=args.mode,
-                                keyframe_interval=args.keyframe_interval)
-    except (OSError, VideoError) as exc:
+                                keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace)
+    except (OSError, VideoError, FolderInUseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

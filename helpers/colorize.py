@@ -37,11 +37,17 @@ def _as_array(image: str | os.PathLike | np.ndarray) -> np.ndarray:
     return np.asarray(image)
 
 
+MAX_SIZE = 1024
+"""Largest network input accepted: 21 times the work of 224 (about 8 s a frame on a laptop CPU) and
+several GB of memory; the network sees no more detail in colour beyond that."""
+
+
 def check_size(size: int) -> None:
-    """Raise ValueError unless ``size`` is a usable network input size."""
+    """Raise ValueError unless ``size`` is a usable network input size (a multiple of 8, 32 .. ``MAX_SIZE``)."""
     # Three stride-2 layers and one 2x upsampling: sizes must divide by 8 to line up.
-    if size < 32 or size % 8:
-        raise ValueError(f"size must be a multiple of 8 and at least 32 (224 is the training size), got {size}.")
+    if size < 32 or size % 8 or size > MAX_SIZE:
+        raise ValueError(f"size must be a multiple of 8 from 32 to {MAX_SIZE} (224 is the training size), "
+                         f"got {size}.")
 
 
 def network_input(L: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:

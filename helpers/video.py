@@ -1,14 +1,16 @@
 """Colourise a video frame by frame, never losing work, and put it back together with its sound.
 
-1. ``probe_video`` reads what a video is: frames per second, frame count, size, sound or not.
-2. ``colorize_frames`` streams the frames (a reader thread decodes the next frame while the
-   network works on this one), colourises each at full resolution and saves it as
-   ``colorized_frames/<video>/frame_000001.png``. A ``manifest.json`` beside the frames
-   records the video and the settings: running again skips the frames already done, so an
-   interrupted run resumes where it stopped, and frames of another video or other settings
-   are never mixed in.
-3. ``frames_to_video`` streams the frames into ffmpeg: an H.264 MP4 that plays in browsers,
-   with the original sound.
+1. ``colorize_frames`` decodes the video (``helpers.video_io``), colourises each frame at full
+   resolution and saves it as ``colorized_frames/<video>/frame_000001.png``. A
+   ``manifest.json`` beside the frames records the video, the settings and every frame's
+   timestamp: running again skips the frames already done, so an interrupted run resumes
+   where it stopped, and frames of another video or other settings are never mixed in.
+   While a run works in a frames folder it holds the folder's lock: a second run on the same
+   folder stops at once with a clear message instead of mixing frames.
+2. ``frames_to_video`` encodes the frames as an H.264 video at their original times (variable
+   frame rate stays variable, so the sound stays in sync), adds every sound stream of the
+   source, and checks the result before it is given its name.
+3. ``colorize_video`` does both, with ``smooth_frames`` in between if asked.
 
 Introduced in notebook 03_video.
 """
@@ -19,16 +21,12 @@ import dataclasses
 import json
 import math
 import os
-import queue
-import re
-import shutil
-import subprocess
-import tempfile
 import threading
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -38,38 +36,33 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .colorize import DEFAULT_SIZE, check_size, colorize
+from .files import FolderLock, atomic_path, remove_stale_parts, write_bytes
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .images import write_image
 from .keyframes import KEYFRAME_INTERVAL, KeyframePropagator, feed_range, network_predictor
 from .model import get_temperature, model_id, set_temperature
 from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
+from .video_io import (
+    DEINTERLACE,
+    DecodeError,
+    Frame,
+    VideoError,
+    VideoInfo,
+    check_video,
+    output_format,
+    probe_video,
+    read_frames,
+    write_video,
+)
 
-DEFAULT_FPS = 25.0
-"""Used when a video's frame rate is missing or nonsense (0 or NaN): the PAL film/TV rate."""
+__all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames", "colorize_frames", "frames_to_video",
+           "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "output_path"]
+
 FRAME_PATTERN = "frame_{:06d}.png"
 """Six digits: enough for 11 hours at 25 fps, and file listings sort in frame order."""
 MANIFEST = "manifest.json"
-
-
-class VideoError(ValueError):
-    """A video that cannot be read, or frames that do not make a video."""
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What ``probe_video`` finds out about a video file."""
-
-    path: Path
-    fps: float
-    frame_count: int
-    width: int
-    height: int
-    has_audio: bool
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds: frames / fps."""
-        return self.frame_count / self.fps
+MANIFEST_VERSION = 2
+"""Version 2 records every frame's timestamp; folders of version 1 are redone with ``restart``."""
 
 
 @dataclass
@@ -89,182 +82,147 @@ class FramesReport:
     """Frames the network ran on: all computed ones in exact mode, only keyframes in fast mode."""
     decode_error: str | None = None
     """Why decoding stopped early, if it did; the frames before it are kept."""
+    decode_notes: list[str] = field(default_factory=list)
+    """Damage FFmpeg stepped over (those frames may show it)."""
+    deinterlaced: bool = False
     new_frames: list[int] = field(default_factory=list, repr=False)
 
 
-# --------------------------------------------------------------------------- ffmpeg
-def ffmpeg_exe() -> str | None:
-    """The ffmpeg program: the one bundled with imageio-ffmpeg, else one on the PATH, else None."""
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        return shutil.which("ffmpeg")
-
-
-def _has_audio(path: Path) -> bool:
-    exe = ffmpeg_exe()
-    if exe is None:
-        return False
-    result = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
-    return re.search(r"Stream #\d+:\d+.*: Audio:", result.stderr) is not None
-
-
-# --------------------------------------------------------------------------- reading
-def probe_video(path: str | os.PathLike | VideoInfo) -> VideoInfo:
-    """Frames per second, frame count, size and sound of a video file.
-
-    Given a ``VideoInfo`` (a video probed already), returns it as it is: probing runs ffmpeg.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    VideoError
-        Not a video OpenCV can decode, or a video without frames.
-
-    Notes
-    -----
-    A frame rate of 0 or NaN in the file's metadata (seen in some old digitised footage) is
-    replaced by ``DEFAULT_FPS`` with a warning.
-    """
-    if isinstance(path, VideoInfo):
-        return path
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such video file: {path}" + (" (it is a folder)" if path.is_dir() else ""))
-    cap = cv2.VideoCapture(str(path))
-    try:
-        ok, frame = cap.read() if cap.isOpened() else (False, None)
-        if not ok:
-            raise VideoError(f"Could not read {path} as a video: the file is not a video, is damaged, "
-                             "or has no frames.")
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        cap.release()
-    if not (fps > 0 and math.isfinite(fps)):
-        warnings.warn(f"{path.name} says its frame rate is {fps}; using {DEFAULT_FPS} fps instead.", stacklevel=2)
-        fps = DEFAULT_FPS
-    if count <= 0:  # some containers do not store it: count by decoding
-        count = sum(1 for _ in read_frames(path))
-    return VideoInfo(path, float(fps), count, frame.shape[1], frame.shape[0], _has_audio(path))
-
-
-_END = object()
-
-
-def read_frames(path: str | os.PathLike, *, start: int = 0, max_frames: int | None = None,
-                buffer: int = 8) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(index, frame_bgr)`` for each frame, decoded ahead by a background thread.
-
-    ``index`` counts from 0 at the video's first frame. At most ``buffer`` decoded frames wait
-    in memory, whatever the video's length.
-    """
-    frames: queue.Queue = queue.Queue(maxsize=buffer)
-    stop = threading.Event()
-
-    def decode() -> None:
-        cap = cv2.VideoCapture(str(path))
-        try:
-            index = 0
-            while index < start and cap.grab():  # seeking is imprecise in many codecs: step instead
-                index += 1
-            while not stop.is_set() and (max_frames is None or index < start + max_frames):
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                frames.put((index, frame))
-                index += 1
-        except Exception as exc:  # noqa: BLE001 - handed to the reading side
-            frames.put(exc)
-        finally:
-            cap.release()
-            frames.put(_END)
-
-    thread = threading.Thread(target=decode, daemon=True)
-    thread.start()
-    try:
-        while (item := frames.get()) is not _END:
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock the decoder if the consumer stopped early
-            try:
-                frames.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
-
-
-def _in_background(func, items, depth: int = 4) -> Iterator:
-    """``func(item)`` for each item, in order, computed up to ``depth`` items ahead in a thread.
-
-    For PNG encoding and decoding: OpenCV releases Python's lock while it works, so this runs
-    on the second core while the first propagates colour or feeds ffmpeg.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(func, item))
-            if len(pending) > depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-# --------------------------------------------------------------------------- colourising
-def frame_path(frames_dir: Path, number: int) -> Path:
+# --------------------------------------------------------------------------- the frames folder
+def frame_path(frames_dir: str | os.PathLike, number: int) -> Path:
     """Where frame ``number`` (1 = the first frame) is saved."""
     return Path(frames_dir) / FRAME_PATTERN.format(number)
 
 
+_PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
 def _frame_ok(path: Path, shape: tuple[int, int]) -> bool:
-    if not path.is_file():
+    """A complete PNG of ``shape`` (height, width): checked from its first and last bytes, without decoding."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+            f.seek(-len(_PNG_END), os.SEEK_END)
+            tail = f.read()
+    except OSError:
         return False
-    img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
-    return img is not None and img.shape[:2] == shape
+    size = (int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"))
+    return head[:16] == _PNG_START and tail == _PNG_END and size == tuple(shape)
 
 
-def _manifest(info: VideoInfo, settings: dict) -> dict:
+_held: dict[Path, list] = {}
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def frames_folder_lock(frames_dir: Path) -> Iterator[None]:
+    """Hold ``frames_dir``'s ``FolderLock`` (re-entrant within this process: ``colorize_video`` holds it
+    across ``colorize_frames`` and ``frames_to_video``). Another process gets ``FolderInUseError``."""
+    key = Path(frames_dir).resolve()
+    with _held_guard:
+        entry = _held.get(key)
+        if entry is None:
+            lock = FolderLock(key, "frames folder").__enter__()
+            entry = _held[key] = [lock, 0]
+            remove_stale_parts(key)  # temporary files of killed runs: nobody else can be writing now
+        entry[1] += 1
+    try:
+        yield
+    finally:
+        with _held_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _held[key]
+                entry[0].__exit__(None, None, None)
+
+
+def read_manifest(frames_dir: str | os.PathLike) -> dict | None:
+    """The ``manifest.json`` of a frames folder, None if there is none.
+
+    Raises
+    ------
+    VideoError
+        The manifest cannot be read (say, a disk that filled up): run again with ``restart``.
+    """
+    path = Path(frames_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, OSError) as exc:
+        raise VideoError(f"{path} is damaged and cannot be read ({exc}). Run again with restart=True "
+                         "(command line: --restart) to start this folder afresh.") from None
+    return manifest
+
+
+def _write_manifest(frames_dir: Path, manifest: dict) -> None:
+    write_bytes(frames_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
+
+
+def _identity(info: VideoInfo, settings: dict) -> dict:
+    """What must match for frames to be reused: the video file and the settings."""
     stat = info.path.stat()
-    return {
-        "source": str(info.path.resolve()),
-        "bytes": stat.st_size,
-        "mtime": stat.st_mtime,
-        "frame_count": info.frame_count,
-        "width": info.width,
-        "height": info.height,
-        "fps": info.fps,
-        "settings": settings,
-    }
+    return {"version": MANIFEST_VERSION,
+            "video": {"source": str(info.path.resolve()), "bytes": stat.st_size, "mtime": stat.st_mtime,
+                      "width": info.width, "height": info.height},
+            "settings": settings}
 
 
-def _prepare_frames_dir(frames_dir: Path, manifest: dict, restart: bool) -> None:
-    path = frames_dir / MANIFEST
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old != manifest:
-            if not restart:
-                changed = sorted(k for k in manifest if old.get(k) != manifest[k])
-                raise VideoError(
-                    f"{frames_dir} holds frames of another video or other settings "
-                    f"(different: {', '.join(changed)}). To keep them, choose another frames folder; "
-                    "to replace them, run again with restart=True (command line: --restart)."
-                )
-            for old_frame in frames_dir.glob("frame_*.png"):
-                old_frame.unlink()
-    elif frames_dir.is_dir() and any(frames_dir.glob("frame_*.png")):
+def _prepare_frames_dir(frames_dir: Path, identity: dict, restart: bool) -> dict:
+    """Check (or with ``restart``, clear) the frames folder; returns its manifest. Call with the lock held."""
+    try:
+        old = read_manifest(frames_dir)
+    except VideoError:
+        if not restart:
+            raise
+        old = {}
+    same = old is not None and all(old.get(key) == value for key, value in identity.items())
+    if old is not None and not same:
+        if not restart:
+            changed = _differences(old, identity)
+            raise VideoError(
+                f"{frames_dir} holds frames of another video or other settings (different: {', '.join(changed)}). "
+                "To keep them, choose another frames folder; to replace them, run again with restart=True "
+                "(command line: --restart).")
+        for old_frame in frames_dir.glob("frame_*.png"):
+            old_frame.unlink()
+    elif old is None and any(frames_dir.glob("frame_*.png")):
         raise VideoError(f"{frames_dir} holds frames without a {MANIFEST}: they may belong to another video. "
                          "Move them away or choose another frames folder.")
-    frames_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, path)
+    manifest = dict(old) if same else {**identity, "time_base": None, "pts": [], "frame_count": None}
+    _write_manifest(frames_dir, manifest)
+    return manifest
 
 
+def _differences(old: dict, new: dict) -> list[str]:
+    if old.get("version") != new["version"]:
+        return ["made by an older version of this tutorial"]
+    return sorted(key for section in ("video", "settings") for key, value in new[section].items()
+                  if (old.get(section) or {}).get(key) != value)
+
+
+class _Timestamps:
+    """Records each decoded frame's timestamp into the manifest as frames stream past."""
+
+    def __init__(self, manifest: dict, info: VideoInfo) -> None:
+        self.manifest = manifest
+        manifest["time_base"] = str(info.time_base)
+        # pixel shape, for the output; turned with the picture
+        manifest["sample_aspect"] = str(1 / info.sample_aspect if info.rotation in (90, 270) else info.sample_aspect)
+        self.pts: list = manifest["pts"]
+
+    def record(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            if len(self.pts) <= frame.index:
+                self.pts.extend([None] * (frame.index + 1 - len(self.pts)))
+            self.pts[frame.index] = frame.pts
+            yield frame
+
+
+# --------------------------------------------------------------------------- colourising
 def colorize_frames(
     video: str | os.PathLike | VideoInfo,
     net: cv2.dnn.Net,
@@ -278,6 +236,7 @@ def colorize_frames(
     restart: bool = False,
     mode: str = "exact",
     keyframe_interval: int = KEYFRAME_INTERVAL,
+    deinterlace: str = "auto",
     progress: bool = True,
 ) -> FramesReport:
     """Colourise every frame of a video into PNG files, resuming any earlier run.
@@ -298,13 +257,16 @@ def colorize_frames(
     start, max_frames : int
         Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
     restart : bool
-        Delete frames made with another video or other settings instead of refusing.
+        Delete frames made with another video or other settings (or a damaged manifest)
+        instead of refusing.
     mode : {"exact", "fast"}
         ``"exact"`` runs the network on every frame. ``"fast"`` runs it on keyframes only (the
         first frame of each shot and at least every ``keyframe_interval`` frames) and carries
         the colour to the frames in between along the optical flow (``KeyframePropagator``).
     keyframe_interval : int
         ``K`` of fast mode: at most this many frames from one keyframe to the next.
+    deinterlace : {"auto", "on", "off"}
+        ``auto`` deinterlaces frames the video marks as interlaced (most digitised tape).
     progress : bool
         Show a progress bar with frames per second and time left.
 
@@ -313,98 +275,135 @@ def colorize_frames(
     FramesReport
         How many frames were computed, reused or redone, and any decoding error.
 
+    Raises
+    ------
+    FolderInUseError
+        Another run works in ``frames_dir``; nothing was touched.
+
     Notes
     -----
     Each frame is written to a temporary name and renamed, so a frame file is either
-    complete or absent; a damaged one (say, from a full disk) fails to decode and is redone.
+    complete or absent; a damaged one (say, from a full disk) is recognised and redone.
     """
     check_size(size)
     if mode not in ("exact", "fast"):
         raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
                          f"flow), got {mode!r}.")
+    if deinterlace not in DEINTERLACE:
+        raise ValueError(f"deinterlace must be one of {', '.join(DEINTERLACE)}, got {deinterlace!r}.")
+    if start < 0 or (max_frames is not None and max_frames < 1) or keyframe_interval < 1:
+        raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={start}, "
+                         f"max_frames={max_frames}, keyframe_interval={keyframe_interval}.")
     info = probe_video(video)
     frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
     if temperature is not None:
         set_temperature(net, temperature)
-    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_id()}
-    if mode == "fast":  # only then, so folders made in exact mode keep matching
+    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_id(),
+                "deinterlace": deinterlace}
+    if mode == "fast":
         settings.update(mode="fast", keyframe_interval=keyframe_interval)
-    _prepare_frames_dir(frames_dir, _manifest(info, settings), restart)
+    with frames_folder_lock(frames_dir):
+        manifest = _prepare_frames_dir(frames_dir, _identity(info, settings), restart)
+        timestamps = _Timestamps(manifest, info)
+        report = FramesReport(frames_dir=frames_dir, first=start + 1,
+                              deinterlaced=deinterlace == "on" or (deinterlace == "auto" and info.interlaced))
+        estimate = max(0, info.frames_estimate - start)
+        bar = tqdm(total=min(estimate, max_frames or estimate) or None, unit="frame", desc=info.path.name,
+                   disable=not progress)
+        writer = ThreadPoolExecutor(max_workers=1)  # PNG encoding overlaps the next frame's work
+        writes: deque = deque()
 
-    last = info.frame_count if max_frames is None else min(info.frame_count, start + max_frames)
-    report = FramesReport(frames_dir=frames_dir, first=start + 1)
-    expected = max(0, last - start)
-    bar = tqdm(total=expected, unit="frame", desc=info.path.name, disable=not progress)
-    index = start - 1
+        def save(index: int, img_bgr: np.ndarray) -> None:
+            path = frame_path(frames_dir, index + 1)
+            report.redone += path.exists()
+            writes.append(writer.submit(write_image, path, img_bgr))
+            while len(writes) > 2:
+                writes.popleft().result()
+            report.computed += 1
+            report.new_frames.append(index + 1)
+            report.done += 1
+            bar.update()
 
-    writer = ThreadPoolExecutor(max_workers=1)  # PNG encoding overlaps the next frame's work
-    writes: deque = deque()
+        def frames(first: int, count: int | None) -> Iterator[Frame]:
+            """Decoded frames with their timestamps recorded; damage ends the stream and is reported.
+            When the video ends before ``count`` frames, the manifest learns its true length."""
+            seen = first
+            try:
+                for frame in timestamps.record(read_frames(info, start=first, max_frames=count,
+                                                           deinterlace=deinterlace, notes=report.decode_notes)):
+                    seen = frame.index + 1
+                    yield frame
+            except DecodeError as exc:
+                report.decode_error = (f"Decoding stopped at frame {exc.index + 1}: {exc}. "
+                                       f"The frames before it are kept in {frames_dir}.")
+                manifest["frame_count"] = exc.index
+                return
+            if count is None or seen < first + count:
+                manifest["frame_count"] = seen
 
-    def save(index: int, img_bgr: np.ndarray) -> None:
-        path = frame_path(frames_dir, index + 1)
-        report.redone += path.exists()
-        writes.append(writer.submit(write_image, path, img_bgr))
-        while len(writes) > 2:
-            writes.popleft().result()
-        report.computed += 1
-        report.new_frames.append(index + 1)
-        report.done += 1
-        bar.update()
-
-    try:
-        if mode == "exact":
-            for index, frame in read_frames(info.path, start=start, max_frames=expected):
-                if _frame_ok(frame_path(frames_dir, index + 1), frame.shape[:2]):
-                    report.reused += 1
-                    report.done += 1
-                    bar.update()
-                else:
-                    save(index, colorize(frame, net, size=size))
-                    report.network_passes += 1
-        else:
-            index = _fast_frames(info, net, frames_dir, range(start, last), size, keyframe_interval, report, save,
-                                 bar)
-    finally:
-        writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
-        bar.close()
-    for write in writes:
-        write.result()  # a failed write (disk full...) is an error, not a silent gap
-    if report.done < expected:
-        report.decode_error = (
-            f"Decoding {info.path.name} stopped after frame {index + 1} of {last}: the file is damaged "
-            f"or truncated. The {report.done} frames before it are kept in {frames_dir}."
-        )
+        try:
+            if mode == "exact":
+                for frame in frames(start, max_frames):
+                    if _frame_ok(frame_path(frames_dir, frame.index + 1), frame.image.shape[:2]):
+                        report.reused += 1
+                        report.done += 1
+                        bar.update()
+                    else:
+                        save(frame.index, colorize(frame.image, net, size=size))
+                        report.network_passes += 1
+            else:
+                _fast_frames(info, net, frames_dir, frames, start, max_frames, manifest.get("frame_count"), size,
+                             keyframe_interval, report, save, bar)
+        finally:
+            writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
+            bar.close()
+            _write_manifest(frames_dir, manifest)
+        for write in writes:
+            write.result()  # a failed write (disk full...) is an error, not a silent gap
+    if report.decode_error:
         warnings.warn(report.decode_error, stacklevel=2)
     return report
 
 
-def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, wanted: range, size: int,
-                 keyframe_interval: int, report: FramesReport, save, bar) -> int:
-    """Fast mode of ``colorize_frames``: the missing frames of ``wanted``, by keyframe propagation.
+def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, frames, start: int, max_frames: int | None,
+                 frame_count: int | None, size: int, keyframe_interval: int, report: FramesReport, save, bar) -> None:
+    """Fast mode of ``colorize_frames``: the missing frames of the range, by keyframe propagation.
 
     Each run of missing frames is fed from the grid keyframe at or before it (``feed_range``),
-    so a resumed run gives exactly the frames an uninterrupted one would have.
+    so a resumed run gives exactly the frames an uninterrupted one would have. The video's
+    length is not trusted from its header: unless an earlier run decoded to the end
+    (``frame_count``), the last run goes on until the frames end.
     """
     shape = (info.height, info.width)
-    missing = [i for i in wanted if not _frame_ok(frame_path(frames_dir, i + 1), shape)]
-    report.reused = report.done = len(wanted) - len(missing)
+    stop = math.inf if max_frames is None else start + max_frames
+    stop = min(stop, frame_count) if frame_count is not None else stop
+    done = {int(p.stem.split("_")[1]) - 1 for p in frames_dir.glob("frame_*.png") if _frame_ok(p, shape)}
+    done = {i for i in done if start <= i < stop}
+    report.reused = report.done = len(done)
     bar.update(report.done)
+    open_ended = stop == math.inf
+    end = max(done, default=start - 1) + 1 if open_ended else int(stop)
+    missing = [i for i in range(start, end) if i not in done]
+    if open_ended:
+        missing.append(end)  # and everything after the last frame on disk, to the video's end
     runs: list[range] = []
     for i in missing:
-        run = feed_range(i, i + 1, info.frame_count, keyframe_interval)
+        last = open_ended and i == end
+        run = feed_range(i, i + 1, 2**62, keyframe_interval)
+        run = range(run.start, 2**62) if last else run
         if runs and run.start <= runs[-1].stop:
             runs[-1] = range(runs[-1].start, max(runs[-1].stop, run.stop))
         else:
             runs.append(run)
-    todo = set(missing)
     propagator = KeyframePropagator(network_predictor(net, size=size), keyframe_interval=keyframe_interval)
-    index = wanted.start - 1
     for run in runs:
-        for index, img_bgr, _ in propagator.run(read_frames(info.path, start=run.start, max_frames=len(run))):
-            if index in todo:
+        count = None if run.stop >= 2**62 else len(run)
+        for index, img_bgr, _ in propagator.run((f.index, f.image) for f in frames(run.start, count)):
+            if start <= index < stop and index not in done:
                 save(index, img_bgr)
+        if report.decode_error:
+            break
     report.network_passes = propagator.network_calls
-    return index
 
 
 # --------------------------------------------------------------------------- writing
@@ -421,118 +420,154 @@ def _numbered_frames(frames_dir: Path) -> list[tuple[int, Path]]:
     return found
 
 
-def _even(img: np.ndarray) -> np.ndarray:
-    """Pad to even width and height by repeating the last row/column: yuv420p needs even sizes."""
-    h, w = img.shape[:2]
-    return cv2.copyMakeBorder(img, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE) if (h % 2 or w % 2) else img
+def _in_background(func, items, depth: int = 4) -> Iterator:
+    """``func(item)`` for each item, in order, computed up to ``depth`` items ahead in a thread.
+
+    For PNG decoding: OpenCV releases Python's lock while it works, so this runs on the
+    second core while the first encodes the video.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+@dataclass
+class Reassembly:
+    """What ``frames_to_video`` wrote."""
+
+    path: Path
+    frames: int
+    duration: float
+    check: str
+    """What was checked after writing, in words."""
+    sound_notes: list[str]
 
 
 def frames_to_video(
     frames_dir: str | os.PathLike,
     out_path: str | os.PathLike,
     *,
-    fps: float,
-    audio_from: str | os.PathLike | None = None,
+    audio: bool = True,
     progress: bool = True,
-) -> Path:
-    """Stream ``frame_*.png`` files into an H.264 MP4 that browsers play, with the sound of ``audio_from``.
+) -> Reassembly:
+    """Encode ``frame_*.png`` files as an H.264 video at their source's times, with its sound.
 
     Parameters
     ----------
     frames_dir : path
-        Folder of ``frame_000001.png``...; the frames must be consecutive (a gap is an error).
+        Folder of ``frame_000001.png``... and the ``manifest.json`` that ``colorize_frames``
+        wrote (it names the source video and holds each frame's timestamp). The frames must be
+        consecutive (a gap is an error).
     out_path : path
-        The video to write (``.mp4``); its folder is created. Written to a temporary name and
-        renamed, so a failed run never leaves half a video.
-    fps : float
-        Frames per second, normally the source's.
-    audio_from : path, optional
-        The original video: its sound, if it has any, is copied in, starting at the time of
-        the first frame, and cut to the frames' length.
+        The video to write: ``.mp4`` (plays in browsers), ``.mkv`` or ``.mov``; its folder is
+        created. It is written under a temporary name, checked, and only then renamed, so a
+        failed run never leaves half a video.
+    audio : bool
+        Add the source's sound streams, from the time of the first frame, cut to the
+        frames' length.
 
     Returns
     -------
-    Path
-        ``out_path``. The frames stay on disk.
+    Reassembly
+        The path, the frame count, the duration, what the check found, notes on the sound.
 
     Notes
     -----
-    ``-pix_fmt yuv420p`` (what browsers decode) needs even width and height, so odd frames get
-    one repeated row or column. ``-movflags +faststart`` puts the index first so playback starts
-    before the download ends. ``-map 1:a:0?`` makes the sound optional. ``-crf 18`` is close to
-    visually lossless; ``-preset veryfast`` encodes about twice as fast as the default at a
-    similar size (measured on 640 x 480 frames), so reassembly stays a small part of the run.
-    Without ffmpeg, OpenCV writes an ``mp4v`` file without sound instead,
-    with a warning: it plays in desktop players but usually not in browsers.
+    Each frame keeps its source timestamp, so variable-rate video (phones) keeps its rhythm
+    and the sound stays in sync. The last frame lasts as long as the one before it.
+    See ``helpers.video_io.write_video`` for the encoder settings.
     """
-    frames = _numbered_frames(Path(frames_dir))
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    first = cv2.imread(str(frames[0][1]))
-    height, width = _even(first).shape[:2]
-    fd, tmp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=out_path.suffix)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    exe = ffmpeg_exe()
-    try:
-        if exe is None:
-            warnings.warn("ffmpeg was not found (pip install imageio-ffmpeg): writing an mp4v video WITHOUT sound "
-                          "with OpenCV; it may not play in a browser.", stacklevel=2)
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-            for _, path in tqdm(frames, unit="frame", desc="writing", disable=not progress):
-                writer.write(_even(cv2.imread(str(path))))
-            writer.release()
-        else:
-            _ffmpeg_write(exe, frames, tmp, width, height, fps, audio_from, progress)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out_path
+    frames_dir, out_path = Path(frames_dir), Path(out_path)
+    output_format(out_path)  # a suffix with no container: an error before any work
+    with frames_folder_lock(frames_dir):
+        manifest = read_manifest(frames_dir)
+        if not manifest or not manifest.get("time_base"):
+            raise VideoError(f"{frames_dir} has no {MANIFEST} with frame times: colourise the frames with "
+                             "colorize_frames first.")
+        frames = _numbered_frames(frames_dir)
+        time_base = Fraction(manifest["time_base"])
+        all_pts = manifest["pts"]
+        pts = [all_pts[n - 1] if n - 1 < len(all_pts) else None for n, _ in frames]
+        if None in pts:
+            raise VideoError(f"The times of some frames in {frames_dir} are unknown (an interrupted run): run the "
+                             "colourisation again to complete them.")
+        last_step = pts[-1] - pts[-2] if len(pts) > 1 else round(1 / (25 * time_base))
+        durations = [b - a for a, b in zip(pts, pts[1:])] + [last_step]
+        source = Path(manifest["video"]["source"])
+        first_time = float(pts[0] * time_base)
+        first_image = cv2.imread(str(frames[0][1]))
+        if first_image is None:
+            raise VideoError(f"{frames[0][1]} is damaged; delete it and colourise again.")
+        height, width = first_image.shape[:2]
+
+        def images() -> Iterator[tuple[int, int, np.ndarray]]:
+            read = _in_background(lambda item: (item[1], cv2.imread(str(item[1]))), frames)
+            for (path, img), p, d in zip(tqdm(read, total=len(frames), unit="frame", desc="writing",
+                                              disable=not progress), pts, durations):
+                if img is None or img.shape[:2] != (height, width):
+                    raise VideoError(f"{path} is damaged or not the size of the first frame; delete it and "
+                                     "colourise again.")
+                yield p - pts[0], d, img
+
+        span = float((pts[-1] + durations[-1] - pts[0]) * time_base)
+        fps = len(frames) / span if span > 0 else 25.0
+        with_sound = audio and source.is_file() and probe_video(source).has_audio
+        with atomic_path(out_path) as tmp:
+            written = write_video(tmp, images(), time_base=time_base, fps=fps,
+                                  sample_aspect=Fraction(manifest.get("sample_aspect", "1")),
+                                  audio_from=source if with_sound else None, audio_start=first_time,
+                                  audio_end=first_time + span)
+            times = [float((p - pts[0]) * time_base) for p in pts]
+            check = check_video(tmp, times, span, written.audio_ends)
+    notes = written.notes + ([] if with_sound or not audio else
+                             [f"no sound: {source} is missing" if not source.is_file() else "the source has no sound"])
+    return Reassembly(out_path, len(frames), span, check, notes)
 
 
-def _ffmpeg_write(exe: str, frames: list[tuple[int, Path]], out: Path, width: int, height: int,
-                  fps: float, audio_from: str | os.PathLike | None, progress: bool) -> None:
-    rate = str(Fraction(fps).limit_denominator(1001))  # 29.97 -> 30000/1001, exactly
-    cmd = [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
-           "-framerate", rate, "-i", "-"]
-    if audio_from is not None:
-        offset = (frames[0][0] - 1) / fps
-        # -t cuts the sound to the frames' length; -shortest would buffer and grow with the video
-        cmd += ["-ss", f"{offset:.6f}", "-t", f"{len(frames) / fps:.6f}", "-i", str(audio_from),
-                "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "aac"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart",
-            str(out)]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=log)
-        try:
-            images = _in_background(lambda item: (item[1], cv2.imread(str(item[1]))), frames)
-            for path, img in tqdm(images, total=len(frames), unit="frame", desc="writing", disable=not progress):
-                if img is None or _even(img).shape[:2] != (height, width):
-                    raise VideoError(f"{path} is damaged or not the size of the first frame; "
-                                     "delete it and colourise again.")
-                process.stdin.write(_even(img).tobytes())
-        except BrokenPipeError:
-            pass  # ffmpeg stopped: its log below says why
-        finally:
-            process.stdin.close()
-            code = process.wait()
-        if code != 0:
-            log.seek(0)
-            raise VideoError(f"ffmpeg failed (exit {code}) writing {out.name}:\n"
-                             + log.read().decode(errors="replace")[-2000:])
+def output_path(video: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Where ``colorize_video`` writes: ``out``, or ``<out>/<name>_color.mp4`` if ``out`` is a folder.
+
+    Raises
+    ------
+    VideoError
+        ``out`` is the input video itself (also through a link), or its suffix names no
+        container this project writes (.mp4, .mkv, .mov).
+    """
+    video = Path(video)
+    if out is None:
+        out = COLORIZED_VIDEOS / f"{video.stem}_color.mp4"
+    out = Path(out)
+    if out.is_dir():
+        out = out / f"{video.stem}_color.mp4"
+    if out.exists() and out.samefile(video) or out.resolve() == video.resolve():
+        raise VideoError(f"The output {out} is the input video: it would be replaced. Choose another name "
+                         f"(default: {video.stem}_color.mp4).")
+    output_format(out)
+    return out
 
 
 # --------------------------------------------------------------------------- flicker
-def _gray_and_colour(video: Path, frames_dir: Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def _gray_and_colour(frames_dir: Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(number, gray input frame, colourised frame)`` for every colourised frame, streamed."""
+    manifest = read_manifest(frames_dir) or {}
+    if "video" not in manifest:
+        raise VideoError(f"{frames_dir} has no {MANIFEST}: colourise the frames with colorize_frames first.")
     frames = _numbered_frames(frames_dir)
-    sources = read_frames(video, start=frames[0][0] - 1, max_frames=len(frames))
-    for (number, path), (_, frame) in zip(frames, sources):
-        yield number, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.imread(str(path))
+    sources = read_frames(manifest["video"]["source"], start=frames[0][0] - 1, max_frames=len(frames),
+                          deinterlace=manifest["settings"].get("deinterlace", "auto"))
+    for (number, path), source in zip(frames, sources):
+        yield number, cv2.cvtColor(source.image, cv2.COLOR_BGR2GRAY), cv2.imread(str(path))
 
 
-def measure_flicker(video: str | os.PathLike, frames_dir: str | os.PathLike) -> tuple[list[FrameFlicker], dict]:
+def measure_flicker(frames_dir: str | os.PathLike) -> tuple[list[FrameFlicker], dict]:
     """Flicker of colourised frames, measured against the motion of the gray input (``FlickerMeter``).
+
+    The input video is the one named in the folder's manifest.
 
     Returns
     -------
@@ -544,7 +579,7 @@ def measure_flicker(video: str | os.PathLike, frames_dir: str | os.PathLike) -> 
     """
     meter = FlickerMeter()
     per_frame = []
-    for number, gray, colour in _gray_and_colour(Path(video), Path(frames_dir)):
+    for number, gray, colour in _gray_and_colour(Path(frames_dir)):
         result = meter.update(gray, colour)
         if result is not None:
             per_frame.append(dataclasses.replace(result, frame=number))
@@ -552,7 +587,6 @@ def measure_flicker(video: str | os.PathLike, frames_dir: str | os.PathLike) -> 
 
 
 def smooth_frames(
-    video: str | os.PathLike,
     frames_dir: str | os.PathLike,
     *,
     out_dir: str | os.PathLike | None = None,
@@ -561,22 +595,24 @@ def smooth_frames(
 ) -> Path:
     """Smooth the colour of colourised frames over time (``TemporalSmoother``) into ``out_dir``.
 
-    ``out_dir`` is ``<frames_dir>_smooth`` by default. The network does not run again: this
-    takes about 20 ms a frame, so the smoothed frames are simply made anew each time (old ones
-    in ``out_dir`` are replaced). The colourised frames are not changed.
+    ``out_dir`` is ``<frames_dir>_smooth`` by default; it gets a copy of the manifest, so
+    ``frames_to_video`` finds the frames' times and sound. The network does not run again:
+    this takes about 20 ms a frame, so the smoothed frames are simply made anew each time (old
+    ones in ``out_dir`` are replaced). The colourised frames are not changed.
     """
     frames_dir = Path(frames_dir)
     out_dir = Path(out_dir) if out_dir else frames_dir.with_name(frames_dir.name + "_smooth")
     if out_dir.resolve() == frames_dir.resolve():
         raise ValueError("out_dir must differ from frames_dir: the colourised frames are kept as they are.")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("frame_*.png"):
-        old.unlink()
-    smoother = TemporalSmoother(strength)
-    total = len(_numbered_frames(frames_dir))
-    for number, gray, colour in tqdm(_gray_and_colour(Path(video), frames_dir), total=total, unit="frame",
-                                     desc="smoothing", disable=not progress):
-        write_image(frame_path(out_dir, number), smoother(gray, colour))
+    with frames_folder_lock(frames_dir), frames_folder_lock(out_dir):
+        for old in out_dir.glob("frame_*.png"):
+            old.unlink()
+        smoother = TemporalSmoother(strength)
+        total = len(_numbered_frames(frames_dir))
+        for number, gray, colour in tqdm(_gray_and_colour(frames_dir), total=total, unit="frame",
+                                         desc="smoothing", disable=not progress):
+            write_image(frame_path(out_dir, number), smoother(gray, colour))
+        _write_manifest(out_dir, {**read_manifest(frames_dir), "smoothed": {"strength": strength}})
     return out_dir
 
 
@@ -588,15 +624,19 @@ class VideoReport:
     video: Path
     frames: FramesReport
     source: VideoInfo
-    output: VideoInfo
+    written: Reassembly
 
     def __str__(self) -> str:
-        f = self.frames
-        lines = [f"{self.video}: {self.output.frame_count} frames, {self.output.duration:.2f} s, "
-                 f"{'with' if self.output.has_audio else 'without'} sound",
+        f, w = self.frames, self.written
+        lines = [f"{self.video}: {w.frames} frames, {w.duration:.2f} s",
                  f"frames in {f.frames_dir}: {f.computed} computed ({f.network_passes} network passes), "
-                 f"{f.reused} reused"
-                 + (f", {f.redone} damaged ones redone" if f.redone else "")]
+                 f"{f.reused} reused" + (f", {f.redone} damaged ones redone" if f.redone else ""),
+                 w.check, *w.sound_notes]
+        if f.deinterlaced:
+            lines.append("the source is interlaced: frames were deinterlaced (bwdif) before colourising")
+        if f.decode_notes:
+            lines.append(f"FFmpeg stepped over damage in the source ({len(f.decode_notes)} messages; those frames "
+                         f"may show it): {f.decode_notes[0]}")
         if f.decode_error:
             lines.append(f.decode_error)
         return "\n".join(lines)
@@ -614,25 +654,17 @@ def colorize_video(
 ) -> VideoReport:
     """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound.
 
-    ``colorize_frames`` (which takes the ``options``: temperature, size, model, start,
-    max_frames, restart), then with ``smooth`` ``smooth_frames``, then ``frames_to_video``;
-    the output is checked against the frames: same count.
+    ``out`` may be a file (``.mp4``, ``.mkv`` or ``.mov``) or an existing folder; it is
+    checked before any work (``output_path``). Then ``colorize_frames`` (which takes the
+    ``options``: temperature, size, model, start, max_frames, restart, mode,
+    keyframe_interval, deinterlace), with ``smooth`` ``smooth_frames``, then
+    ``frames_to_video``, which checks the result against the frames' times.
     """
     source = probe_video(video)
-    frames = colorize_frames(source, net, frames_dir=frames_dir, progress=progress, **options)
-    video_frames = smooth_frames(source.path, frames.frames_dir, progress=progress) if smooth else frames.frames_dir
-    out = Path(out) if out else COLORIZED_VIDEOS / f"{source.path.stem}_color.mp4"
-    frames_to_video(video_frames, out, fps=source.fps, audio_from=source.path if source.has_audio else None,
-                    progress=progress)
-    output = probe_video(out)
-    written = len(_numbered_frames(video_frames))
-    if output.frame_count != written:
-        raise VideoError(f"{out} has {output.frame_count} frames but {written} were written: please report this.")
-    return VideoReport(out, frames, source, output)
-
-
-def describe(info: VideoInfo) -> str:
-    """One line about a video, for people."""
-    return (f"{info.path.name}: {info.width} x {info.height}, {info.fps:g} fps, {info.frame_count} frames "
-            f"({info.duration:.2f} s), {'with' if info.has_audio else 'no'} sound")
-
+    out = output_path(source.path, out)
+    frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / source.path.stem
+    with frames_folder_lock(frames_dir):
+        frames = colorize_frames(source, net, frames_dir=frames_dir, progress=progress, **options)
+        video_frames = smooth_frames(frames.frames_dir, progress=progress) if smooth else frames.frames_dir
+        written = frames_to_video(video_frames, out, progress=progress)
+    return VideoReport(out, frames, source, written)

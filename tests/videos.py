@@ -1,0 +1,121 @@
+"""Test videos made with PyAV: any container, sound longer or shorter than the picture, variable
+frame rate, interlaced, rotated, 10-bit. Real footage is never needed."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+CODECS = {  # container suffix: (video codec, pixel format, sound codec) as digitised files often have them
+    ".mp4": ("libx264", "yuv420p", "aac"),
+    ".mov": ("libx264", "yuv420p", "pcm_s16le"),
+    ".mkv": ("libx264", "yuv420p", "flac"),
+    ".webm": ("libvpx", "yuv420p", "libopus"),
+    ".ts": ("mpeg2video", "yuv420p", "mp2"),
+    ".avi": ("mpeg4", "yuv420p", "libmp3lame"),
+}
+RATE = 48000
+
+
+def pictures(n: int, size: tuple[int, int], seed: int = 0, *, interlaced: bool = False) -> list[np.ndarray]:
+    """Gray frames: a bright square moving over noise. Interlaced: odd lines show the square half a frame later,
+    as a tape camera records them."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    background = rng.integers(40, 200, (h, w), dtype=np.uint8)
+
+    def at(t: float) -> np.ndarray:
+        frame = background.copy()
+        x = int(5 + 3 * t) % max(1, w - 12)
+        frame[h // 5: h // 5 + 10, x: x + 10] = 250
+        return frame
+
+    frames = []
+    for i in range(n):
+        frame = at(i)
+        if interlaced:
+            frame[1::2] = at(i + 0.5)[1::2] if w > 40 else frame[1::2]
+            frame[1::2, :: 7] = 60  # lines that differ between the fields: comb lines in a still frame
+        frames.append(frame)
+    return frames
+
+
+def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48), fps: float = 12,
+               times: list[float] | None = None, audio: float | None = None, codecs: tuple | None = None,
+               interlaced: bool = False, rotation: int = 0, pix_fmt: str | None = None, faststart: bool = True,
+               seed: int = 0) -> Path:
+    """Write a test video and return its path.
+
+    ``audio``: seconds of a 440 Hz tone (None: no sound); ``times``: each frame's time in
+    seconds (variable rate); ``rotation``: display rotation in degrees, as phones store it.
+    """
+    path = Path(path)
+    vcodec, default_pix, acodec = codecs or CODECS[path.suffix]
+    frames = pictures(n, size, seed, interlaced=interlaced)
+    options = {"movflags": "+faststart"} if faststart and path.suffix in (".mp4", ".mov") else {}
+    with av.open(str(path), "w", options=options) as out:
+        video = out.add_stream(vcodec, rate=Fraction(fps).limit_denominator(1001))
+        video.width, video.height = size
+        video.pix_fmt = pix_fmt or default_pix
+        codec_options = {"qp": "0"} if vcodec == "libx264" else {}
+        if interlaced:
+            video.codec_context.flags |= (av.codec.context.Flags.interlaced_dct
+                                          | av.codec.context.Flags.interlaced_me)
+            if vcodec == "libx264":
+                codec_options["x264-params"] = "interlaced=1:tff=1"
+        video.options = codec_options
+        time_base = Fraction(1, 1000) if times is not None else Fraction(1, round(fps)) if fps == round(fps) \
+            else 1 / Fraction(fps).limit_denominator(1001)
+        video.time_base = video.codec_context.time_base = time_base
+        if rotation:
+            video.set_display_rotation(rotation)
+        sound = None
+        if audio:
+            sound = out.add_stream(acodec, rate=RATE)
+            sound.layout = "stereo"
+        for i, picture in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(picture, format="gray")
+            frame.pts = round(times[i] / time_base) if times is not None else i
+            frame.time_base = time_base
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if sound is not None:
+            _tone(out, sound, audio)
+    return path
+
+
+def _tone(out, sound, seconds: float) -> None:
+    fmt = sound.codec_context.format
+    step = sound.codec_context.frame_size or 1024
+    total = round(seconds * RATE)
+    for first in range(0, total, step):
+        k = min(step, total - first)
+        tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(first, first + k) / RATE)
+        if fmt.is_planar:
+            samples = np.tile(tone, (2, 1))
+        else:
+            samples = np.repeat(tone, 2)[np.newaxis]
+        if fmt.name.startswith("s16"):
+            samples = samples * 32767
+        elif fmt.name.startswith("s32"):
+            samples = samples * (2**31 - 1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.astype(fmt.dtype if hasattr(fmt, "dtype")
+                                                                               else _dtype(fmt.name))),
+                                           format=fmt.name, layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = RATE, first, Fraction(1, RATE)
+        out.mux(sound.encode(frame))
+    out.mux(sound.encode(None))
+
+
+def _dtype(name: str) -> type:
+    return {"s16": np.int16, "s32": np.int32, "flt": np.float32, "dbl": np.float64}[name.rstrip("p")]
+
+
+def decoded(path: str | Path) -> list[tuple[float, np.ndarray]]:
+    """Every frame of a video as (seconds from the first frame, gray image), decoded independently of helpers."""
+    with av.open(str(path)) as container:
+        frames = [(float(f.time), f.to_ndarray(format="gray")) for f in container.decode(video=0)]
+    return [(t - frames[0][0], img) for t, img in frames]
