@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .backends import BACKENDS
@@ -111,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         "video could not be (fully) read or written, or its frames folder is in use by another "
         "run, 2 bad options or the model could not be loaded.",
         epilog="examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
-        "  python -m helpers video old_film.mp4 --max-frames 48      # a 2-second preview\n"
-        "  python -m helpers video tape.mkv --out results/         # -> results/tape_color.mp4\n\n"
+        "  python -m helpers video old_film.mp4 --max-frames 48   # a 2-second preview\n"
+        "  python -m helpers video tape.mkv --out results/        # -> results/tape_color.mp4\n\n"
         + ENVIRONMENT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -179,10 +180,12 @@ def _video(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
-                                model=_model_name(args, net), start=args.start, max_frames=args.max_frames,
-                                restart=args.restart, smooth=args.smooth, mode=args.mode,
-                                keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace)
+        with warnings.catch_warnings():  # the report below says it, without a Python warning's source line
+            warnings.filterwarnings("ignore", message="Decoding stopped")
+            report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
+                                    model=_model_name(args, net), start=args.start, max_frames=args.max_frames,
+                                    restart=args.restart, smooth=args.smooth, mode=args.mode,
+                                    keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace)
     except (OSError, VideoError, FolderInUseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -76,10 +76,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
+def remove_stale_parts(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
     """Delete the temporary files that killed runs left in ``folder``; returns what was deleted.
 
-    Only files named by ``atomic_path`` whose process is gone are touched.
+    Only files named by ``atomic_path`` whose process is gone are touched; with ``name``, only
+    those of that file (in a folder shared with other programs).
     """
     removed = []
     folder = Path(folder)
@@ -87,7 +88,7 @@ def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
         return removed
     for path in folder.iterdir():
         match = PART.match(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not _alive(int(match.group(1))) and (name is None or path.name.startswith(f".{name}.")):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

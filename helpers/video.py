@@ -483,7 +483,7 @@ def frames_to_video(
     See ``helpers.video_io.write_video`` for the encoder settings.
     """
     frames_dir, out_path = Path(frames_dir), Path(out_path)
-    output_format(out_path)  # a suffix with no container: an error before any work
+    container = output_format(out_path)  # a suffix with no container: an error before any work
     with frames_folder_lock(frames_dir):
         manifest = read_manifest(frames_dir)
         if not manifest or not manifest.get("time_base"):
@@ -517,13 +517,15 @@ def frames_to_video(
         span = float((pts[-1] + durations[-1] - pts[0]) * time_base)
         fps = len(frames) / span if span > 0 else 25.0
         with_sound = audio and source.is_file() and probe_video(source).has_audio
+        remove_stale_parts(out_path.parent, out_path.name)  # a killed run's half-written video
         with atomic_path(out_path) as tmp:
             written = write_video(tmp, images(), time_base=time_base, fps=fps,
                                   sample_aspect=Fraction(manifest.get("sample_aspect", "1")),
                                   audio_from=source if with_sound else None, audio_start=first_time,
-                                  audio_end=first_time + span)
+                                  audio_end=first_time + span, container=container,
+                                  variable_rate=len(set(durations[:-1])) > 1)
             times = [float((p - pts[0]) * time_base) for p in pts]
-            check = check_video(tmp, times, span, written.audio_ends)
+            check = check_video(tmp, times, span, written.audio_ends, name=out_path.name)
     notes = written.notes + ([] if with_sound or not audio else
                              [f"no sound: {source} is missing" if not source.is_file() else "the source has no sound"])
     return Reassembly(out_path, len(frames), span, check, notes)

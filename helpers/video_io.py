@@ -37,7 +37,7 @@ DEFAULT_FPS = 25.0
 """Used when a video's frame rate is missing or nonsense (0 or NaN): the PAL film/TV rate."""
 DEINTERLACE = ("auto", "on", "off")
 """``auto``: deinterlace when the video says it is interlaced; ``on``: every frame; ``off``: never."""
-CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
+CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov"}
 """Output suffixes and their FFmpeg formats. MP4 plays in browsers; MKV holds any sound codec."""
 BROWSER_AUDIO = {"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"}
 """Sound codecs copied as they are into MP4; others (PCM, MP2, Vorbis...) are re-encoded to AAC."""
@@ -197,7 +197,7 @@ def probe_video(path: str | os.PathLike | VideoInfo) -> VideoInfo:
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
         interlaced = bool(first.interlaced_frame) or ctx.field_order not in (0, 1)  # 0 unknown, 1 progressive
         audio = tuple(
-            AudioInfo(a.index, a.codec_context.name, a.codec_context.sample_rate or 0,
+            AudioInfo(a.index, a.codec_context.codec.canonical_name, a.codec_context.sample_rate or 0,
                       a.codec_context.layout.nb_channels, float(a.duration * a.time_base) if a.duration else None)
             for a in container.streams.audio)
         return VideoInfo(path=path, width=width, height=height, fps=fps, base_fps=base_fps,
@@ -409,7 +409,7 @@ class _Audio:
         self.streams = {}  # input stream index -> (output stream, resampler or None for copy)
         copyable = BROWSER_AUDIO if output.format.name == "mp4" else output.supported_codecs
         for stream in self.input.streams.audio:
-            name = stream.codec_context.name
+            name = stream.codec_context.codec.canonical_name
             try:
                 if name in copyable:
                     self.streams[stream.index] = (output.add_stream_from_template(stream), None)
@@ -487,7 +487,8 @@ class _Audio:
         first = round((float(frame.time) - self.start) * rate) if frame.pts is not None else None
         if first is None:
             return None
-        cut_start, cut_end = max(0, -first), min(frame.samples, round((self.end - self.start) * rate) - first)
+        last = frame.samples if math.isinf(self.end) else round((self.end - self.start) * rate) - first
+        cut_start, cut_end = max(0, -first), min(frame.samples, last)
         if cut_end <= cut_start:
             return None
         if (cut_start, cut_end) != (0, frame.samples):
@@ -522,6 +523,8 @@ def write_video(
     audio_from: str | os.PathLike | None = None,
     audio_start: float = 0.0,
     audio_end: float | None = None,
+    container: str | None = None,
+    variable_rate: bool = False,
 ) -> Written:
     """Encode frames as H.264 at the given times, with the sound of ``audio_from``.
 
@@ -544,6 +547,10 @@ def write_video(
         its codec) or re-encoded to AAC.
     audio_start, audio_end : float
         Seconds of the source's sound that go with the frames (``audio_end``: the picture's end).
+    container : str, optional
+        FFmpeg's format name; by default from ``path``'s suffix (``output_format``).
+    variable_rate : bool
+        The frames are not evenly spaced: encode without B-frames (see Notes).
 
     Returns
     -------
@@ -556,8 +563,11 @@ def write_video(
     ``yuv420p`` (what browsers decode) needs even width and height, so odd frames get one
     repeated row or column. ``movflags=+faststart`` puts the MP4 index first, so playback in a
     browser starts before the download ends. See ``CRF`` and ``PRESET`` for the x264 settings.
+    MP4 stores how long each frame lasts in decoding order; with B-frames (stored out of
+    display order) and uneven frame times, the last frame's length comes out wrong, so
+    variable-rate video is encoded without them (about 10 % larger).
     """
-    fmt = output_format(path)
+    fmt = container or output_format(path)
     options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
     written = Written()
     with av.open(str(path), "w", format=fmt, options=options) as output:
@@ -569,7 +579,8 @@ def write_video(
             img_bgr = _even(img_bgr)
             if stream is None:
                 stream = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
-                                           options={"crf": str(CRF), "preset": PRESET})
+                                           options={"crf": str(CRF), "preset": PRESET,
+                                                    **({"bf": "0"} if variable_rate else {})})
                 stream.width, stream.height = img_bgr.shape[1], img_bgr.shape[0]
                 stream.pix_fmt = "yuv420p"
                 stream.time_base = stream.codec_context.time_base = time_base
@@ -580,7 +591,8 @@ def write_video(
                 ctx.colorspace = ctx.color_primaries = ctx.color_trc = 6  # SMPTE 170M = BT.601 (525 lines)
                 ctx.color_range = 1  # limited ("TV") range
                 if audio_from is not None:
-                    audio = _Audio(Path(audio_from), output, audio_start, math.inf)
+                    audio = _Audio(Path(audio_from), output, audio_start,
+                                   math.inf if audio_end is None else audio_end)
             frame = av.VideoFrame.from_ndarray(img_bgr, format="bgr24")
             frame.pts, frame.time_base = pts, time_base
             durations[pts] = duration
@@ -655,7 +667,7 @@ def stream_times(path: str | os.PathLike) -> StreamTimes:
 
 
 def check_video(path: str | os.PathLike, expected_times: Sequence[float], expected_end: float,
-                audio_ends: Sequence[float] = ()) -> str:
+                audio_ends: Sequence[float] = (), *, name: str | None = None) -> str:
     """Compare a written video with what was meant: frame count, every frame's time, duration, sound.
 
     Parameters
@@ -666,6 +678,8 @@ def check_video(path: str | os.PathLike, expected_times: Sequence[float], expect
         Where the picture ends (last frame's time + its duration).
     audio_ends : sequence of float
         Where each sound stream should end (at most the picture's end).
+    name : str, optional
+        The file's name in messages (``path`` may be a temporary name).
 
     Returns
     -------
@@ -678,7 +692,7 @@ def check_video(path: str | os.PathLike, expected_times: Sequence[float], expect
         Anything off by more than half a frame (sound: one frame plus one sound packet).
     """
     found = stream_times(path)
-    name = Path(path).name
+    name = name or Path(path).name
     if len(found.frame_times) != len(expected_times):
         raise VideoError(f"{name} has {len(found.frame_times)} frames, {len(expected_times)} were written: "
                          "please report this.")

@@ -208,11 +208,11 @@ class FrameScrubber(widgets.VBox):
     """
 
     def __init__(self, video: Path, frames_dir: Path, *, max_side: int = 320, max_frames: int = 2000):
-        from .video import frame_path, read_frames  # video imports ffmpeg helpers: only when needed
+        from .video import frame_path, read_frames  # PyAV is imported only when a video is shown
 
         self._frame_path = frame_path
         self.frames_dir = Path(frames_dir)
-        self.originals = [shrink_to_fit(frame, max_side) for _, frame in read_frames(video, max_frames=max_frames)]
+        self.originals = [shrink_to_fit(frame.image, max_side) for frame in read_frames(video, max_frames=max_frames)]
         if not self.originals:
             raise ValueError(f"{video} has no frames to show.")
         self.slider = widgets.IntSlider(

@@ -94,8 +94,11 @@ def test_corrupt_model_is_refused(tiny_model, photos, tmp_path, monkeypatch, cap
 
 
 def test_bad_size_is_refused_before_any_work(model_env, photos, tmp_path, capsys):
-    assert main(["photo", str(photos), "--out", str(tmp_path / "out"), "--size", "100"]) == 2
-    assert "multiple of 8" in capsys.readouterr().err
+    for size in ("100", "4096"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["photo", str(photos), "--out", str(tmp_path / "out"), "--size", size])
+        assert exit_.value.code == 2 and "multiple of 8 from 32 to 1024" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_fetch_with_own_model_folder(model_env, capsys):

@@ -125,13 +125,10 @@ def test_wipe_slider_refuses_mismatched_images(bad):
 
 
 def test_frame_scrubber_shows_the_chosen_frame(tmp_path):
-    from helpers.video import ffmpeg_exe
     from helpers.widgets import FrameScrubber
-    from tests.test_video import make_video
+    from tests.videos import make_video
 
-    if ffmpeg_exe() is None:
-        pytest.skip("no ffmpeg")
-    clip = make_video(tmp_path / "clip.mp4", audio=False)
+    clip = make_video(tmp_path / "clip.mp4")
     frames_dir = tmp_path / "frames"
     frames_dir.mkdir()
     for number, colour in [(1, (0, 0, 255)), (2, (255, 0, 0))]:  # frame 3 is not colourised yet

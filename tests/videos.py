@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 CODECS = {  # container suffix: (video codec, pixel format, sound codec) as digitised files often have them
@@ -21,26 +22,33 @@ RATE = 48000
 
 
 def pictures(n: int, size: tuple[int, int], seed: int = 0, *, interlaced: bool = False) -> list[np.ndarray]:
-    """Gray frames: a bright square moving over noise. Interlaced: odd lines show the square half a frame later,
-    as a tape camera records them."""
-    w, h = size
-    rng = np.random.default_rng(seed)
-    background = rng.integers(40, 200, (h, w), dtype=np.uint8)
+    """Gray frames: a bright square moving over noise.
 
-    def at(t: float) -> np.ndarray:
-        frame = background.copy()
-        x = int(5 + 3 * t) % max(1, w - 12)
-        frame[h // 5: h // 5 + 10, x: x + 10] = 250
-        return frame
-
+    Interlaced: a smooth texture panning 4 pixels a frame, whose odd lines are recorded half a
+    frame later than its even lines, as a tape camera records them (comb lines on every edge).
+    ``pictures(..., interlaced=False)`` with the same seed is then the same pan, progressive.
+    """
     frames = []
     for i in range(n):
-        frame = at(i)
+        frame = scene(i, n, size, seed, pan=interlaced)
         if interlaced:
-            frame[1::2] = at(i + 0.5)[1::2] if w > 40 else frame[1::2]
-            frame[1::2, :: 7] = 60  # lines that differ between the fields: comb lines in a still frame
+            frame[1::2] = scene(i + 0.5, n, size, seed, pan=True)[1::2]
         frames.append(frame)
     return frames
+
+
+def scene(t: float, n: int, size: tuple[int, int], seed: int = 0, *, pan: bool = False) -> np.ndarray:
+    """What the camera sees at time ``t`` (in frames): see ``pictures``."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    if pan:
+        texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w + 4 * n + 8)).astype(np.float32), (0, 0), 2)
+        texture = cv2.normalize(texture, None, 30, 220, cv2.NORM_MINMAX).astype(np.uint8)
+        return texture[:, round(4 * t): round(4 * t) + w].copy()
+    frame = rng.integers(40, 200, (h, w), dtype=np.uint8)
+    x = int(5 + 3 * t) % max(1, w - 12)
+    frame[h // 5: h // 5 + 10, x: x + 10] = 250
+    return frame
 
 
 def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48), fps: float = 12,

@@ -17,14 +17,13 @@ Command line (from the repository root)::
 
 from __future__ import annotations
 
-import os
-import tempfile
-import wave
 from pathlib import Path
 
+import av
 import cv2
-import imageio_ffmpeg
 import numpy as np
+
+from helpers.files import atomic_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT = REPO_ROOT / "input_video" / "sample_clip.mp4"
@@ -115,34 +114,28 @@ def soundtrack() -> np.ndarray:
     return (audio * 32767).round().astype(np.int16)
 
 
-def write_wav(path: Path, audio: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE)
-        f.writeframes(audio.tobytes())
-
-
 def write_clip(path: Path, video: list[np.ndarray], audio: np.ndarray) -> None:
-    """H.264 (yuv420p, plays in browsers) with AAC sound; written to a temporary file, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        wav, part = Path(tmp) / "sound.wav", Path(tmp) / "clip.mp4"
-        write_wav(wav, audio)
-        writer = imageio_ffmpeg.write_frames(
-            str(part), SIZE, pix_fmt_in="gray", fps=FPS, codec="libx264", quality=None,
-            macro_block_size=16, audio_path=str(wav), audio_codec="aac", ffmpeg_log_level="error",
-            # CRF 24 and "slow": small file, no visible blocking. bitexact and no metadata: the same
-            # bytes every run (no encoder version or date inside).
-            output_params=["-crf", "24", "-preset", "slow", "-b:a", "64k", "-movflags", "+faststart",
-                           "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact",
-                           "-flags:a", "+bitexact"],
-        )
-        writer.send(None)
-        for frame in video:
-            writer.send(np.ascontiguousarray(frame))
-        writer.close()
-        os.replace(part, path)
+    """H.264 (yuv420p, plays in browsers) with AAC sound, written with PyAV to a temporary file, then renamed."""
+    with atomic_path(path) as part, av.open(str(part), "w", format="mp4",
+                                            options={"movflags": "+faststart"}) as out:
+        # CRF 24 and "slow": small file, no visible blocking
+        picture = out.add_stream("libx264", rate=FPS, options={"crf": "24", "preset": "slow"})
+        picture.width, picture.height = SIZE
+        picture.pix_fmt = "yuv420p"
+        sound = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
+        sound.bit_rate = 64000
+        for i, frame in enumerate(video):
+            image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="gray")
+            image.pts = i
+            out.mux(picture.encode(image))
+        out.mux(picture.encode(None))
+        step = 1024  # AAC's frame size
+        for first in range(0, audio.size, step):
+            samples = audio[np.newaxis, first:first + step]
+            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts = SAMPLE_RATE, first
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
 
 
 def main() -> None:
