@@ -4,8 +4,9 @@ Colourises the same generated clip (640 x 480 grey, H.264, with a sound track: a
 zoom over ``input_images/*.jpg`` with a cut every 100 frames) with the full-size stand-in model
 (real architecture, generated weights: speed does not depend on weight values) in two ways:
 
-* ours: ``helpers.video.colorize_video`` end to end, at FULL resolution: threaded decoding,
-  one PNG per frame in a fresh frames folder, then H.264 reassembly with the sound;
+* ours: ``helpers.video.colorize_video`` end to end, at FULL resolution: threaded decoding
+  (PyAV), one PNG per frame in a fresh frames folder, then H.264 reassembly with the sound
+  (PyAV, in-process) and the check of the written file;
 * classic (the well-known blog tutorial): ``cv2.VideoCapture``, each frame resized to width 500
   (``imutils.resize``), BGR -> gray -> RGB, float Lab, Lab resized to 224 and L minus 50,
   forward, ab resized back, merged, written as ``frame%d.jpg``; afterwards every JPEG is read
@@ -115,9 +116,7 @@ def make_clip(frames: int) -> Path:
     path = clip_path(frames)
     if path.is_file() and _frame_count(path) == frames:
         return path
-    exe = helpers.video.ffmpeg_exe()
-    if exe is None:
-        raise RuntimeError("ffmpeg is needed to build the test clip: pip install imageio-ffmpeg")
+    exe = ffmpeg_exe()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.part.mp4")
     cmd = [exe, "-y", "-loglevel", "error",
@@ -194,24 +193,11 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-GNU_TIME = Path("/usr/bin/time")
+def ffmpeg_exe() -> str:
+    """The ffmpeg program of imageio-ffmpeg (a development requirement): builds the test clips."""
+    import imageio_ffmpeg
 
-
-def _measured_ffmpeg(log: Path) -> str | None:
-    """A wrapper that runs ffmpeg under ``/usr/bin/time`` and appends its peak RSS (KiB) to ``log``.
-
-    ``RUSAGE_CHILDREN`` cannot tell ffmpeg's peak: Linux carries the RSS of the forked Python
-    process over the ``exec``, so it reports Python's size. GNU time's own child is small when
-    it execs ffmpeg.
-    """
-    exe = helpers.video.ffmpeg_exe()
-    if exe is None or not GNU_TIME.is_file():
-        return None
-    script = log.with_suffix(".sh")
-    script.write_text(f'#!/bin/sh\nexec {GNU_TIME} -a -o "{log}" -f "%M" "{exe}" "$@"\n')
-    script.chmod(0o755)
-    log.unlink(missing_ok=True)
-    return str(script)
+    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def _load_warm_net() -> cv2.dnn.Net:
@@ -230,8 +216,6 @@ def run_ours(frames: int) -> dict:
     out.unlink(missing_ok=True)
     net = _load_warm_net()
     rss_loaded = _peak_rss_kib()
-    ffmpeg_log = BENCH_DIR / f"ffmpeg_rss_{frames}.txt"
-    wrapper = _measured_ffmpeg(ffmpeg_log)
 
     # Stopwatches around the pipeline's own functions (microseconds of overhead per frame).
     watch = Stopwatch()
@@ -243,10 +227,10 @@ def run_ours(frames: int) -> dict:
         (colorize_mod, "predict_ab", watch.wrap("forward pass", colorize_mod.predict_ab)),
         (video, "write_image", watch.wrap("PNG encode + write", video.write_image)),
         (video, "_frame_ok", watch.wrap("resume check", video._frame_ok)),
-        (video, "probe_video", watch.wrap("probe (3 calls)", video.probe_video)),
+        (video, "probe_video", watch.wrap("probe", video.probe_video)),
         (video, "frames_to_video", watch.wrap("reassembly (all)", video.frames_to_video)),
         (cv2, "imread", watch.wrap("reassembly: PNG read", cv2.imread)),
-    ] + ([(video, "ffmpeg_exe", lambda: wrapper)] if wrapper else [])
+    ]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     for obj, name, fn in patches:
         setattr(obj, name, fn)
@@ -257,9 +241,8 @@ def run_ours(frames: int) -> dict:
     finally:
         for obj, name, fn in saved:
             setattr(obj, name, fn)
-    if report.output.frame_count != frames or not report.output.has_audio:
-        raise RuntimeError(f"ours wrote {report.output.frame_count} frames (expected {frames}), "
-                           f"sound: {report.output.has_audio}")
+    if report.written.frames != frames or not video.probe_video(out).has_audio:
+        raise RuntimeError(f"ours wrote {report.written.frames} frames (expected {frames}) or lost the sound")
 
     s = watch.seconds
     stages = {
@@ -268,16 +251,13 @@ def run_ours(frames: int) -> dict:
         "colour conversion (Lab in/out, resize)": s["colourise (all)"] - s["forward pass"],
         "PNG encode + write": s["PNG encode + write"],
         "resume check": s["resume check"],
-        "probe (3 calls)": s["probe (3 calls)"],
+        "probe": s["probe"],
         "reassembly: PNG read": s["reassembly: PNG read"],
-        "reassembly: pipe to ffmpeg, H.264 + AAC": s["reassembly (all)"] - s["reassembly: PNG read"],
+        "reassembly: H.264 + sound (PyAV), check": s["reassembly (all)"] - s["reassembly: PNG read"],
     }
     stages["other (loop, manifest, listing)"] = seconds - sum(stages.values())
-    # One "%M" line per ffmpeg run; the probes (ffmpeg -i) also log "Command exited with non-zero status 1".
-    peaks = [int(w) for w in ffmpeg_log.read_text().split() if w.isdigit()] if ffmpeg_log.is_file() else []
-    ffmpeg_kib = max(peaks) if wrapper and peaks else None
     return {"method": "ours", "size": f"{report.source.width}x{report.source.height}", "frames": frames,
-            "seconds": seconds, "rss_kib": _peak_rss_kib(), "rss_loaded_kib": rss_loaded, "ffmpeg_kib": ffmpeg_kib,
+            "seconds": seconds, "rss_kib": _peak_rss_kib(), "rss_loaded_kib": rss_loaded,
             "stages": stages}
 
 
@@ -359,7 +339,7 @@ def run_classic(frames: int) -> dict:
     stages = dict(watch.seconds)
     stages["other"] = seconds - sum(stages.values())
     return {"method": "classic", "size": size, "frames": frames, "seconds": seconds, "rss_kib": _peak_rss_kib(),
-            "rss_loaded_kib": rss_loaded, "ffmpeg_kib": None, "stages": stages}
+            "rss_loaded_kib": rss_loaded, "stages": stages}
 
 
 # --------------------------------------------------------------------------- parent
@@ -416,15 +396,14 @@ def print_report(results: list[dict], blocks: list[list[float]], order: list[str
     print("  " + ", ".join(f"{label} {statistics.median(block) * 1000:.0f} ms" for label, block in zip(labels, blocks)))
     print()
     print(f"{'method':8s} {'frame size':>10s} {'frames':>6s} {'seconds':>8s} {'fps':>6s} "
-          f"{'peak RSS':>9s} {'after load':>10s} {'ffmpeg peak':>11s} {'other load':>10s}")
+          f"{'peak RSS':>9s} {'after load':>10s} {'other load':>10s}")
     for r in results:
-        ffmpeg = "-" if r["ffmpeg_kib"] is None else f"{_mib(r['ffmpeg_kib']):.0f} MiB"
         print(f"{r['method']:8s} {r['size']:>10s} {r['frames']:6d} {r['seconds']:8.1f} "
               f"{r['frames'] / r['seconds']:6.3f} {_mib(r['rss_kib']):5.0f} MiB {_mib(r['rss_loaded_kib']):6.0f} MiB "
-              f"{ffmpeg:>11s} {r['other_load']:6.2f} cores")
+              f"{r['other_load']:6.2f} cores")
     print("peak RSS: the method's Python process (ru_maxrss); after load: the same just after loading the model and "
-          "one warm-up pass;\nffmpeg peak: the largest ffmpeg process ours started (a separate process, not in its "
-          "peak RSS; the encoder runs while the Python process holds the model);\nother load: cores kept busy by "
+          "one warm-up pass\n(ours decodes and encodes in-process with PyAV: its peak RSS includes the encoder);\n"
+          "other load: cores kept busy by "
           f"processes outside this benchmark during the run, on average (this machine has {os.cpu_count()})")
     print()
 
@@ -459,9 +438,6 @@ def print_report(results: list[dict], blocks: list[list[float]], order: list[str
             goal = f"goal <= 1.1: {'met' if ratio <= 1.1 else 'MISSED'}" if method == "ours" else \
                 "no goal: the classic keeps every frame in a list"
             print(f"RATIO peak RSS {hi} / {lo} frames, {method}: {ratio:.3f}   ({goal})")
-        ours_ff = [by[("ours", n)]["ffmpeg_kib"] for n in (lo, hi)]
-        if None not in ours_ff:
-            print(f"      ffmpeg peak RSS {hi} / {lo} frames, ours: {ours_ff[1] / ours_ff[0]:.3f}")
     print()
 
     for r in results:
