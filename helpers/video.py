@@ -338,7 +338,7 @@ def colorize_frames(
                                        f"The frames before it are kept in {frames_dir}.")
                 manifest["frame_count"] = exc.index
                 return
-            if count is None or seen < first + count:
+            if seen > first and (count is None or seen < first + count):
                 manifest["frame_count"] = seen
 
         try:
@@ -360,6 +360,9 @@ def colorize_frames(
             _write_manifest(frames_dir, manifest)
         for write in writes:
             write.result()  # a failed write (disk full...) is an error, not a silent gap
+    if report.done == 0 and not report.decode_error:
+        raise VideoError(f"{info.path.name} ends before frame {start + 1}: there is nothing to colourise from there "
+                         "on (start counts frames from 0).")
     if report.decode_error:
         warnings.warn(report.decode_error, stacklevel=2)
     return report

@@ -180,7 +180,7 @@ def probe_video(path: str | os.PathLike | VideoInfo) -> VideoInfo:
     if isinstance(path, VideoInfo):
         return path
     path = Path(path)
-    with _open(path) as container:
+    with _open(path) as container, _Errors():  # FFmpeg's complaints about packets before the first keyframe
         stream = container.streams.video[0]
         decoded = _decoded(container, stream, path)
         first = next(decoded, None)

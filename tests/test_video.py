@@ -214,6 +214,21 @@ def test_a_preview_from_the_middle_gets_the_sound_of_its_frames(net, tmp_path):
     assert times.audio_ends[0] == pytest.approx(1.0, abs=0.05)
 
 
+def test_start_past_the_end_says_so(clip, net, tmp_path):
+    with pytest.raises(VideoError, match="ends before frame 51: there is nothing to colourise"):
+        colorize_frames(clip, net, frames_dir=tmp_path / "f", start=50, progress=False)
+
+
+def test_transport_stream_cut_in_the_middle_starts_at_its_first_keyframe(net, tmp_path):
+    whole = make_video(tmp_path / "whole.ts", n=60, size=(128, 96), audio=5.0)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[len(data) // 3 // 188 * 188:])  # as a recording that starts late: mid-GOP
+    report = colorize_video(cut, net, out=tmp_path / "cut.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert 20 <= report.written.frames < 60 and not report.frames.decode_error
+    assert video_io.stream_times(report.video).audio_ends[0] == pytest.approx(report.written.duration, abs=0.1)
+
+
 def test_odd_dimensions(net, tmp_path):
     odd = make_video(tmp_path / "odd.mkv", size=(63, 47), codecs=("libx264", "yuv444p", "flac"))
     report = colorize_video(odd, net, out=tmp_path / "odd_color.mp4", frames_dir=tmp_path / "f", progress=False)
