@@ -127,6 +127,15 @@ def test_rotated_phone_video_comes_out_upright(net, tmp_path):
     assert correlation(L_of(cv2.imread(str(frame_path(tmp_path / "f", 1)))), upright.astype(np.float64)) > 0.95
 
 
+def test_pixel_aspect_of_dvd_footage_is_kept(net, tmp_path):
+    from fractions import Fraction
+
+    clip = make_video(tmp_path / "dvd.mkv", size=(64, 48), sample_aspect=Fraction(16, 15))
+    assert video_io.probe_video(clip).sample_aspect == Fraction(16, 15)
+    report = colorize_video(clip, net, out=tmp_path / "out.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert video_io.probe_video(report.video).sample_aspect == Fraction(16, 15)
+
+
 def test_ten_bit_video(net, tmp_path):
     clip = make_video(tmp_path / "ten.mp4", pix_fmt="yuv420p10le")
     assert video_io.probe_video(clip).pixel_format == "yuv420p10le"

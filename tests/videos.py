@@ -54,11 +54,12 @@ def scene(t: float, n: int, size: tuple[int, int], seed: int = 0, *, pan: bool =
 def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48), fps: float = 12,
                times: list[float] | None = None, audio: float | None = None, codecs: tuple | None = None,
                interlaced: bool = False, rotation: int = 0, pix_fmt: str | None = None, faststart: bool = True,
-               seed: int = 0) -> Path:
+               sample_aspect: Fraction | None = None, seed: int = 0) -> Path:
     """Write a test video and return its path.
 
     ``audio``: seconds of a 440 Hz tone (None: no sound); ``times``: each frame's time in
-    seconds (variable rate); ``rotation``: display rotation in degrees, as phones store it.
+    seconds (variable rate); ``rotation``: display rotation in degrees, as phones store it;
+    ``sample_aspect``: the shape of a pixel (16/15: PAL DVD 4:3).
     """
     path = Path(path)
     vcodec, default_pix, acodec = codecs or CODECS[path.suffix]
@@ -80,6 +81,8 @@ def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48
         video.time_base = video.codec_context.time_base = time_base
         if rotation:
             video.set_display_rotation(rotation)
+        if sample_aspect:
+            video.codec_context.sample_aspect_ratio = sample_aspect
         sound = None
         if audio:
             sound = out.add_stream(acodec, rate=RATE)
