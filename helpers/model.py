@@ -169,11 +169,9 @@ def describe_model(variant: str = "v2", model_dir: Path | None = None) -> str:
     marker = folder / STANDIN_MARKER
     if marker.is_file():
         made = (marker.read_text(encoding="utf-8", errors="replace").strip().splitlines() or [""])[0]
-        return (
-            f"a STAND-IN with random weights in {folder} ({made}): its colours are noise, for testing "
-            "only. For real colours run `python -m helpers fetch`"
-            + (f" and unset {MODEL_DIR_ENV}." if not paths.managed else ".")
-        )
+        unset = f" and unset {MODEL_DIR_ENV}" if not paths.managed and model_dir is None else ""
+        return (f"a STAND-IN with random weights in {folder} ({made}): its colours are noise, for testing only; "
+                f"for real colours run `python -m helpers fetch`{unset}")
     if paths.managed:
         return f"the authors' released weights {paths.weights.name} (variant {variant}) in {folder}"
     names = ", ".join(p.name for p in paths.files)
