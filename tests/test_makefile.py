@@ -17,12 +17,14 @@ from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 JUPYTER = REPO_ROOT / ".venv" / "bin" / "jupyter"
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+"""The environment without the settings of a make that runs these tests (`make test`)."""
 
 
 def dry_run(*arguments: str) -> str:
     """The commands `make -n` would run; -o keeps make from reinstalling the environment."""
-    result = subprocess.run(["make", "-n", "-o", ".venv/.ready", *arguments], cwd=REPO_ROOT, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.ready", *arguments], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True, env=CLEAN_ENV)
     return result.stdout
 
 
@@ -64,7 +66,7 @@ def test_make_lab_really_starts_jupyterlab(tiny_model, tmp_path):
     """As whoever runs the tests (root in containers and CI): JupyterLab starts, with our port and token."""
     port, token = _free_port(), secrets.token_hex(16)
     args = f"--no-browser --port {port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
-    env = {**os.environ, "COLORIZE_MODEL_DIR": str(tiny_model),  # `make model` then downloads nothing
+    env = {**CLEAN_ENV, "COLORIZE_MODEL_DIR": str(tiny_model),  # `make model` then downloads nothing
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     log_path = tmp_path / "make-lab.log"
