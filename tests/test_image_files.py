@@ -349,6 +349,8 @@ def test_written_files_honour_the_umask(tmp_path, umask, mode):
 def test_results_carry_the_mark_and_other_files_do_not(tmp_path, suffix):
     ours = write_pictures(tmp_path / f"a_color{suffix}", coloured([50]))
     assert is_result(ours)
+    if suffix != ".jpg":  # animations and pages carry it too
+        assert is_result(write_pictures(tmp_path / f"anim_color{suffix}", coloured([50, 90], durations=[10, 10])))
     assert is_result(write_pictures(tmp_path / f"a_color_2{suffix}", coloured([50])))
     theirs = tmp_path / f"b_color{suffix}"
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(theirs)  # named like a result, made elsewhere
