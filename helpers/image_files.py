@@ -125,6 +125,8 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
             return ImageFile(path, im.format, getattr(im, "n_frames", 1), im.info.get("loop"), im.info.get("dpi"))
     except PermissionError:
         raise PermissionError(f"Cannot read {path}: you have no permission to read this file.") from None
+    except PictureTooLargeError:
+        raise
     except UnidentifiedImageError:
         pass  # perhaps a format only OpenCV knows; _decode_with_opencv raises if not
     except (OSError, EOFError, ValueError, SyntaxError) as exc:
@@ -133,15 +135,21 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
     return ImageFile(path, None, 1)
 
 
+class PictureTooLargeError(ValueError):
+    """A picture with more pixels than Pillow opens safely (``2 * Image.MAX_IMAGE_PIXELS``)."""
+
+
 def _open(path: Path) -> Image.Image:
-    """``Image.open`` with learners' errors for pictures too large to colourise safely."""
+    """``Image.open`` with a learner's error for pictures too large to colourise safely."""
     with warnings.catch_warnings():  # "possible decompression bomb" is alarming for a large scan
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             return Image.open(path)
-        except Image.DecompressionBombError as exc:
-            raise ValueError(f"{path} is too large to colourise safely ({exc}). Shrink it first, for example "
-                             "to 10,000 pixels on its longer side.") from None
+        except Image.DecompressionBombError:
+            limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+            raise PictureTooLargeError(
+                f"{path} has more than {limit:.0f} megapixels: too large to colourise safely on an ordinary "
+                "computer. Shrink it first, for example to 10,000 pixels on its longer side.") from None
 
 
 def _decode_with_opencv(path: Path) -> np.ndarray:

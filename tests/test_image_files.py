@@ -7,7 +7,9 @@ times and alpha that come back.
 from __future__ import annotations
 
 import os
+import struct
 import sys
+import zlib
 
 import cv2
 import numpy as np
@@ -243,6 +245,25 @@ def test_truncated_animation_names_the_picture(tmp_path):
     path.write_bytes(path.read_bytes()[:-200])
     with pytest.raises(ValueError, match=r"anim\.gif.*(damaged|truncated)"):
         list(open_image_file(path).pictures())
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that promises width x height gray pixels and holds none (a few dozen bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IEND", b""))
+
+
+def test_a_picture_too_large_to_colourise_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "poster.png"
+    path.write_bytes(png_header_only(20000, 20000))  # 400 megapixels: about 10 GB of working memory
+    with pytest.raises(ValueError) as info:
+        read_image(path)
+    message = str(info.value)
+    assert message.startswith(f"{path} has more than 179 megapixels: too large to colourise safely")
+    assert "damaged" not in message and "decompression bomb" not in message
 
 
 @pytest.mark.parametrize(("content", "expected"), [(b"", "empty"), (b"Dear diary, today I scanned", "not an image"),
