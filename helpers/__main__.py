@@ -9,6 +9,8 @@ from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .backends import BACKENDS
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
@@ -328,8 +330,10 @@ def _photo(args: argparse.Namespace) -> int:
                 dest = _output_path(src, args.out, taken)
                 keep = source.count if FORMATS[dest.suffix.lower()] in SEVERAL_PICTURES else 1
                 # One picture at a time: bench/photo_speed.py shows batches save nothing on a CPU.
-                results = [replace(p, image=colorize(p.image, net, size=args.size))
-                           for p in islice(source.pictures(), keep)]
+                # A bar for animations and scans of many pages (in a terminal only).
+                pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture",
+                                leave=False, disable=None if keep > 1 else True)
+                results = [replace(p, image=colorize(p.image, net, size=args.size)) for p in pictures]
                 write_pictures(dest, results, loop=source.loop, dpi=source.dpi)
             except MemoryError:
                 message = "not enough memory to colourise this picture: shrink it, or close other programs"
