@@ -3,6 +3,8 @@
 #   make test   set up with the dev tools, run the checks and the whole test suite (offline)
 #   make demo   set up, fetch the model, colourise input_images/ into colorized_images/
 # Each is idempotent: the set-up reruns only when requirements*.txt or pyproject.toml change.
+#
+# Options for JupyterLab: make lab JUPYTER_ARGS="--no-browser --port 9999"
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,14 +12,19 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 DEV_READY := $(VENV)/.ready-dev
 STANDIN := build/standin-model
+JUPYTER_ARGS ?=
+# JupyterLab refuses to start as root without --allow-root (Docker images, many cloud notebooks,
+# CI run as root), so it is added for root only.
+USER_ID ?= $(shell id -u 2>/dev/null)
+ALLOW_ROOT := $(if $(filter 0,$(USER_ID)),--allow-root)
 
 .PHONY: help lab test demo model standin clean
 
 help:
-	@echo "make lab    - set up, fetch the model and open JupyterLab"
+	@echo "make lab    - set up, fetch the model and open JupyterLab (options: JUPYTER_ARGS=\"--no-browser --port 9999\")"
 	@echo "make test   - set up with dev tools and run all tests (offline)"
 	@echo "make demo   - set up, fetch the model and colourise input_images/"
-	@echo "make standin - build a stand-in model (random weights) in $(STANDIN) for offline demos"
+	@echo "make standin - build a stand-in model (random weights) in $(STANDIN) for offline demos (no download)"
 
 # The stamp is written only after a successful install, so a failed one is retried next time.
 $(READY): requirements.txt pyproject.toml
@@ -38,7 +45,7 @@ model: $(READY)
 	  exit 1; }
 
 lab: model
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/
 
 test: $(DEV_READY)
 	$(BIN)/ruff check helpers tests tools bench
@@ -49,6 +56,7 @@ demo: model
 	$(BIN)/python -m helpers photo input_images --out colorized_images
 	@echo "Done: the colourised photos are in colorized_images/"
 
+# Offline: the prototxt and cluster centres come with the repository (model/); the weights are generated.
 standin: $(READY)
 	$(BIN)/python -m tools.standin_model $(STANDIN)
 

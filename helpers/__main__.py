@@ -4,25 +4,67 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import warnings
+from dataclasses import replace
+from itertools import islice
 from pathlib import Path
+
+from tqdm import tqdm
 
 from .backends import BACKENDS
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
-from .files import FolderInUseError
-from .images import IMAGE_EXTENSIONS, read_image, write_image
+from .files import FolderInUseError, remove_stale_parts
+from .image_files import (
+    FORMATS,
+    IMAGE_EXTENSIONS,
+    SEVERAL_PICTURES,
+    TRANSPARENCY,
+    ImageFile,
+    OutputFolderError,
+    Picture,
+    check_output_folder,
+    is_result,
+    open_image_file,
+    write_pictures,
+)
 from .keyframes import KEYFRAME_INTERVAL
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_model_files, load_model, model_id, model_paths
+from .model import (
+    DEFAULT_TEMPERATURE,
+    ModelLoadError,
+    describe_model,
+    get_model_files,
+    load_model,
+    model_id,
+    model_paths,
+)
 from .paths import COLORIZED_IMAGES
 from .video import VideoError, colorize_video, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
 
-ENVIRONMENT_HELP = f"""environment variables:
-  {MODEL_DIR_ENV}=DIR     use the model files in DIR as they are (no download, no hash
-                          check), e.g. your own Caffe model with the same layer names
-  {MIRROR_ENV}=DIR|URL  try this folder or URL base first when fetching (a classroom copy)
-"""
+ENVIRONMENT = (
+    (f"{MODEL_DIR_ENV}=DIR", "use the model files in DIR as they are (no download, no hash check), e.g. your "
+     "own Caffe model with the same layer names, or a stand-in from `make standin`"),
+    (f"{MIRROR_ENV}=DIR|URL", "try this folder or URL base first when fetching (a classroom copy)"),
+    ("COLORIZE_OUTPUT_DIR=DIR", "put colorized_images/, colorized_frames/ and colorized_videos/ (the default "
+     "output folders) in DIR instead of the repository"),
+)
+"""The environment variables the command line reads: (NAME=VALUE, what it does)."""
+
+
+def _environment_help(width: int = 79) -> str:
+    """ENVIRONMENT as an epilog: names in one column, their descriptions aligned in the next."""
+    column = max(len(name) for name, _ in ENVIRONMENT) + 4
+    lines = ["environment variables:"]
+    for name, text in ENVIRONMENT:
+        first, *more = textwrap.wrap(text, width - column)
+        lines.append(f"  {name:<{column - 2}}{first}")
+        lines += [" " * column + line for line in more]
+    return "\n".join(lines) + "\n"
+
+
+ENVIRONMENT_HELP = _environment_help()
 
 
 def _whole_number(minimum: int):
@@ -81,9 +123,14 @@ def _parser() -> argparse.ArgumentParser:
         help="colourise image files and folders",
         description="Colourise image files, or every image in the given folders (not their "
         "subfolders). Each result is written as <name>_color.<ext> at the input's full "
-        "resolution. Inputs are never overwritten; a file that fails is reported and the "
-        "others are still processed. Exit status: 0 all done, 1 some files failed, "
-        "2 the model could not be loaded.",
+        "resolution, as a file of the same kind: an animation (GIF, WebP, PNG) stays animated "
+        "with its frame times, a multi-page TIFF keeps every page, and transparency is kept "
+        "(PNG, WebP, TIFF, GIF); transparent parts are coloured as viewers show them, over white. "
+        "Inputs, and files that are not results of this tool, are never overwritten. In folders, "
+        "earlier results of this tool are skipped, so running twice adds nothing. A file that "
+        "fails is reported and the others are still processed. Exit status: 0 all done, 1 some "
+        "files failed, 2 nothing was done (a bad option, an unusable output folder, or the model "
+        "could not be loaded).",
         epilog="example:\n  python -m helpers photo input_images --out colorized_images\n\n"
         + ENVIRONMENT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -166,6 +213,12 @@ def _model_name(args: argparse.Namespace, net) -> str:
     return name if args.backend == "opencv" else f"{name}; {net.name} {net.precision}"
 
 
+def _describe_model(args: argparse.Namespace, net) -> str:
+    """One line for the terminal: which model colours the pictures, and what runs it."""
+    runtime = "OpenCV" if args.backend == "opencv" else f"{net.name} {net.precision}"
+    return f"Model ({runtime}): {describe_model(args.variant)}"
+
+
 def _video(args: argparse.Namespace) -> int:
     try:
         info = probe_video(args.input)
@@ -179,6 +232,7 @@ def _video(args: argparse.Namespace) -> int:
     except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(_describe_model(args, net))
     try:
         with warnings.catch_warnings():  # the report below says it, without a Python warning's source line
             warnings.filterwarnings("ignore", message="Decoding stopped")
@@ -208,67 +262,123 @@ def _fetch(args: argparse.Namespace) -> int:
         names = ", ".join(p.name for p in (paths.prototxt, paths.points, paths.weights))
         print(f"Model {args.variant} ready in {where}: {names}")
     else:
-        print(f"{MODEL_DIR_ENV} is set: using the model files in {where} as they are.")
+        print(f"{MODEL_DIR_ENV} is set: using the model files in {where} as they are, nothing is downloaded. "
+              f"They are {describe_model(args.variant)}.")
     return 0
 
 
-def _collect(inputs: list[Path]) -> tuple[list[Path], list[str]]:
-    """Expand folders into their image files; return (files, error messages)."""
-    files, errors = [], []
+def _collect(inputs: list[Path]) -> tuple[list[Path], list[str], list[Path]]:
+    """Expand folders into their image files; return (files, error messages, results skipped).
+
+    In folders, this tool's own earlier results are skipped (``image_files.is_result``), so a
+    second run into the same folder adds nothing; files named on the command line are always
+    taken. A file named twice, or also found in a named folder, is taken once.
+    """
+    files, errors, skipped, seen = [], [], [], set()
     for path in inputs:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+            entries = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            found = [p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS]
+            others = sorted({p.suffix.lower() or p.name for p in entries} - set(IMAGE_EXTENSIONS))
             if not found:
-                errors.append(f"{path}: no image files in this folder")
-            files.extend(found)
+                seen_here = f"; it holds {', '.join(others)}" if others else ""
+                errors.append(f"{path}: no image files in this folder (this tool reads {', '.join(IMAGE_EXTENSIONS)}"
+                              f"{seen_here})")
+            elif others:
+                print(f"{path}: skipping the files that are not pictures this tool reads ({', '.join(others)})")
+            results = [p for p in found if is_result(p)]
+            skipped += results
+            candidates = [p for p in found if p not in results]
         elif path.exists():
-            files.append(path)
+            candidates = [path]
         else:
             errors.append(f"{path}: no such file or folder")
-    return files, errors
+            continue
+        for candidate in candidates:
+            if candidate.resolve() not in seen:
+                seen.add(candidate.resolve())
+                files.append(candidate)
+    return files, errors, skipped
 
 
 def _output_path(src: Path, out_dir: Path, taken: set[Path]) -> Path:
+    """``<name>_color.<ext>`` in ``out_dir``, or ``<name>_color_2.<ext>``... when that name is an
+    input, another result of this run, or a file that is not an earlier result of this tool."""
     suffix = src.suffix if src.suffix.lower() in IMAGE_EXTENSIONS else ".png"
-    dest = out_dir / f"{src.stem}_color{suffix}"
-    n = 2
-    while dest.resolve() in taken:  # an input, or a result of this run with the same name
-        dest = out_dir / f"{src.stem}_color_{n}{suffix}"
+    n = 1
+    while True:
+        dest = out_dir / (f"{src.stem}_color{suffix}" if n == 1 else f"{src.stem}_color_{n}{suffix}")
+        # An earlier result is replaced; BMP cannot carry the mark that tells results apart.
+        replaceable = not dest.exists() or is_result(dest) or (dest.is_file() and FORMATS[suffix.lower()] == "BMP")
+        if dest.resolve() not in taken and replaceable:
+            taken.add(dest.resolve())
+            return dest
         n += 1
-    taken.add(dest.resolve())
-    return dest
+
+
+def _photo_notes(source: ImageFile, results: list[Picture], dest: Path) -> str:
+    """What a learner should know about one result: pictures kept or not, transparency."""
+    fmt = FORMATS[dest.suffix.lower()]
+    notes = []
+    if len(results) > 1:
+        notes.append(f"all {len(results)} pages" if fmt == "TIFF" else f"all {len(results)} frames, with their times")
+    elif source.count > 1:
+        notes.append(f"only the first of its {source.count} pictures: a {fmt} file holds one")
+    if any(p.alpha is not None for p in results):
+        notes.append("transparency kept" if fmt in TRANSPARENCY else f"transparent parts made white: {fmt} has none")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _photo(args: argparse.Namespace) -> int:
-    try:
-        check_size(args.size)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    files, errors = _collect(args.inputs)
+    files, errors, skipped = _collect(args.inputs)
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
+    if skipped:
+        print(f"Skipped {len(skipped)} earlier result(s) of this tool ({', '.join(p.name for p in skipped[:3])}"
+              f"{', ...' if len(skipped) > 3 else ''}); name a file to colourise it anyway.")
     if not files:
-        return 1
+        print("Nothing to colourise.")
+        return 1 if errors else 0
+    try:  # once, before the model loads, rather than once per picture
+        check_output_folder(args.out)
+    except OutputFolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         net = _load(args)
     except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(_describe_model(args, net))
+    remove_stale_parts(args.out)  # temporary files of a run that was killed
     taken = {f.resolve() for f in files}
     done = 0
-    # One image at a time: bench/photo_speed.py shows batches save nothing on a CPU.
-    for src in files:
-        try:
-            img_bgr = colorize(read_image(src), net, size=args.size)
-            dest = write_image(_output_path(src, args.out, taken), img_bgr)
-        except (OSError, ValueError) as exc:
-            errors.append(str(exc))
-            print(f"error: {src}: {exc}", file=sys.stderr)
-            continue
-        print(f"{src} -> {dest}")
-        done += 1
+    try:
+        for src in files:
+            try:
+                source = open_image_file(src)
+                dest = _output_path(src, args.out, taken)
+                keep = source.count if FORMATS[dest.suffix.lower()] in SEVERAL_PICTURES else 1
+                # One picture at a time: bench/photo_speed.py shows batches save nothing on a CPU.
+                # A bar for animations and scans of many pages (in a terminal only).
+                pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture",
+                                leave=False, disable=None if keep > 1 else True)
+                results = [replace(p, image=colorize(p.image, net, size=args.size)) for p in pictures]
+                write_pictures(dest, results, loop=source.loop, dpi=source.dpi)
+            except MemoryError:
+                message = "not enough memory to colourise this picture: shrink it, or close other programs"
+            except (OSError, ValueError) as exc:
+                message = str(exc)
+            else:
+                print(f"{src} -> {dest}{_photo_notes(source, results, dest)}")
+                done += 1
+                continue
+            errors.append(message)
+            print(f"error: {src}: {message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted after {done} image(s); they are in {args.out} (no half-written files are left).",
+              file=sys.stderr)
+        return 130
     failed = len(errors)
     summary = f"; {failed} failed (see errors above)." if failed else "."
     print(f"\n{done} image(s) colourised into {args.out}{summary}")

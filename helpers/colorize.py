@@ -34,7 +34,10 @@ L_CENTER = 50
 def _as_array(image: str | os.PathLike | np.ndarray) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         return read_image(Path(image))
-    return np.asarray(image)
+    if image is None:
+        raise ValueError("Expected an image array or a file path, got None. (cv2.imread returns None when it "
+                         "cannot read a file: helpers.read_image says why.)")
+    return np.asarray(image)  # lightness() checks its shape, dtype and values
 
 
 MAX_SIZE = 1024
@@ -105,6 +108,9 @@ def colorize_batch(
     network and coloured at its own full resolution. See ``colorize`` for the parameters.
     """
     check_size(size)
+    if isinstance(images, np.ndarray):  # its rows would be taken for images: a wrong picture
+        raise ValueError(f"colorize_batch takes a list of images, got one array of shape {images.shape}; "
+                         "use colorize(image, net) for one image, or list(stack) for a stack of images.")
     if temperature is not None:
         set_temperature(net, temperature)
     Ls = [lightness(_as_array(image)) for image in images]
@@ -127,7 +133,9 @@ def colorize(
     ----------
     image : path or ndarray
         A file path, or an array: gray ``(H, W)``, BGR ``(H, W, 3)`` or BGRA ``(H, W, 4)``;
-        uint8, uint16 or float in [0, 1]. A colour image is made grey first.
+        uint8, uint16 or float in [0, 1]. A colour image is made grey first; transparent parts
+        are shown over white, as image viewers do (``helpers.image_files`` keeps the alpha
+        channel of files).
     net : cv2.dnn.Net
         From ``load_model``.
     temperature : float, optional
@@ -141,5 +149,13 @@ def colorize(
     -------
     img_bgr : (H, W, 3) uint8 ndarray
         Same height and width as the input; its L channel is the input's.
+
+    Raises
+    ------
+    ValueError
+        The array has another shape or dtype, float values outside [0, 1], NaN or infinity
+        (the message says what was found), or the file cannot be read.
+    FileNotFoundError
+        A path that does not exist.
     """
     return colorize_batch([image], net, temperature=temperature, size=size)[0]

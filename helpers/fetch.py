@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pooch
 
+from .files import atomic_path
 from .paths import MODEL_DIR
 
 REGISTRY_FILE = MODEL_DIR / "registry.json"
@@ -27,10 +27,6 @@ MIRROR_ENV = "COLORIZE_MODEL_MIRROR"
 """Folder or URL base tried before the public mirrors (a classroom's shared copy)."""
 MODEL_DIR_ENV = "COLORIZE_MODEL_DIR"
 """Folder of model files used as they are, without hash checks (your own Caffe model)."""
-
-
-class ModelDownloadError(RuntimeError):
-    """Every source of a model file failed."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +37,33 @@ class ModelFile:
     size: int
     hash: str
     urls: tuple[str, ...]
+    in_repository: bool = False
+    """Committed in model/ (the prototxt and cluster centres): the sources only repair a damaged copy."""
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    """A file that could not be fetched: where it should go, and each source tried with why it failed."""
+
+    entry: ModelFile
+    dest: Path
+    tried: tuple[tuple[str, str], ...]
+
+
+class ModelDownloadError(RuntimeError):
+    """Every source of one or more model files failed; ``failures`` lists them all."""
+
+    def __init__(self, failures: list[FetchFailure]):
+        self.failures = failures
+        super().__init__(_failure_report(failures))
 
 
 def read_registry(path: Path | None = None) -> tuple[dict[str, ModelFile], dict[str, list[str]]]:
     """Read ``model/registry.json``: ``({file name: ModelFile}, {variant: [file names]})``."""
     data = json.loads(Path(path or REGISTRY_FILE).read_text(encoding="utf-8"))
     files = {
-        name: ModelFile(name=name, size=entry["size"], hash=entry["hash"], urls=tuple(entry["urls"]))
+        name: ModelFile(name=name, size=entry["size"], hash=entry["hash"], urls=tuple(entry["urls"]),
+                        in_repository=entry.get("in_repository", False))
         for name, entry in data["files"].items()
     }
     return files, data["variants"]
@@ -88,21 +104,22 @@ class _Downloader:
         _reject_html(str(output_file))
 
 
-def _copy_verified(source: Path, entry: ModelFile, dest: Path) -> None:
-    """Copy a file from a local mirror through a temporary file, keeping it only if the hash matches."""
-    if not source.is_file():
-        raise FileNotFoundError(f"no such file: {source}")
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{entry.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+def _fill_verified(tmp: Path, source: str, entry: ModelFile, progressbar: bool, timeout: float) -> None:
+    """Download or copy ``source`` into ``tmp``; raise unless it has the registry's size and hash."""
+    if "://" in source:
+        _Downloader(progressbar, timeout)(source, str(tmp), None)
+    elif Path(source).is_file():
         shutil.copyfile(source, tmp)
-        if not is_valid(tmp, entry):
-            _reject_html(str(tmp))
-            raise ValueError(f"wrong size or hash (expected {entry.size} bytes, {entry.hash})")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    else:
+        raise FileNotFoundError(f"no such file: {source}")
+    if not is_valid(tmp, entry):
+        _reject_html(str(tmp))
+        algorithm = entry.hash.split(":")[0]
+        raise ValueError(
+            f"wrong size or hash: {tmp.stat().st_size:,} bytes, {algorithm}:"
+            f"{pooch.file_hash(str(tmp), alg=algorithm)} does not match the known hash {entry.hash} "
+            f"({entry.size:,} bytes)"
+        )
 
 
 def _sources(entry: ModelFile, mirror: str | os.PathLike | None) -> list[str]:
@@ -140,32 +157,49 @@ def fetch_file(
     if is_valid(dest, entry):
         return dest
     dest_dir.mkdir(parents=True, exist_ok=True)
-    failures = []
+    tried = []
     for source in _sources(entry, mirror):
         try:
-            if "://" in source:
-                pooch.retrieve(
-                    source,
-                    known_hash=entry.hash,
-                    fname=entry.name,
-                    path=dest_dir,
-                    downloader=_Downloader(progressbar, timeout),
-                )
-            else:
-                _copy_verified(Path(source), entry, dest)
-            _make_readable(dest)
+            # The temporary file is renamed to dest only if the block succeeds; it has the
+            # permissions your umask gives any new file (a classroom shares model/ as a mirror).
+            with atomic_path(dest) as tmp:
+                _fill_verified(tmp, source, entry, progressbar, timeout)
             return dest
         except Exception as exc:  # noqa: BLE001 - any failure means: try the next source
-            failures.append(f"  - {source}\n      {_reason(exc)}")
-    raise ModelDownloadError(
-        f"Could not get {entry.name} ({entry.size:,} bytes). Every source failed:\n"
-        + "\n".join(failures)
-        + f"\n\nTo fix it: download the file by hand from any working copy (a classmate or "
-        f"instructor may have one), check that its hash is {entry.hash}, and put it at\n"
-        f"  {dest}\n"
-        f"or point {MIRROR_ENV} at a folder (or URL) that holds it and run "
-        "`python -m helpers fetch` again."
-    )
+            tried.append((source, _reason(exc)))
+    raise ModelDownloadError([FetchFailure(entry, dest, tuple(tried))])
+
+
+def _failure_report(failures: list[FetchFailure]) -> str:
+    """One message for every file that could not be fetched: the sources tried, and the way out."""
+
+    def tried(failure: FetchFailure) -> str:
+        return "\n".join(f"  - {source}\n      {reason}" for source, reason in failure.tried) or "  (no sources)"
+
+    if len(failures) == 1:
+        [failure] = failures
+        head = f"Could not get {failure.entry.name} ({failure.entry.size:,} bytes). Every source failed:\n"
+        head += tried(failure)
+        fix = (
+            "download the file by hand from any working copy (a classmate or instructor may have one), "
+            f"check that its hash is {failure.entry.hash}, and put it at\n  {failure.dest}\n"
+            f"or point {MIRROR_ENV} at a folder (or URL) that holds it"
+        )
+    else:
+        names = ", ".join(f.entry.name for f in failures)
+        head = f"Could not get {len(failures)} model files: {names}. Every source failed:"
+        head += "".join(f"\n\n{f.entry.name} ({f.entry.size:,} bytes):\n{tried(f)}" for f in failures)
+        fix = (
+            "download each file by hand from any working copy (a classmate or instructor may have one), "
+            "check its hash, and put it at\n"
+            + "".join(f"  {f.dest}  ({f.entry.hash})\n" for f in failures)
+            + f"or point {MIRROR_ENV} at a folder (or URL) that holds them"
+        )
+    text = f"{head}\n\nTo fix it: {fix} and run `python -m helpers fetch` again."
+    shipped = [f.entry.name for f in failures if f.entry.in_repository]
+    if shipped:
+        text += f"\n{' and '.join(shipped)} came with the repository: `git checkout model/` restores the original."
+    return text
 
 
 def _reason(exc: BaseException) -> str:
@@ -186,14 +220,6 @@ def _reason(exc: BaseException) -> str:
     if len(text) > 300:  # keep the end, where the cause is
         text = "..." + text[-297:]
     return f"{type(exc).__name__}: {text}"
-
-
-def _make_readable(path: Path) -> None:
-    """Give a fetched file the mode of any new file: temporary files are private (0600), and
-    a classroom shares model/ with others as a mirror."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def fetch_model(
@@ -223,14 +249,25 @@ def fetch_model(
     dict
         ``{file name: path}`` of the variant's files, all verified.
 
+    Raises
+    ------
+    ModelDownloadError
+        After trying every file: one message that names each file that could not be fetched.
+
     Notes
     -----
     Files already present with the right hash are not downloaded again, so calling this
-    twice costs only the hash checks (about half a second for the 129 MB weights).
+    twice costs only the hash checks (about half a second for the 129 MB weights). The
+    prototxt and cluster centres come with the repository; their hashes are checked too.
     """
     if mirror is None:
         mirror = os.environ.get(MIRROR_ENV) or None
-    return {
-        entry.name: fetch_file(entry, dest_dir, mirror=mirror, progressbar=progressbar, timeout=timeout)
-        for entry in variant_files(variant)
-    }
+    paths, failures = {}, []
+    for entry in variant_files(variant):
+        try:
+            paths[entry.name] = fetch_file(entry, dest_dir, mirror=mirror, progressbar=progressbar, timeout=timeout)
+        except ModelDownloadError as exc:
+            failures.extend(exc.failures)
+    if failures:
+        raise ModelDownloadError(failures)
+    return paths

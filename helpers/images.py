@@ -1,7 +1,10 @@
-"""Read and write images safely, and bring any image to one format.
+"""Read and write images safely, and bring any image array to one format.
 
-``cv2.imread`` returns ``None`` for a wrong path and cannot open non-ASCII paths on Windows;
-these helpers raise a clear error instead and read the bytes with NumPy first.
+``cv2.imread`` returns ``None`` for a wrong path, drops transparency and cannot open non-ASCII
+paths on Windows; ``read_image`` raises a clear error instead and shows transparent parts over
+white, as image viewers do (see ``helpers.image_files`` for animations, pages and transparency).
+``to_float_bgr`` checks arrays before any maths: a wrong range or shape gives a ValueError that
+says what was found, never a silently wrong picture.
 
 Introduced in notebook 02_photo.
 """
@@ -15,44 +18,36 @@ import cv2
 import numpy as np
 
 from .files import write_bytes
+from .image_files import IMAGE_EXTENSIONS, open_image_file, over_white
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+__all__ = ["IMAGE_EXTENSIONS", "check_image", "read_image", "to_float_bgr", "write_image"]
+
+FLOAT_TOLERANCE = 1e-3
+"""How far outside [0, 1] float values may be (rounding errors) before they count as a mistake."""
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as OpenCV stores it: gray ``(H, W)`` or BGR ``(H, W, 3)``.
 
-    16-bit files stay ``uint16``; an alpha channel is dropped; the EXIF orientation of
-    phone photos is applied.
+    16-bit gray files stay ``uint16`` (16-bit colour files are read at 8 bits); transparent
+    parts are shown over white, as image viewers show them; the EXIF orientation of phone
+    photos is applied. Of an animation or a multi-page file, the first picture.
 
     Raises
     ------
     FileNotFoundError
         The path does not exist.
     ValueError
-        The path is a folder, or the file is not an image OpenCV can decode.
+        The path is a folder, or the file is empty, damaged, truncated or not an image.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"No such image file: {path} (working directory: {Path.cwd()})")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not an image file.")
-    data = np.fromfile(path, dtype=np.uint8)  # works for any path, unlike cv2.imread
-    # ANYDEPTH keeps 16-bit, ANYCOLOR keeps gray as gray; both drop alpha but apply EXIF rotation.
-    img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
-    if img is None:
-        raise ValueError(
-            f"Could not read {path} as an image: the file is empty, damaged or not an image "
-            f"(OpenCV reads {', '.join(IMAGE_EXTENSIONS)})."
-        )
-    return img
+    return next(open_image_file(path).pictures()).image
 
 
 def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
     """Write ``img`` to ``path`` atomically (a temporary file, then a rename); the suffix picks the format.
 
     Parent folders are created; the file gets the permissions your umask gives new files.
-    Returns the path.
+    ``img`` is gray, BGR or BGRA (the alpha channel is kept by PNG, WebP and TIFF). Returns the path.
     """
     path = Path(path)
     try:
@@ -64,18 +59,72 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
     return write_bytes(path, encoded.tobytes())
 
 
+def check_image(image: np.ndarray) -> None:
+    """Raise a ValueError that says what is wrong unless ``image`` is an image array we can use.
+
+    Accepted: gray ``(H, W)`` or ``(H, W, 1)``, BGR ``(H, W, 3)``, BGRA ``(H, W, 4)``; ``uint8``
+    (0..255), ``uint16`` (0..65535) or float with every value in [0, 1] (no NaN or infinity).
+    """
+    shape, dtype = image.shape, image.dtype
+    layout = image.ndim == 2 or (image.ndim == 3 and shape[2] in (1, 3, 4))
+    if not layout or 0 in shape:
+        hint = ""
+        if 0 in shape:
+            hint = " It has no pixels."
+        elif image.ndim == 3 and shape[0] in (1, 3, 4):
+            hint = f" It looks channels-first; use image.transpose(1, 2, 0) to get {shape[1:] + shape[:1]}."
+        elif image.ndim == 3 and shape[2] == 2:
+            hint = " Two channels could be gray + alpha or the a, b of Lab: which one is ambiguous."
+        elif image.ndim == 4:
+            hint = " For several images, pass a list of them to colorize_batch."
+        raise ValueError(f"Expected a gray (H, W), BGR (H, W, 3) or BGRA (H, W, 4) image, got an array of shape "
+                         f"{shape}.{hint}")
+    if dtype in (np.uint8, np.uint16):
+        return
+    if not np.issubdtype(dtype, np.floating):
+        hint = ""
+        if dtype == np.bool_:
+            hint = " A mask? Use image.astype(np.uint8) * 255."
+        elif np.issubdtype(dtype, np.integer) and 0 <= image.min() and image.max() <= 65535:
+            target = "uint8" if image.max() <= 255 else "uint16"
+            hint = f" Its values are {image.min()}..{image.max()}: use image.astype(np.{target})."
+        raise ValueError(f"Unsupported image dtype {dtype}; use uint8 (0..255), uint16 (0..65535) or float in "
+                         f"[0, 1].{hint}")
+    finite = np.isfinite(image)
+    if not finite.all():
+        nan = int(np.isnan(image).sum())
+        raise ValueError(f"The image holds {nan} NaN and {finite.size - finite.sum() - nan} infinite values; "
+                         "every value must be a number in [0, 1]. Find where they come from (a division by "
+                         "zero?) or replace them, e.g. np.nan_to_num(image).")
+    low, high = float(image.min()), float(image.max())
+    if low < -FLOAT_TOLERANCE or high > 1 + FLOAT_TOLERANCE:
+        hint = ""
+        if low >= 0 and high <= 255:
+            hint = " If its values are 0..255, divide by 255 (or use image.astype(np.uint8))."
+        elif low >= 0 and high <= 65535:
+            hint = " If its values are 0..65535, divide by 65535."
+        raise ValueError(f"Float images must hold values in [0, 1]; this one holds {low:.4g}..{high:.4g}.{hint} "
+                         "To cut off values just outside, use np.clip(image, 0, 1).")
+
+
 def to_float_bgr(image: np.ndarray) -> np.ndarray:
     """Any image array as BGR float32 in [0, 1].
 
     Parameters
     ----------
     image : ndarray
-        Gray ``(H, W)`` or ``(H, W, 1)``, BGR ``(H, W, 3)`` or BGRA ``(H, W, 4)`` (alpha is
-        dropped); ``uint8`` (0..255), ``uint16`` (0..65535) or float (0..1).
+        Gray ``(H, W)`` or ``(H, W, 1)``, BGR ``(H, W, 3)`` or BGRA ``(H, W, 4)``; ``uint8``
+        (0..255), ``uint16`` (0..65535) or float (0..1). Transparent parts of a BGRA image are
+        shown over white, as image viewers show them.
 
     Returns
     -------
     img_bgr : (H, W, 3) float32 ndarray, values in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        Another shape or dtype, float values outside [0, 1], NaN or infinity (see ``check_image``).
 
     Notes
     -----
@@ -83,20 +132,17 @@ def to_float_bgr(image: np.ndarray) -> np.ndarray:
     input in [0, 1]; for uint8 input it rescales L to 0..255 and shifts a, b by 128.
     """
     image = np.asarray(image)
+    check_image(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)) or min(image.shape[:2]) < 1:
-        raise ValueError(
-            f"Expected a gray (H, W) or colour (H, W, 3|4) image, got an array of shape {image.shape}."
-        )
     if image.dtype == np.uint8:
         img = image.astype(np.float32) / 255
     elif image.dtype == np.uint16:
         img = image.astype(np.float32) / 65535
-    elif np.issubdtype(image.dtype, np.floating):
+    else:  # float, checked to be within [0, 1] up to rounding
         img = np.clip(image, 0, 1).astype(np.float32)
-    else:
-        raise ValueError(f"Unsupported image dtype {image.dtype}; use uint8, uint16 or float in [0, 1].")
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    return np.ascontiguousarray(img[:, :, :3])
+    if img.shape[2] == 4:
+        return over_white(img[:, :, :3], img[:, :, 3])
+    return np.ascontiguousarray(img)

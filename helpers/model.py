@@ -25,6 +25,10 @@ import numpy as np
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .paths import MODEL_DIR
 
+STANDIN_MARKER = "STANDIN.txt"
+"""A file that tools/standin_model.py puts beside the weights it generates: a model with random
+weights, whose colours are noise. ``describe_model`` (and so the command line) says so."""
+
 DEFAULT_TEMPERATURE = 1 / 2.606
 """Annealed-mean temperature, about 0.38: the released model's scale 2.606 is 1 / T.
 1 gives the plain mean of the predicted colours (greyish), T -> 0 their mode (vivid, patchy)."""
@@ -151,6 +155,28 @@ def model_id(variant: str = "v2") -> str:
     weights = model_paths(variant).weights
     size = weights.stat().st_size if weights.is_file() else 0
     return f"{weights.name} in {weights.parent.resolve()}, {size} bytes"
+
+
+def describe_model(variant: str = "v2", model_dir: Path | None = None) -> str:
+    """Which model ``load_model(variant, model_dir=model_dir)`` uses, in words, for a terminal.
+
+    One of: the authors' released weights (fetched into ``model/``), your own files from
+    ``$COLORIZE_MODEL_DIR`` (or ``model_dir``), or a stand-in with random weights made by
+    tools/standin_model.py (recognised by its ``STANDIN.txt``), whose colours are noise.
+    """
+    paths = model_paths(variant, model_dir)
+    folder = paths.weights.parent
+    marker = folder / STANDIN_MARKER
+    if marker.is_file():
+        made = (marker.read_text(encoding="utf-8", errors="replace").strip().splitlines() or [""])[0]
+        unset = f" and unset {MODEL_DIR_ENV}" if not paths.managed and model_dir is None else ""
+        return (f"a STAND-IN with random weights in {folder} ({made}): its colours are noise, for testing only; "
+                f"for real colours run `python -m helpers fetch`{unset}")
+    if paths.managed:
+        return f"the authors' released weights {paths.weights.name} (variant {variant}) in {folder}"
+    names = ", ".join(p.name for p in paths.files)
+    source = f" (from {MODEL_DIR_ENV})" if model_dir is None else ""
+    return f"your own model files in {folder}{source}: {names}"
 
 
 def _check_file(path: Path, managed: bool) -> None:

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.paths import MODEL_DIR, REPO_ROOT
 from tools.standin_model import make_standin_model_dir, tiny_model_dir
 
-SHARED_MODEL = Path(__file__).resolve().parents[2] / "shared" / "model"
+STANDIN_DIR = REPO_ROOT / "build" / "standin-model"
+"""The full-size stand-in: the prototxt and cluster centres shipped in model/, generated weights."""
 
 
 def synthetic_bins() -> np.ndarray:
@@ -54,24 +56,14 @@ def one_hot_oracle(make_tiny_model, bins, k: int) -> tuple[Path, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def standin_model() -> Path:
-    """The real prototxt with generated full-size weights (needs ../shared/model)."""
-    if not (SHARED_MODEL / "colorization_deploy_v2.prototxt").is_file():
-        pytest.skip("../shared/model is absent: the real prototxt is needed for the full-size stand-in")
-    out = Path(__file__).resolve().parents[1] / "build" / "standin-model"
-    return make_standin_model_dir(out, source=SHARED_MODEL)
+    """The real prototxt (shipped in model/) with generated full-size weights."""
+    return make_standin_model_dir(STANDIN_DIR, source=MODEL_DIR)
 
 
 @pytest.fixture(scope="session")
-def notebook_model(tmp_path_factory, bins) -> Path:
-    """The full-size stand-in when ../shared is there (as in CI), else a tiny model, so the
-    notebooks can always run without downloading anything."""
-    if (SHARED_MODEL / "colorization_deploy_v2.prototxt").is_file():
-        return make_standin_model_dir(Path(__file__).resolve().parents[1] / "build" / "standin-model",
-                                      source=SHARED_MODEL)
-    rng = np.random.default_rng(0)
-    return tiny_model_dir(tmp_path_factory.mktemp("tiny-notebook-model"), bins,
-                          rng.standard_normal((313, 1, 4, 4)).astype(np.float32) * 0.02,
-                          rng.standard_normal(313).astype(np.float32))
+def notebook_model(standin_model) -> Path:
+    """The model the notebooks run with: the full-size stand-in, so nothing is downloaded."""
+    return standin_model
 
 
 def textured(height: int, width: int, seed: int, *, coarse_sigma: float = 30, low: int = 30,

@@ -155,3 +155,50 @@ def test_bad_arrays_are_refused_clearly(tiny_model):
         helpers.colorize(np.zeros((10, 10), np.int32), net)
     with pytest.raises(ValueError, match="shape"):
         helpers.colorize(np.zeros((0, 10), np.uint8), net)
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        (np.full((10, 10), 128.0), r"values in \[0, 1\]; this one holds 128\.\.128\. If its values are 0\.\.255"),
+        (np.full((10, 10), np.nan, np.float32), r"100 NaN"),
+        (np.full((10, 10, 3), 1.5), r"holds 1\.5\.\.1\.5"),
+        (np.zeros((3, 10, 12)), r"channels-first"),
+        (None, r"got None.*cv2\.imread returns None"),
+    ],
+    ids=["float 0..255", "nan", "float above 1", "channels first", "None"],
+)
+def test_numbers_outside_what_an_image_can_hold_are_refused(tiny_model, image, expected):
+    """Never a silently wrong picture: clipping 0..255 floats to [0, 1] would give a white one."""
+    net = helpers.load_model(model_dir=tiny_model)
+    with pytest.raises(ValueError, match=expected):
+        helpers.colorize(image, net)
+    with pytest.raises(ValueError, match=expected):
+        helpers.colorize_batch([np.zeros((10, 10), np.uint8), image], net)
+
+
+def test_colorize_batch_refuses_one_array(tiny_model, gray_image):
+    """Iterating over one (H, W, 3) array would colourise each of its rows as a picture."""
+    net = helpers.load_model(model_dir=tiny_model)
+    bgr = cv2.cvtColor(gray_image, cv2.COLOR_GRAY2BGR)
+    with pytest.raises(ValueError, match=r"list of images, got one array of shape \(97, 130, 3\)"):
+        helpers.colorize_batch(bgr, net)
+
+
+def test_views_of_arrays_work(tiny_model, gray_image):
+    net = helpers.load_model(model_dir=tiny_model)
+    view = gray_image[::-1, ::2]
+    np.testing.assert_array_equal(helpers.colorize(view, net), helpers.colorize(view.copy(), net))
+
+
+def test_transparent_parts_are_colourised_as_shown_over_white(tiny_model, gray_image):
+    """A BGRA array whose hidden pixels are black colourises like its picture over white."""
+    net = helpers.load_model(model_dir=tiny_model)
+    bgra = cv2.cvtColor(gray_image, cv2.COLOR_GRAY2BGRA)
+    bgra[:40, :, :3] = 0
+    bgra[:40, :, 3] = 0  # hidden, black underneath
+    over_white = bgra[:, :, :3].copy()
+    over_white[:40] = 255
+    out = helpers.colorize(bgra, net)
+    np.testing.assert_array_equal(out, helpers.colorize(over_white, net))
+    assert not np.array_equal(out, helpers.colorize(bgra[:, :, :3], net))  # the black would change the colours

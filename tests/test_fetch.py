@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import socket
@@ -27,7 +28,6 @@ import helpers.model
 from helpers.fetch import MIRROR_ENV, ModelDownloadError, ModelFile, fetch_file, fetch_model, is_valid
 
 REPO_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
-SHARED_MODEL = Path(__file__).resolve().parents[2] / "shared" / "model"
 TIMEOUT = 0.5
 """Seconds before a silent server counts as failed, in the tests that use the stalling endpoint."""
 HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in to continue</body></html>\n"
@@ -461,7 +461,8 @@ def test_existing_damaged_file_is_left_untouched_when_every_source_fails(server,
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 @pytest.mark.parametrize("source", ["http", "mirror_folder"])
-def test_fetched_file_gets_ordinary_permissions(server, dest, tmp_path, source):
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_fetched_file_gets_ordinary_permissions(server, dest, tmp_path, source, umask, mode):
     """A fetched file gets the mode any new file gets (0o666 & ~umask), not a temporary's private 0600.
 
     A classroom copy is made by running fetch and sharing model/ as COLORIZE_MODEL_MIRROR:
@@ -474,10 +475,12 @@ def test_fetched_file_gets_ordinary_permissions(server, dest, tmp_path, source):
         mirror.mkdir()
         (mirror / "w.bin").write_bytes(data)
     entry = entry_for("w.bin", data, [server.ok("/good", data)])
-    path = get(entry, dest, mirror=mirror)
-    reference = tmp_path / "made_by_open"
-    reference.write_bytes(data)
-    assert oct(path.stat().st_mode & 0o777) == oct(reference.stat().st_mode & 0o777)
+    old = os.umask(umask)
+    try:
+        path = get(entry, dest, mirror=mirror)
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(mode)
 
 
 # --------------------------------------------------------------------------- 9: fetch_model and the CLI
@@ -607,11 +610,46 @@ def test_cli_fetch_all_sources_dead_exits_1(tmp_path, monkeypatch, capsys):
     empty.mkdir()
     assert cli.main(["fetch", "--mirror", str(empty)]) == 1
     captured = capsys.readouterr()
-    assert captured.err.startswith("error: Could not get test_fetch_fake.caffemodel")
-    assert str(empty / "test_fetch_fake.caffemodel") in captured.err
-    assert str(fetch.MODEL_DIR / "test_fetch_fake.caffemodel") in captured.err
+    assert captured.err.startswith("error: Could not get 3 model files: test_fetch_fake.caffemodel, "
+                                   "test_fetch_fake.prototxt, test_fetch_fake.npy.")
+    assert captured.err.count("error:") == 1, "one message for all the files"
+    for name in names:
+        assert str(empty / name) in captured.err
+        assert str(fetch.MODEL_DIR / name) in captured.err
+        assert not (REPO_MODEL_DIR / name).exists()
     assert MIRROR_ENV in captured.err
-    assert not (REPO_MODEL_DIR / "test_fetch_fake.caffemodel").exists()
+
+
+def test_fetch_model_reports_every_file_it_could_not_get_in_one_message(server, tmp_path, monkeypatch, dest):
+    """Two files dead, one good: the good one is fetched, and one error names both dead ones with their sources."""
+    good, lost, gone = fake_bytes(seed=1), fake_bytes(seed=2), fake_bytes(seed=3)
+    registry = write_registry(
+        tmp_path / "registry.json",
+        {"good.prototxt": (good, [server.ok("/good", good)]),
+         "lost.npy": (lost, [server.status("/lost", 404)]),
+         "gone.caffemodel": (gone, [server.html("/gone"), closed_port_url()])},
+        {"v2": ["good.prototxt", "lost.npy", "gone.caffemodel"], "v2_norebal": ["good.prototxt"]},
+    )
+    monkeypatch.setattr(fetch, "REGISTRY_FILE", registry)
+    with pytest.raises(ModelDownloadError) as info:
+        fetch_model("v2", dest_dir=dest, progressbar=False, timeout=5)
+    message = str(info.value)
+    assert message.splitlines()[0] == "Could not get 2 model files: lost.npy, gone.caffemodel. Every source failed:"
+    assert [f.entry.name for f in info.value.failures] == ["lost.npy", "gone.caffemodel"]
+    assert [source for source, _ in failures(message)] == [server.url("/lost"), server.url("/gone"),
+                                                           info.value.failures[1].tried[1][0]]
+    assert f"  {dest / 'lost.npy'}  (sha256:" in message and f"  {dest / 'gone.caffemodel'}  (sha256:" in message
+    assert (dest / "good.prototxt").read_bytes() == good
+    assert listing(dest) == sorted([SENTINEL, "good.prototxt"])
+
+
+def test_a_damaged_shipped_file_says_git_can_restore_it(dest, tmp_path, monkeypatch):
+    data = fake_bytes()
+    entry = fetch.ModelFile(name="net.prototxt", size=len(data), hash=entry_for("net.prototxt", data).hash, urls=(),
+                            in_repository=True)
+    (dest / "net.prototxt").write_bytes(damaged(data))
+    with pytest.raises(ModelDownloadError, match=r"net\.prototxt came with the repository: `git checkout model/`"):
+        get(entry, dest)
 
 
 # --------------------------------------------------------------------------- 10: the real registry
@@ -642,10 +680,27 @@ def test_real_registry_is_well_formed():
 
 
 @pytest.mark.parametrize("name", ["colorization_deploy_v2.prototxt", "pts_in_hull.npy"])
-def test_shared_model_files_match_the_registry(name):
-    """The copies in ../shared/model pass the registry's size and hash check."""
-    path = SHARED_MODEL / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: no shared copy of the model files to check against the registry")
+def test_shipped_model_files_match_the_registry(name):
+    """The two small files in model/ are the release's: the registry's size and hash, marked in_repository."""
     files, _ = fetch.read_registry(REPO_MODEL_DIR / "registry.json")
-    assert is_valid(path, files[name])
+    assert files[name].in_repository
+    assert is_valid(REPO_MODEL_DIR / name, files[name])
+
+
+def test_only_the_weights_are_downloaded(server, tmp_path, monkeypatch):
+    """fetch_model on model/ as the repository ships it: the shipped files are verified, not fetched again."""
+    files, variants = fetch.read_registry(REPO_MODEL_DIR / "registry.json")
+    weights = fake_bytes(3000, seed=9)
+    entries = {name: {"size": e.size, "hash": e.hash, "in_repository": e.in_repository,
+                      "urls": [server.url(f"/{name}")]} for name, e in files.items()}
+    entries["colorization_release_v2.caffemodel"].update(size=len(weights), hash=entry_for("w", weights).hash)
+    server.ok("/colorization_release_v2.caffemodel", weights)
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps({"files": entries, "variants": variants}))
+    monkeypatch.setattr(fetch, "REGISTRY_FILE", registry)
+    dest = tmp_path / "model"
+    dest.mkdir()
+    for name in ("colorization_deploy_v2.prototxt", "pts_in_hull.npy"):
+        (dest / name).write_bytes((REPO_MODEL_DIR / name).read_bytes())
+    fetch_model("v2", dest_dir=dest, progressbar=False, timeout=5)
+    assert server.hits == ["/colorization_release_v2.caffemodel"]

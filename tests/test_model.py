@@ -10,8 +10,11 @@ import pytest
 
 import helpers
 import helpers.model
-from helpers.model import ModelLoadError, check_opencv, load_model, model_paths
-from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME
+import tools.standin_model
+from helpers.model import STANDIN_MARKER, ModelLoadError, check_opencv, describe_model, load_model, model_paths
+from helpers.paths import REPO_ROOT
+from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, find_source_dir
+from tools.standin_model import main as standin_main
 
 
 def test_real_architecture_with_generated_weights(standin_model):
@@ -159,3 +162,53 @@ def test_unknown_variant():
 def test_bad_temperature(tiny_model, temperature):
     with pytest.raises(ValueError, match="temperature"):
         load_model(model_dir=tiny_model, temperature=temperature)
+
+
+# --------------------------------------------------------------------------- which model is in use
+
+
+def test_describe_a_stand_in(standin_model, tiny_model):
+    for folder in (standin_model, tiny_model):
+        text = describe_model(model_dir=folder)
+        assert text.startswith(f"a STAND-IN with random weights in {folder}")
+        assert "colours are noise" in text and "python -m helpers fetch" in text
+    assert "random weights, seed 0" in describe_model(model_dir=standin_model)
+
+
+def test_describe_your_own_model_folder(tiny_model, tmp_path, monkeypatch):
+    folder = copy_model(tiny_model, tmp_path / "mine")
+    (folder / STANDIN_MARKER).unlink()
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(folder))
+    assert describe_model() == (f"your own model files in {folder} (from COLORIZE_MODEL_DIR): "
+                                f"{PROTOTXT_NAME}, {WEIGHTS_NAME}, {PTS_NAME}")
+
+
+@pytest.mark.parametrize("variant", ["v2", "v2_norebal"])
+def test_describe_the_released_weights(variant, tmp_path, monkeypatch):
+    monkeypatch.delenv("COLORIZE_MODEL_DIR", raising=False)
+    monkeypatch.setattr(helpers.model, "MODEL_DIR", tmp_path)
+    weights = model_paths(variant).weights.name
+    assert describe_model(variant) == f"the authors' released weights {weights} (variant {variant}) in {tmp_path}"
+
+
+# --------------------------------------------------------------------------- the stand-in builder
+
+
+def test_stand_in_is_built_from_the_shipped_files_alone(standin_model, tmp_path, monkeypatch):
+    """make standin on a fresh clone: model/ is the source, nothing outside the repository is needed."""
+    assert find_source_dir() == REPO_ROOT / "model"
+    monkeypatch.chdir(tmp_path)  # not the repository: the source comes from the repository's own model/
+    out = standin_model  # what `make standin` writes (reused here: 129 MB take seconds to generate)
+    assert standin_main([str(out)]) == 0
+    for name in (PROTOTXT_NAME, PTS_NAME):
+        assert (out / name).read_bytes() == (REPO_ROOT / "model" / name).read_bytes()
+    assert (out / STANDIN_MARKER).read_text().startswith("random weights, seed 0")
+    assert len(load_model(model_dir=out).getLayerNames()) > 50
+
+
+def test_stand_in_without_its_source_files_says_how_to_restore_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tools.standin_model, "REPO_ROOT", tmp_path)
+    assert standin_main([str(tmp_path / "standin")]) == 1
+    err = capsys.readouterr().err
+    assert f"{PROTOTXT_NAME} and {PTS_NAME} missing from {tmp_path / 'model'}" in err
+    assert "git checkout model/" in err

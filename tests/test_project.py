@@ -12,7 +12,7 @@ import tomllib
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
 NAMED_BY_THE_OWNER = {"jupyterlab", "opencv-python-headless", "numpy", "matplotlib", "imutils",
-                      "ipywidgets", "pooch", "tqdm", "av"}
+                      "ipywidgets", "pooch", "tqdm", "av", "pillow"}
 
 
 def requirement_names(path):
@@ -75,7 +75,7 @@ def test_ground_truth_matches_its_gray_version():
 
 @pytest.mark.parametrize("path", ["model/colorization_release_v2.caffemodel",
                                   "model/colorization_release_v2_norebal.caffemodel",
-                                  "model/pts_in_hull.npy", "colorized_images/x_color.jpg",
+                                  "model/my_own.prototxt", "model/other_centres.npy", "colorized_images/x_color.jpg",
                                   "colorized_frames/clip/frame_000001.png", ".venv/bin/python",
                                   "build/standin-model/colorization_release_v2.caffemodel"])
 def test_weights_and_outputs_are_git_ignored(path):
@@ -83,9 +83,30 @@ def test_weights_and_outputs_are_git_ignored(path):
     assert result.returncode == 0, f"{path} should be ignored by git"
 
 
-def test_model_registry_is_tracked():
-    result = subprocess.run(["git", "check-ignore", "-q", "model/registry.json"], cwd=REPO_ROOT)
-    assert result.returncode == 1
+@pytest.mark.parametrize("path", ["model/registry.json", "model/README.md", "model/.gitattributes",
+                                  "model/colorization_deploy_v2.prototxt", "model/pts_in_hull.npy"])
+def test_model_registry_readme_and_the_two_small_model_files_are_tracked(path):
+    """The prototxt and cluster centres ship with the repository: a fresh clone works offline."""
+    assert subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT).returncode == 1
+    assert subprocess.run(["git", "ls-files", "--error-unmatch", path], cwd=REPO_ROOT,
+                          capture_output=True).returncode == 0, f"{path} is not committed"
+
+
+def test_shipped_model_files_keep_their_bytes_in_every_checkout():
+    """A CRLF conversion (Windows, core.autocrlf) would change the prototxt's hash."""
+    for path, expected in [("model/colorization_deploy_v2.prototxt", "-text"), ("model/pts_in_hull.npy", "binary")]:
+        result = subprocess.run(["git", "check-attr", "text", "binary", "--", path], cwd=REPO_ROOT,
+                                capture_output=True, text=True, check=True)
+        assert f"{path}: text: unset" in result.stdout, result.stdout
+        if expected == "binary":
+            assert f"{path}: binary: set" in result.stdout, result.stdout
+
+
+def test_model_readme_has_the_licence_and_the_citation():
+    readme = (REPO_ROOT / "model" / "README.md").read_text()
+    assert "Copyright (c) 2016, Richard Zhang, Phillip Isola, Alexei A. Efros" in readme
+    assert "Redistributions in binary form must reproduce the above copyright notice" in readme
+    assert "@inproceedings{zhang2016colorful" in readme
 
 
 def test_binder_badge_opens_an_existing_notebook():

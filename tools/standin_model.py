@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers.backends import parse_prototxt
+from helpers.files import atomic_path, write_bytes
+from helpers.model import STANDIN_MARKER
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTOTXT_NAME = "colorization_deploy_v2.prototxt"
@@ -120,14 +122,15 @@ def random_weights(prototxt: Path, seed: int = 0) -> list[tuple[str, str, list[n
 
 
 def find_source_dir() -> Path:
-    """The first folder holding the real prototxt and pts_in_hull.npy."""
-    for candidate in (REPO_ROOT / "model", REPO_ROOT.parent / "shared" / "model"):
-        if (candidate / PROTOTXT_NAME).is_file() and (candidate / PTS_NAME).is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"No {PROTOTXT_NAME} + {PTS_NAME} found in model/ or ../shared/model/. "
-        "Run `python -m helpers fetch` (needs internet) or pass --source DIR."
-    )
+    """``model/``, where the repository keeps the real prototxt and pts_in_hull.npy."""
+    source = REPO_ROOT / "model"
+    missing = [name for name in (PROTOTXT_NAME, PTS_NAME) if not (source / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{' and '.join(missing)} missing from {source}: they come with the repository. "
+            "Restore them with `git checkout model/`, or pass --source DIR (a folder that holds both)."
+        )
+    return source
 
 
 def make_standin_model_dir(out_dir: Path, source: Path | None = None, seed: int = 0) -> Path:
@@ -140,22 +143,26 @@ def make_standin_model_dir(out_dir: Path, source: Path | None = None, seed: int 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in (PROTOTXT_NAME, PTS_NAME):
+        if not (source / name).is_file():
+            raise FileNotFoundError(f"{source / name} does not exist: the source folder must hold {PROTOTXT_NAME} "
+                                    f"and {PTS_NAME}.")
         shutil.copyfile(source / name, out_dir / name)
     weights = out_dir / WEIGHTS_NAME
-    # Generating 129 MB takes seconds: reuse a finished file, recognised by its stamp.
-    stamp = out_dir / "STANDIN.txt"
+    # Generating 129 MB takes seconds: reuse a finished file, recognised by its stamp. The stamp
+    # (STANDIN_MARKER) also tells helpers.model.describe_model, and so the command line, that
+    # these weights are random.
+    stamp = out_dir / STANDIN_MARKER
     expected = f"random weights, seed {seed}"
     if weights.is_file() and stamp.is_file():
         if stamp.read_text().startswith(f"{expected}, {weights.stat().st_size} bytes"):
             return out_dir
-    tmp = weights.with_suffix(".part")
-    write_caffemodel(tmp, random_weights(out_dir / PROTOTXT_NAME, seed=seed))
-    tmp.replace(weights)
-    stamp.write_text(
+    with atomic_path(weights) as tmp:
+        write_caffemodel(tmp, random_weights(out_dir / PROTOTXT_NAME, seed=seed))
+    write_bytes(stamp, (
         f"{expected}, {weights.stat().st_size} bytes\n"
         "A stand-in made by tools/standin_model.py: the real architecture with meaningless weights.\n"
         "Its colours are noise; use it to test the pipeline, speed and memory offline.\n"
-    )
+    ).encode())
     return out_dir
 
 
@@ -203,7 +210,7 @@ def tiny_model_dir(
         [("conv8_313", "Convolution", [weights, bias]),
          ("conv8_313_rh", "Scale", [np.full(313, 2.606, np.float32)])],
     )
-    (out_dir / "STANDIN.txt").write_text("A tiny test network made by tools/standin_model.py, not the real model.\n")
+    (out_dir / STANDIN_MARKER).write_text("a tiny test network made by tools/standin_model.py, not the real model\n")
     return out_dir
 
 
@@ -214,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         "offline demos and benchmarks. Use it with COLORIZE_MODEL_DIR=OUT_DIR.",
     )
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--source", type=Path, help="folder with the real prototxt and pts_in_hull.npy")
+    parser.add_argument("--source", type=Path,
+                        help="folder with the real prototxt and pts_in_hull.npy (default: model/, where the "
+                        "repository keeps them)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -222,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"Stand-in model written to {out}\nUse it with: COLORIZE_MODEL_DIR={out}")
+    print(f"Stand-in model (random weights: its colours are noise) written to {out}\n"
+          f"Use it with: COLORIZE_MODEL_DIR={out}")
     return 0
 
 

@@ -1,0 +1,372 @@
+"""Image files as they really are: transparency, animations and multi-page scans.
+
+A photo on disk is more than one array. A PNG, WebP or TIFF may be partly transparent, and the
+hidden pixels under the transparency are often black; a GIF, WebP or PNG may be an animation
+with a time for each frame; a TIFF from a document scanner may hold many pages. This module
+reads every picture of such a file the way an image viewer shows it (transparent parts over
+white) and writes results of the same kind: animations stay animated with their frame times,
+pages stay pages, and transparency is kept where the format has it.
+
+Pillow reads and writes the files (OpenCV's reader knows neither frames nor pages in the
+OpenCV versions this project supports, and drops transparency); a file Pillow does not know is
+tried with OpenCV. Used by ``helpers.images.read_image`` and ``python -m helpers photo``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .files import atomic_path
+
+FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
+           ".webp": "WEBP", ".gif": "GIF"}
+"""File name suffix -> Pillow's name of the format, for the formats this project reads and writes."""
+IMAGE_EXTENSIONS = tuple(FORMATS)
+SEVERAL_PICTURES = {"GIF", "PNG", "WEBP", "TIFF"}
+"""Formats that hold several pictures: animations (GIF, animated PNG and WebP), pages (TIFF)."""
+TRANSPARENCY = {"GIF", "PNG", "WEBP", "TIFF"}
+"""Formats with transparency (GIF: each pixel fully visible or fully transparent)."""
+SOFTWARE = "colorize-tutorial (python -m helpers photo)"
+"""Written into every result as the file's "Software" (EXIF, TIFF tag) or comment (GIF), so a later
+run can tell its own results from your photos (``is_result``)."""
+RESULT_NAME = re.compile(r"_color(_\d+)?$")
+"""Names of results: ``<name>_color.<ext>``, or ``<name>_color_2.<ext>``... when the name was taken."""
+_EXIF_SOFTWARE = 0x0131
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture of an image file: a frame of an animation, a page of a scan, or the only one.
+
+    Attributes
+    ----------
+    image : (H, W) or (H, W, 3) ndarray, uint8 or uint16
+        Gray or BGR. Transparent parts are shown over white, as image viewers show them.
+    alpha : (H, W) uint8 ndarray or None
+        Opacity, 0 (transparent) .. 255 (opaque); None for a picture without transparency.
+    duration : float or None
+        How long an animation shows this frame, in milliseconds.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """What an image file holds: its format, how many pictures, and whether an animation loops.
+
+    ``pictures()`` reads the pictures one at a time, so a long scan needs memory for one page.
+    """
+
+    path: Path
+    format: str | None
+    """Pillow's name (``"JPEG"``, ``"GIF"``...); None for a file only OpenCV can read."""
+    count: int
+    loop: int | None = None
+    """An animation plays ``loop`` times after the first (0: forever); None: once, or not an animation."""
+    dpi: tuple[float, float] | None = None
+    """Dots per inch of a scan, so that a result prints at the size of the original."""
+
+    def pictures(self) -> Iterator[Picture]:
+        """Each picture in turn.
+
+        Raises
+        ------
+        ValueError
+            A picture cannot be decoded (a damaged or truncated file); the message says which.
+        """
+        if self.format is None:
+            yield Picture(_decode_with_opencv(self.path))
+            return
+        with _open(self.path) as im:
+            for index in range(self.count):
+                try:
+                    im.seek(index)
+                    frame = ImageOps.exif_transpose(im)  # phones and cameras store the rotation aside
+                except (OSError, EOFError, ValueError, SyntaxError) as exc:
+                    where = f"picture {index + 1} of {self.count} of " if self.count > 1 else ""
+                    raise ValueError(f"Could not read {where}{self.path}: the file is damaged or truncated "
+                                     f"({exc}).") from exc
+                image, alpha = _arrays(frame, self.path)
+                yield Picture(image if alpha is None else over_white(image, alpha), alpha, im.info.get("duration"))
+
+
+def open_image_file(path: str | os.PathLike) -> ImageFile:
+    """Look into an image file (its header, and for an animation each frame's header).
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    ValueError
+        The path is a folder or an empty file, or not an image that Pillow or OpenCV can read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No such image file: {path} (working directory: {Path.cwd()})")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not an image file.")
+    if path.stat().st_size == 0:
+        raise ValueError(f"Could not read {path} as an image: the file is empty (0 bytes).")
+    try:
+        with _open(path) as im:
+            return ImageFile(path, im.format, getattr(im, "n_frames", 1), im.info.get("loop"), im.info.get("dpi"))
+    except PermissionError:
+        raise PermissionError(f"Cannot read {path}: you have no permission to read this file.") from None
+    except PictureTooLargeError:
+        raise
+    except UnidentifiedImageError:
+        pass  # perhaps a format only OpenCV knows; _decode_with_opencv raises if not
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"Could not read {path}: the file is damaged or truncated ({exc}).") from exc
+    _decode_with_opencv(path)
+    return ImageFile(path, None, 1)
+
+
+class PictureTooLargeError(ValueError):
+    """A picture with more pixels than Pillow opens safely (``2 * Image.MAX_IMAGE_PIXELS``)."""
+
+
+def _open(path: Path) -> Image.Image:
+    """``Image.open`` with a learner's error for pictures too large to colourise safely."""
+    with warnings.catch_warnings():  # "possible decompression bomb" is alarming for a large scan
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError:
+            limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+            raise PictureTooLargeError(
+                f"{path} has more than {limit:.0f} megapixels: too large to colourise safely on an ordinary "
+                "computer. Shrink it first, for example to 10,000 pixels on its longer side.") from None
+
+
+def _decode_with_opencv(path: Path) -> np.ndarray:
+    data = np.fromfile(path, dtype=np.uint8)  # any path, unlike cv2.imread
+    # ANYDEPTH keeps 16-bit, ANYCOLOR keeps gray as gray; both apply the EXIF rotation.
+    img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
+    if img is None or img.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"Could not read {path} as an image: it is damaged or not an image "
+                         f"(this project reads {', '.join(IMAGE_EXTENSIONS)}).")
+    return img
+
+
+def _arrays(frame: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """A Pillow picture as (gray or BGR array, alpha or None), keeping 16-bit gray as uint16."""
+    if frame.mode.startswith("I"):  # 16 or 32-bit integer gray (scanners' 16-bit TIFF and PNG)
+        values = np.asarray(frame)
+        if values.min() < 0 or values.max() > 65535:
+            raise ValueError(f"{path} holds 32-bit gray values beyond 0..65535; save it as 8 or 16-bit.")
+        return values.astype(np.uint16), None
+    if frame.mode == "F":
+        raise ValueError(f"{path} holds 32-bit floating-point pixels, which have no standard range; "
+                         "save it as an 8 or 16-bit image.")
+    gray = frame.mode in ("1", "L", "LA", "La")
+    transparent = frame.has_transparency_data
+    try:
+        values = np.asarray(frame.convert(("LA" if gray else "RGBA") if transparent else ("L" if gray else "RGB")))
+    except ValueError as exc:  # a kind of pixel Pillow cannot turn into RGB (e.g. Lab TIFF)
+        raise ValueError(f"Could not read {path}: its pixels ({frame.mode}) cannot be turned into RGB ({exc}). "
+                         "Save it as an RGB or gray image.") from exc
+    alpha = None
+    if transparent:
+        values, alpha = values[..., :-1], values[..., -1]
+        if alpha.min() == 255:  # an alpha channel that hides nothing
+            alpha = None
+    if gray:
+        return np.ascontiguousarray(values.reshape(values.shape[:2])), alpha
+    return np.ascontiguousarray(values[..., ::-1]), alpha  # RGB -> BGR, OpenCV's order
+
+
+def over_white(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """A transparent picture as viewers show it: over a white background.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, 3) ndarray
+        uint8 (0..255), uint16 (0..65535) or float (0..1).
+    alpha : (H, W) ndarray
+        Opacity: uint8 0..255, uint16 0..65535 or float 0..1.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``image``: ``image * a + white * (1 - a)`` with ``a`` in 0..1.
+    """
+    def scale(dtype: np.dtype) -> float:
+        return 1.0 if np.issubdtype(dtype, np.floating) else float(np.iinfo(dtype).max)
+
+    a = alpha.astype(np.float32) / scale(alpha.dtype)
+    if image.ndim == 3:
+        a = a[..., np.newaxis]
+    white = scale(image.dtype)
+    mixed = image.astype(np.float32) * a + white * (1 - a)
+    return mixed.astype(image.dtype) if white == 1.0 else (mixed + 0.5).astype(image.dtype)
+
+
+def _from_white(img_bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Undo ``over_white`` for a uint8 picture: the colours that, at opacity ``alpha`` over white,
+    look like ``img_bgr``. Fully transparent pixels keep ``img_bgr`` (they are hidden)."""
+    a = alpha.astype(np.float32)[..., np.newaxis] / 255
+    straight = (img_bgr.astype(np.float32) - 255 * (1 - a)) / np.maximum(a, 1 / 255)
+    return np.where(a > 0, np.clip(straight + 0.5, 0, 255), img_bgr).astype(np.uint8)
+
+
+def write_pictures(
+    path: str | os.PathLike,
+    pictures: Sequence[Picture],
+    *,
+    loop: int | None = None,
+    dpi: tuple[float, float] | None = None,
+) -> Path:
+    """Write pictures as one file of the format its suffix names, atomically; returns the path.
+
+    Several pictures become an animation (GIF, PNG, WebP: each picture's ``duration``) or pages
+    (TIFF). Transparency is kept where the format has it; elsewhere the pictures stay as they are,
+    over white. The file is marked as a result of this tool (``SOFTWARE``) and gets the
+    permissions your umask gives new files.
+
+    Parameters
+    ----------
+    path : path
+        Its suffix picks the format: one of ``IMAGE_EXTENSIONS``.
+    pictures : sequence of Picture
+        uint8 gray or BGR images (as ``colorize`` returns), shown over white where ``alpha`` < 255.
+    loop : int, optional
+        For an animation: how often it repeats (0: forever; None: it plays once).
+    dpi : (float, float), optional
+        Dots per inch, for formats that store it (JPEG, PNG, TIFF, BMP): a scan's resolution.
+
+    Raises
+    ------
+    ValueError
+        An unknown suffix, no pictures, or several for a format that holds one (JPEG, BMP).
+    OSError
+        The file could not be written (the message names it, not its temporary file).
+    """
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"Cannot write {path.suffix!r} files; use one of {', '.join(IMAGE_EXTENSIONS)}.")
+    if not pictures or (len(pictures) > 1 and fmt not in SEVERAL_PICTURES):
+        raise ValueError(f"{fmt} files hold one picture, not {len(pictures)}: {path}")
+    transparent = fmt in TRANSPARENCY and any(p.alpha is not None for p in pictures)
+    frames = [_to_pillow(p, transparent, all_or_nothing=fmt == "GIF") for p in pictures]
+    options = _save_options(fmt, pictures, loop=loop, transparent=transparent)
+    if dpi and min(dpi) > 0 and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
+        options["dpi"] = tuple(round(float(d)) for d in dpi)
+    if len(frames) > 1:
+        options.update(save_all=True, append_images=frames[1:])
+    try:
+        with atomic_path(path) as tmp:
+            frames[0].save(tmp, format=fmt, **options)
+    except OSError as exc:
+        raise OSError(exc.errno, f"Could not write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _to_pillow(picture: Picture, transparent: bool, all_or_nothing: bool = False) -> Image.Image:
+    image = picture.image
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if not transparent:
+        return Image.fromarray(image)
+    alpha = picture.alpha if picture.alpha is not None else np.full(image.shape[:2], 255, np.uint8)
+    if all_or_nothing:  # GIF: a half-transparent pixel becomes opaque, showing its colour over white
+        alpha = np.where(alpha >= 128, 255, 0).astype(np.uint8)
+    straight = _from_white(image, alpha)
+    if straight.ndim == 2:
+        return Image.fromarray(np.dstack([straight, alpha]), "LA")
+    return Image.fromarray(np.dstack([straight, alpha]), "RGBA")
+
+
+def _save_options(fmt: str, pictures: Sequence[Picture], *, loop: int | None, transparent: bool) -> dict:
+    """Pillow's options: quality like OpenCV's defaults, frame times, and the SOFTWARE mark."""
+    exif = Image.Exif()
+    exif[_EXIF_SOFTWARE] = SOFTWARE
+    options = {
+        "JPEG": {"quality": 95, "exif": exif},
+        "PNG": {"exif": exif},
+        "WEBP": {"lossless": True, "exif": exif},  # OpenCV's default for WebP
+        "TIFF": {"compression": "tiff_lzw", "exif": exif},
+        "GIF": {"comment": SOFTWARE},
+        "BMP": {},  # BMP has no place for the mark
+    }[fmt]
+    if len(pictures) > 1 and fmt != "TIFF":
+        durations = [p.duration or 0 for p in pictures]
+        # GIF and WebP store whole milliseconds; animated PNG keeps fractions (1/30 s).
+        options["duration"] = durations if fmt == "PNG" else [round(d) for d in durations]
+        if loop is not None:
+            options["loop"] = loop
+        if fmt == "GIF" and transparent:
+            options["disposal"] = 2  # clear each frame: else a transparent pixel shows the frame before
+    return options
+
+
+class OutputFolderError(ValueError):
+    """An output folder cannot be used: a file is in the way, or it is read-only."""
+
+
+def check_output_folder(folder: str | os.PathLike) -> None:
+    """Make sure results can be written into ``folder`` (or it can be created), without creating it.
+
+    Run it once before slow work (loading the model), so a problem is reported once, naming
+    the folder, instead of once per picture naming a temporary file.
+
+    Raises
+    ------
+    OutputFolderError
+        The message names the folder, the reason and what to do.
+    """
+    folder = Path(folder)
+    fix = "Choose another folder (--out DIR), or fix this one and run the command again."
+    if folder.is_symlink() and not folder.exists():
+        raise OutputFolderError(f"Cannot write into {folder}: it is a link to {os.readlink(folder)}, which does "
+                                f"not exist. {fix}")
+    if folder.exists() and not folder.is_dir():
+        raise OutputFolderError(f"Cannot write into {folder}: it is a file, not a folder. {fix}")
+    existing = folder
+    while not existing.exists():  # the nearest folder that exists: where the new ones would be made
+        if existing.is_symlink() or existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise OutputFolderError(f"Cannot create the folder {folder}: {existing} is a file, not a folder. {fix}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == folder:
+            reason = f"Cannot write into {folder}: the folder is read-only for you"
+        else:
+            reason = f"Cannot create the folder {folder}: {existing} is read-only for you"
+        raise OutputFolderError(f"{reason} (no permission to write there, or a read-only disk). {fix}")
+
+
+def is_result(path: str | os.PathLike) -> bool:
+    """True for a result of this tool (``<name>_color.<ext>`` carrying the ``SOFTWARE`` mark).
+
+    A BMP cannot carry the mark: it counts as a result when a picture ``<name>.*`` is beside it.
+    Your own files, even when named ``..._color``, are never taken for results.
+    """
+    path = Path(path)
+    match = RESULT_NAME.search(path.stem)
+    if not match or not path.is_file():
+        return False
+    if FORMATS.get(path.suffix.lower()) == "BMP":
+        source = glob.escape(str(path.parent / path.stem[: match.start()])) + ".*"
+        return any(Path(p).suffix.lower() in FORMATS for p in glob.glob(source))
+    try:
+        with _open(path) as im:
+            marks = (im.getexif().get(_EXIF_SOFTWARE), im.info.get("comment"))
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return any(SOFTWARE in (m.decode(errors="replace") if isinstance(m, bytes) else str(m)) for m in marks if m)
