@@ -595,6 +595,8 @@ def write_video(
                                                     **({"bf": "0"} if variable_rate else {})})
                 stream.width, stream.height = img_bgr.shape[1], img_bgr.shape[0]
                 stream.pix_fmt = "yuv420p"
+                # x264's frame threads, as the ffmpeg program uses: PyAV's default (slices) is 15 % slower
+                stream.thread_type = "FRAME"
                 stream.time_base = stream.codec_context.time_base = time_base
                 stream.codec_context.sample_aspect_ratio = sample_aspect
                 # the frames are converted with the BT.601 matrix, limited range: say so, or players
