@@ -210,6 +210,7 @@ class _Timestamps:
     def __init__(self, manifest: dict, info: VideoInfo) -> None:
         self.manifest = manifest
         manifest["time_base"] = str(info.time_base)
+        manifest["fps"] = info.fps  # for the length of the last frame of a one-frame video
         # pixel shape, for the output; turned with the picture
         manifest["sample_aspect"] = str(1 / info.sample_aspect if info.rotation in (90, 270) else info.sample_aspect)
         self.pts: list = manifest["pts"]
@@ -499,7 +500,7 @@ def frames_to_video(
         if None in pts:
             raise VideoError(f"The times of some frames in {frames_dir} are unknown (an interrupted run): run the "
                              "colourisation again to complete them.")
-        last_step = pts[-1] - pts[-2] if len(pts) > 1 else round(1 / (25 * time_base))
+        last_step = pts[-1] - pts[-2] if len(pts) > 1 else max(1, round(1 / (manifest.get("fps", 25) * time_base)))
         durations = [b - a for a, b in zip(pts, pts[1:])] + [last_step]
         source = Path(manifest["video"]["source"])
         first_time = float(pts[0] * time_base)
