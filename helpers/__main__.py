@@ -165,9 +165,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     video.add_argument("input", type=Path, metavar="INPUT", help="the black-and-white video")
-    video.add_argument("--out", type=Path, metavar="FILE|DIR",
+    video.add_argument("--out", metavar="FILE|DIR",
                        help=f"the colourised video: a file ending in {', '.join(CONTAINERS)} (.mp4 plays in "
-                       "browsers, .mkv keeps any sound codec as it is), or an existing folder for "
+                       "browsers, .mkv keeps any sound codec as it is), or a folder (existing, or ending in /) for "
                        "<folder>/<name>_color.mp4; never the input (default: colorized_videos/<name>_color.mp4)")
     video.add_argument("--frames-dir", type=Path, metavar="DIR",
                        help="where the colourised frames go (default: colorized_frames/<name>/)")

@@ -536,7 +536,8 @@ def frames_to_video(
 
 
 def output_path(video: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Where ``colorize_video`` writes: ``out``, or ``<out>/<name>_color.mp4`` if ``out`` is a folder.
+    """Where ``colorize_video`` writes: ``out``, or ``<out>/<name>_color.mp4`` if ``out`` is a folder
+    (an existing one, or a name ending in ``/``).
 
     Raises
     ------
@@ -547,8 +548,9 @@ def output_path(video: str | os.PathLike, out: str | os.PathLike | None = None) 
     video = Path(video)
     if out is None:
         out = COLORIZED_VIDEOS / f"{video.stem}_color.mp4"
+    folder = str(out).endswith(("/", os.sep))  # Path() would drop the slash that says "a folder"
     out = Path(out)
-    if out.is_dir():
+    if folder or out.is_dir():
         out = out / f"{video.stem}_color.mp4"
     if out.exists() and out.samefile(video) or out.resolve() == video.resolve():
         raise VideoError(f"The output {out} is the input video: it would be replaced. Choose another name "

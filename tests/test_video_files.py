@@ -212,6 +212,8 @@ def test_out_folder_and_container_suffixes(model_env, tmp_path, capsys):
     folder.mkdir()
     assert main(["video", str(clip), "--out", str(folder), "--frames-dir", str(tmp_path / "f")]) == 0
     assert (folder / "clip_color.mp4").is_file()
+    assert main(["video", str(clip), "--out", f"{tmp_path / 'new'}/", "--frames-dir", str(tmp_path / "f")]) == 0
+    assert (tmp_path / "new" / "clip_color.mp4").is_file()  # a name ending in / is a folder, made if needed
     for suffix in (".mkv", ".mov"):
         assert main(["video", str(clip), "--out", str(tmp_path / f"x{suffix}"), "--frames-dir",
                      str(tmp_path / "f")]) == 0
