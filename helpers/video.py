@@ -61,6 +61,8 @@ __all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames", "colorize_fr
 FRAME_PATTERN = "frame_{:06d}.png"
 """Six digits: enough for 11 hours at 25 fps, and file listings sort in frame order."""
 MANIFEST = "manifest.json"
+_TO_THE_END = 2**62
+"""A run's end when the video's length is not known yet: it goes on until the frames end."""
 MANIFEST_VERSION = 2
 """Version 2 records every frame's timestamp; folders of version 1 are redone with ``restart``."""
 
@@ -393,15 +395,15 @@ def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, frames, st
     runs: list[range] = []
     for i in missing:
         last = open_ended and i == end
-        run = feed_range(i, i + 1, 2**62, keyframe_interval)
-        run = range(run.start, 2**62) if last else run
+        run = feed_range(i, i + 1, _TO_THE_END, keyframe_interval)
+        run = range(run.start, _TO_THE_END) if last else run
         if runs and run.start <= runs[-1].stop:
             runs[-1] = range(runs[-1].start, max(runs[-1].stop, run.stop))
         else:
             runs.append(run)
     propagator = KeyframePropagator(network_predictor(net, size=size), keyframe_interval=keyframe_interval)
     for run in runs:
-        count = None if run.stop >= 2**62 else len(run)
+        count = None if run.stop >= _TO_THE_END else len(run)
         for index, img_bgr, _ in propagator.run((f.index, f.image) for f in frames(run.start, count)):
             if start <= index < stop and index not in done:
                 save(index, img_bgr)
@@ -520,7 +522,7 @@ def frames_to_video(
 
         span = float((pts[-1] + durations[-1] - pts[0]) * time_base)
         fps = len(frames) / span if span > 0 else 25.0
-        with_sound = audio and source.is_file() and probe_video(source).has_audio
+        with_sound = audio and source.is_file()  # a source without sound simply adds no stream
         remove_stale_parts(out_path.parent, out_path.name)  # a killed run's half-written video
         with atomic_path(out_path) as tmp:
             written = write_video(tmp, images(), time_base=time_base, fps=fps,
@@ -530,8 +532,11 @@ def frames_to_video(
                                   variable_rate=len(set(durations[:-1])) > 1)
             times = [float((p - pts[0]) * time_base) for p in pts]
             check = check_video(tmp, times, span, written.audio_ends, name=out_path.name)
-    notes = written.notes + ([] if with_sound or not audio else
-                             [f"no sound: {source} is missing" if not source.is_file() else "the source has no sound"])
+    if audio and not with_sound:
+        written.notes.append(f"no sound: {source} is missing")
+    elif audio and not written.audio_ends and not written.notes:
+        written.notes.append("the source has no sound")
+    notes = written.notes
     return Reassembly(out_path, len(frames), span, check, notes)
 
 

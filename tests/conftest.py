@@ -79,6 +79,23 @@ def textured(height: int, width: int, seed: int, *, coarse_sigma: float = 30, lo
     return cv2.normalize(picture, None, low, high, cv2.NORM_MINMAX).astype(np.uint8)
 
 
+def wait_for_jupyter(url: str, process, log_path: Path, what: str, timeout: float = 90) -> None:
+    """Poll JupyterLab's status ``url`` until it answers; fail with the end of its log if ``process`` ends or
+    ``timeout`` seconds pass."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                pytest.fail(f"{what} did not start JupyterLab:\n" + log_path.read_text()[-3000:])
+            time.sleep(0.5)
+
+
 PREVIEW_FRAMES = 24
 """Frames notebook 03 colourises in the test runs (its parameters cell says None: all)."""
 

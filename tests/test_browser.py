@@ -15,15 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers.paths import NOTEBOOKS, REPO_ROOT
-from tests.conftest import prepare_notebook
+from tests.conftest import prepare_notebook, wait_for_jupyter
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO_ROOT / "test-output" / "browser"
@@ -86,16 +84,11 @@ def lab(notebook_model, tmp_path_factory):
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start:\n" + (root / "lab.log").read_text()[-3000:])
-            time.sleep(0.5)
+    try:
+        wait_for_jupyter(f"{base}/api/status?token={token}", server, root / "lab.log", "jupyter lab")
+    except BaseException:
+        server.kill()
+        raise
     yield base, token
     server.terminate()
     try:

@@ -8,12 +8,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from helpers.paths import REPO_ROOT
+from tests.conftest import wait_for_jupyter
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 JUPYTER = REPO_ROOT / ".venv" / "bin" / "jupyter"
@@ -74,15 +73,7 @@ def test_make_lab_really_starts_jupyterlab(tiny_model, tmp_path):
         make = subprocess.Popen(["make", "-o", ".venv/.ready", "lab", f"JUPYTER_ARGS={args}"], cwd=REPO_ROOT,
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            deadline = time.time() + 90
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                    break
-                except OSError:
-                    if make.poll() is not None or time.time() > deadline:
-                        pytest.fail("make lab did not start JupyterLab:\n" + log_path.read_text()[-3000:])
-                    time.sleep(0.5)
+            wait_for_jupyter(f"http://127.0.0.1:{port}/api/status?token={token}", make, log_path, "make lab")
         finally:
             os.killpg(make.pid, signal.SIGTERM)  # make and the JupyterLab it started
             try:
