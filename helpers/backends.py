@@ -42,7 +42,7 @@ import numpy as np
 from .colorize import DEFAULT_SIZE, network_input
 from .images import read_image
 from .lab import lightness
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, ModelPaths, read_network
+from .model import DEFAULT_TEMPERATURE, ModelLoadError, ModelPaths, check_temperature, read_network
 from .model import set_temperature as _set_opencv_temperature
 from .paths import INPUT_IMAGES
 
@@ -362,10 +362,8 @@ def _openvino_model(network: _Network, ranges: dict[str, tuple[float, float]] | 
 
 
 # --------------------------------------------------------------------------- back ends
-def _check_temperature(temperature: float) -> np.ndarray:
-    if not 0 < temperature <= 10:
-        raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
-    return np.array([1.0 / temperature], np.float32)  # float32, like OpenCV's Scale blob
+def _inverse_temperature(temperature: float) -> np.ndarray:
+    return np.array([1.0 / check_temperature(temperature)], np.float32)  # float32, like OpenCV's Scale blob
 
 
 class Backend:
@@ -385,7 +383,7 @@ class Backend:
     def __init__(self, precision: str, temperature: float) -> None:
         self.precision = precision
         self.accuracy: float | None = None
-        self._inv_temperature = _check_temperature(temperature)
+        self._inv_temperature = _inverse_temperature(temperature)
         self._blob: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -426,7 +424,7 @@ class Backend:
 
     def set_temperature(self, temperature: float) -> None:
         """Set the annealed-mean temperature ``T`` (see ``helpers.set_temperature``); no rebuild."""
-        self._inv_temperature = _check_temperature(temperature)
+        self._inv_temperature = _inverse_temperature(temperature)
 
     def get_temperature(self) -> float:
         """The temperature ``T`` currently set."""
@@ -591,7 +589,7 @@ def load_backend(
         net = read_network(paths)
         _set_opencv_temperature(net, temperature)
         return net
-    _check_temperature(temperature)
+    check_temperature(temperature)
     return _build(name, _read_network(paths), precision, temperature, calibration_images)
 
 
@@ -695,7 +693,7 @@ def load_fast_backend(
         say("Back end opencv, fp32.")
         return load_backend(name, paths, temperature=temperature)
     _require(name)
-    _check_temperature(temperature)
+    check_temperature(temperature)
     network = _read_network(paths)
     reference = _build(name, network, "fp32", temperature, None)
     offered = available_precisions(name)

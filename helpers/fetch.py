@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pooch
 
-from .files import atomic_path
+from .files import atomic_path, looks_like_html
 from .paths import MODEL_DIR
 
 REGISTRY_FILE = MODEL_DIR / "registry.json"
@@ -87,9 +87,7 @@ def is_valid(path: Path, entry: ModelFile) -> bool:
 
 
 def _reject_html(output_file: str) -> None:
-    with open(output_file, "rb") as f:
-        head = f.read(512).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+    if looks_like_html(output_file):
         raise ValueError("the server sent an HTML page instead of the model file (a login, error or 'moved' page)")
 
 

@@ -153,3 +153,14 @@ def _lock(lock_file) -> None:
         msvcrt.locking(lock_file.fileno(), msvcrt.LK_NBLCK, 1)
     else:
         fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def looks_like_html(path: str | os.PathLike) -> bool:
+    """True when the file starts like a web page (a login, error or "moved" page saved by mistake).
+
+    A failed download often saves the server's HTML page under the model's name; OpenCV would then
+    fail with an opaque parse error. Used by ``helpers.fetch`` and ``helpers.model``.
+    """
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head"))

@@ -15,6 +15,7 @@ tried with OpenCV. Used by ``helpers.images.read_image`` and ``python -m helpers
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 import warnings
@@ -88,19 +89,11 @@ class ImageFile:
             A picture cannot be decoded (a damaged or truncated file); the message says which.
         """
         if self.format is None:
-            yield Picture(_decode_with_opencv(self.path))
+            yield Picture(_decode_with_opencv(np.fromfile(self.path, dtype=np.uint8), self.path))
             return
-        with _open(self.path) as im:
+        with _open(self.path, self.path) as im:
             for index in range(self.count):
-                try:
-                    im.seek(index)
-                    frame = ImageOps.exif_transpose(im)  # phones and cameras store the rotation aside
-                except (OSError, EOFError, ValueError, SyntaxError) as exc:
-                    where = f"picture {index + 1} of {self.count} of " if self.count > 1 else ""
-                    raise ValueError(f"Could not read {where}{self.path}: the file is damaged or truncated "
-                                     f"({exc}).") from exc
-                image, alpha = _arrays(frame, self.path)
-                yield Picture(image if alpha is None else over_white(image, alpha), alpha, im.info.get("duration"))
+                yield _picture(im, index, self.count, self.path)
 
 
 def open_image_file(path: str | os.PathLike) -> ImageFile:
@@ -121,7 +114,7 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
     if path.stat().st_size == 0:
         raise ValueError(f"Could not read {path} as an image: the file is empty (0 bytes).")
     try:
-        with _open(path) as im:
+        with _open(path, path) as im:
             return ImageFile(path, im.format, getattr(im, "n_frames", 1), im.info.get("loop"), im.info.get("dpi"))
     except PermissionError:
         raise PermissionError(f"Cannot read {path}: you have no permission to read this file.") from None
@@ -131,38 +124,74 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
         pass  # perhaps a format only OpenCV knows; _decode_with_opencv raises if not
     except (OSError, EOFError, ValueError, SyntaxError) as exc:
         raise ValueError(f"Could not read {path}: the file is damaged or truncated ({exc}).") from exc
-    _decode_with_opencv(path)
+    _decode_with_opencv(np.fromfile(path, dtype=np.uint8), path)  # any path, unlike cv2.imread
     return ImageFile(path, None, 1)
+
+
+def read_image_bytes(data: bytes, name: str = "the upload") -> Picture:
+    """The first picture of an image file held in memory (an upload), read as ``open_image_file`` reads files.
+
+    Judged by content, never by ``name`` (which is only for messages): transparency shown over
+    white and kept in ``alpha``, EXIF rotation applied, 16-bit gray kept.
+
+    Raises
+    ------
+    ValueError
+        Empty, damaged, truncated, too large or not an image.
+    """
+    if not data:
+        raise ValueError(f"Could not read {name} as an image: it is empty (0 bytes).")
+    try:
+        im = _open(io.BytesIO(data), name)
+    except PictureTooLargeError:
+        raise
+    except UnidentifiedImageError:
+        return Picture(_decode_with_opencv(np.frombuffer(data, np.uint8), name))
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"Could not read {name}: the file is damaged or truncated ({exc}).") from exc
+    with im:
+        return _picture(im, 0, 1, name)
 
 
 class PictureTooLargeError(ValueError):
     """A picture with more pixels than Pillow opens safely (``2 * Image.MAX_IMAGE_PIXELS``)."""
 
 
-def _open(path: Path) -> Image.Image:
+def _open(source: Path | io.BytesIO, name: str | Path) -> Image.Image:
     """``Image.open`` with a learner's error for pictures too large to colourise safely."""
     with warnings.catch_warnings():  # "possible decompression bomb" is alarming for a large scan
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            return Image.open(path)
+            return Image.open(source)
         except Image.DecompressionBombError:
             limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
             raise PictureTooLargeError(
-                f"{path} has more than {limit:.0f} megapixels: too large to colourise safely on an ordinary "
+                f"{name} has more than {limit:.0f} megapixels: too large to colourise safely on an ordinary "
                 "computer. Shrink it first, for example to 10,000 pixels on its longer side.") from None
 
 
-def _decode_with_opencv(path: Path) -> np.ndarray:
-    data = np.fromfile(path, dtype=np.uint8)  # any path, unlike cv2.imread
+def _picture(im: Image.Image, index: int, count: int, name: str | Path) -> Picture:
+    """Picture ``index`` of an open Pillow image, upright and over white."""
+    try:
+        im.seek(index)
+        frame = ImageOps.exif_transpose(im)  # phones and cameras store the rotation aside
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        where = f"picture {index + 1} of {count} of " if count > 1 else ""
+        raise ValueError(f"Could not read {where}{name}: the file is damaged or truncated ({exc}).") from exc
+    image, alpha = _arrays(frame, name)
+    return Picture(image if alpha is None else over_white(image, alpha), alpha, im.info.get("duration"))
+
+
+def _decode_with_opencv(data: np.ndarray, name: str | Path) -> np.ndarray:
     # ANYDEPTH keeps 16-bit, ANYCOLOR keeps gray as gray; both apply the EXIF rotation.
     img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
     if img is None or img.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"Could not read {path} as an image: it is damaged or not an image "
+        raise ValueError(f"Could not read {name} as an image: it is damaged or not an image "
                          f"(this project reads {', '.join(IMAGE_EXTENSIONS)}).")
     return img
 
 
-def _arrays(frame: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _arrays(frame: Image.Image, path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """A Pillow picture as (gray or BGR array, alpha or None), keeping 16-bit gray as uint16."""
     if frame.mode.startswith("I"):  # 16 or 32-bit integer gray (scanners' 16-bit TIFF and PNG)
         values = np.asarray(frame)
@@ -365,7 +394,7 @@ def is_result(path: str | os.PathLike) -> bool:
         source = glob.escape(str(path.parent / path.stem[: match.start()])) + ".*"
         return any(Path(p).suffix.lower() in FORMATS for p in glob.glob(source))
     try:
-        with _open(path) as im:
+        with _open(path, path) as im:
             marks = (im.getexif().get(_EXIF_SOFTWARE), im.info.get("comment"))
     except (OSError, ValueError, SyntaxError):
         return False

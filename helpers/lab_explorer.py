@@ -20,6 +20,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from .lab import GAMUT_TOLERANCE, ab_plane, bgr_to_lab, in_srgb_gamut, lab_to_bgr, lab_to_srgb_unclipped
+from .model import check_temperature
 
 AB_MAX = 128.0
 """Half the side of the drawn ab square: OpenCV's a and b stay within about -127..127."""
@@ -324,8 +325,7 @@ def annealed_mean(probs: np.ndarray, bins: np.ndarray, temperature: float) -> np
     logits ``z``, which is the same thing because ``p = softmax(z)``. The paper uses
     ``T = 0.38`` (``1 / T = 2.606``, the scale in the model file).
     """
-    if not 0 < temperature <= 10:
-        raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
+    check_temperature(temperature)
     log_p = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-300, None)) / temperature
     log_p -= log_p.max(axis=-1, keepdims=True)  # avoid overflow in exp
     sharpened = np.exp(log_p)

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
+from .files import looks_like_html
 from .paths import MODEL_DIR
 
 STANDIN_MARKER = "STANDIN.txt"
@@ -191,9 +192,7 @@ def _check_file(path: Path, managed: bool) -> None:
     size = path.stat().st_size
     if size == 0:
         raise ModelLoadError(f"Model file {path} is empty. {fix}")
-    with open(path, "rb") as f:
-        head = f.read(256).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")):
+    if looks_like_html(path):
         raise ModelLoadError(f"Model file {path} is an HTML page, not a model (a failed download). {fix}")
     if managed:
         files, _ = read_registry()
@@ -286,6 +285,20 @@ def read_network(paths: ModelPaths) -> cv2.dnn.Net:
     return net
 
 
+def check_temperature(temperature: float) -> float:
+    """Return ``temperature`` as a float, or raise ValueError unless it is in (0, 10].
+
+    Notes
+    -----
+    Above 10 every colour is the plain mean of the 313 bins (grey-brown); at or below 0 the
+    softmax is undefined. The paper's choice, 0.38, is ``DEFAULT_TEMPERATURE``.
+    """
+    temperature = float(temperature)
+    if not 0 < temperature <= 10:
+        raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
+    return temperature
+
+
 def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
     """Set the annealed-mean temperature ``T``: the softmax runs on ``logits / T``.
 
@@ -298,8 +311,7 @@ def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
     so changing the Scale weights later would have no effect. Toggling fusion off and on makes
     OpenCV set the network up again with the new weights on the next forward pass.
     """
-    if not 0 < temperature <= 10:
-        raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
+    check_temperature(temperature)
     if not isinstance(net, cv2.dnn.Net):  # a faster backend (helpers.backends) keeps its own
         net.set_temperature(temperature)
         return

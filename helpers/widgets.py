@@ -19,6 +19,7 @@ import numpy as np
 
 from .colorize import DEFAULT_SIZE, colorize
 from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
+from .image_files import read_image_bytes
 from .images import IMAGE_EXTENSIONS, write_image
 from .model import DEFAULT_TEMPERATURE, get_temperature, load_model, set_temperature
 from .paths import COLORIZED_IMAGES
@@ -172,7 +173,8 @@ class UploadColorizer(widgets.VBox):
     def __init__(self, net: cv2.dnn.Net, out_dir: Path = COLORIZED_IMAGES):
         self.net = net
         self.out_dir = Path(out_dir)
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
+                                         layout=widgets.Layout(width="auto"))  # the default cuts the label
         self.status = widgets.Label("Choose a black-and-white photo (JPEG, PNG, TIFF...).")
         self.result = widgets.VBox()
         self.upload.observe(self._on_upload, names="value")
@@ -181,14 +183,19 @@ class UploadColorizer(widgets.VBox):
     def _on_upload(self, change: dict) -> None:
         for item in change["new"]:
             name = Path(item["name"]).name  # never trust a folder part in an uploaded name
-            data = np.frombuffer(bytes(item["content"]), np.uint8)
-            img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
-            if img is None:
-                self.status.value = f"Could not read {name!r} as an image: is it a photo (JPEG, PNG, TIFF)?"
+            try:
+                picture = read_image_bytes(bytes(item["content"]), repr(name))
+            except ValueError as exc:
+                self.status.value = f"{exc} Is it a photo (JPEG, PNG, TIFF...)?"
                 continue
+            img = picture.image
             img_bgr = colorize(img, self.net)
             suffix = Path(name).suffix if Path(name).suffix.lower() in IMAGE_EXTENSIONS else ".png"
-            saved = write_image(self.out_dir / f"{Path(name).stem}_color{suffix}", img_bgr)
+            result = img_bgr
+            if picture.alpha is not None:  # keep the transparency, in a format that has it
+                result = np.dstack([img_bgr, picture.alpha])
+                suffix = suffix if suffix.lower() in (".png", ".webp", ".tif", ".tiff") else ".png"
+            saved = write_image(self.out_dir / f"{Path(name).stem}_color{suffix}", result)
             self.status.value = f"{name}: {img.shape[1]} x {img.shape[0]} px, saved as {saved}"
             self.result.children = [WipeSlider(img, img_bgr)]
 

@@ -6,6 +6,7 @@ times and alpha that come back.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import sys
@@ -452,3 +453,22 @@ def test_read_only_output_folder_as_the_system_reports_it(tmp_path, monkeypatch)
         check_output_folder(folder)
     with pytest.raises(OutputFolderError, match=rf"{folder} is read-only"):
         check_output_folder(folder / "new" / "deeper")
+
+
+def test_read_image_bytes_reads_by_content(tmp_path):
+    from helpers.image_files import read_image_bytes
+
+    rgba = Image.new("RGBA", (40, 30), (0, 0, 0, 0))  # fully transparent, hidden pixels black
+    buffer = io.BytesIO()
+    rgba.save(buffer, "PNG")
+    picture = read_image_bytes(buffer.getvalue(), "photo.jpg")
+    assert picture.image.shape == (30, 40, 3) and int(picture.image.min()) == 255  # over white, not black
+    assert int(picture.alpha.max()) == 0
+    with pytest.raises(ValueError, match="'notes.txt'.*empty"):
+        read_image_bytes(b"", "'notes.txt'")
+    with pytest.raises(ValueError, match="not an image"):
+        read_image_bytes(b"hello, this is text", "notes.txt")
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        jpeg = io.BytesIO()
+        Image.new("L", (64, 64), 128).save(jpeg, "JPEG")
+        read_image_bytes(jpeg.getvalue()[:200], "cut.jpg")

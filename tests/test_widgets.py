@@ -107,6 +107,21 @@ def test_upload_of_a_non_image_says_so(tiny_model, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_upload_with_transparency_keeps_it(tiny_model, gray_image, tmp_path):
+    """An upload is read like a file: a transparent PNG's hidden pixels are not colourised as black."""
+    bgra = np.dstack([cv2.cvtColor(gray_image, cv2.COLOR_GRAY2BGR), np.zeros_like(gray_image)])
+    bgra[:, : gray_image.shape[1] // 2, 3] = 255  # left half opaque, right half transparent (hidden: black)
+    bgra[:, gray_image.shape[1] // 2:, :3] = 0
+    box = UploadColorizer(helpers.load_model(model_dir=tiny_model), out_dir=tmp_path)
+    box.upload.value = (upload_item("logo.jpg", cv2.imencode(".png", bgra)[1].tobytes()),)  # named .jpg, is PNG
+    saved = tmp_path / "logo_color.png"  # JPEG has no transparency: saved as PNG
+    result = cv2.imread(str(saved), cv2.IMREAD_UNCHANGED)
+    assert result.shape == (*gray_image.shape, 4)
+    np.testing.assert_array_equal(result[..., 3], bgra[..., 3])
+    shown = box.result.children[0]
+    assert isinstance(shown, WipeSlider)
+
+
 def test_available_variants(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     assert helpers.available_variants() == ["v2"]
