@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from .backends import BACKENDS
 from .colorize import DEFAULT_SIZE, check_size, colorize
-from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError
+from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError, known_variants
 from .files import FolderInUseError, remove_stale_parts
 from .image_files import (
     FORMATS,
@@ -95,6 +95,39 @@ BACKEND_HELP = ("opencv (default) or a faster runtime from `pip install -e .[fas
                 "if they match fp32 on the sample photos (mean |Δab| <= 2), else fp32, and says which")
 
 
+def _variant_option() -> argparse.ArgumentParser:
+    """``--variant``, with the choices and their notes from model/registry.json (fetch, photo, video)."""
+    variants = known_variants()
+    option = argparse.ArgumentParser(add_help=False)
+    default = next(iter(variants))
+    notes = "; ".join(f"{name}: {note}" for name, note in variants.items())
+    option.add_argument_group("the model").add_argument(
+        "--variant", choices=list(variants), default=default, help=f"which model weights: {notes} (default: {default})")
+    return option
+
+
+def _network_options(variant: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options that choose and tune the network, shared by photo and video."""
+    options = argparse.ArgumentParser(add_help=False, parents=[variant])
+    group = options.add_argument_group("the network")
+    group.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
+                       help="annealed-mean temperature: lower is more vivid and patchy, 1 is the "
+                       f"plain mean, greyish (default: {DEFAULT_TEMPERATURE:.4f} = 1/2.606, the paper's 0.38)")
+    group.add_argument("--size", type=_network_size, default=DEFAULT_SIZE, metavar="N",
+                       help="network input size in pixels, a multiple of 8 from 32 to 1024; time grows with N^2 "
+                       f"(default: {DEFAULT_SIZE}, the training size)")
+    group.add_argument("--backend", choices=BACKENDS, default="opencv", help=BACKEND_HELP)
+    return options
+
+
+def _command(commands, name: str, *, help: str, description: str, examples: str = "",
+             parents: tuple[argparse.ArgumentParser, ...] = ()) -> argparse.ArgumentParser:
+    """A sub-command whose --help ends with its examples and the environment variables."""
+    epilog = (f"{examples}\n\n" if examples else "") + ENVIRONMENT_HELP
+    return commands.add_parser(name, help=help, description=description, epilog=epilog, parents=list(parents),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers",
@@ -103,23 +136,20 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    variant = _variant_option()
+    network = _network_options(variant)
 
-    fetch = commands.add_parser(
-        "fetch",
+    fetch = _command(
+        commands, "fetch", parents=(variant,),
         help="download the model files into model/ (skips files already there and verified)",
         description="Download the model files into model/, trying each mirror in turn and "
         "verifying every file's hash. Files already present and correct are kept.",
-        epilog=ENVIRONMENT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fetch.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
-                       help="v2: trained with colour rebalancing, vivid (default); "
-                       "v2_norebal: without it, safer and browner")
     fetch.add_argument("--mirror", metavar="DIR_OR_URL",
                        help=f"a folder or URL base to try first (default: ${MIRROR_ENV})")
 
-    photo = commands.add_parser(
-        "photo",
+    photo = _command(
+        commands, "photo", parents=(network,),
         help="colourise image files and folders",
         description="Colourise image files, or every image in the given folders (not their "
         "subfolders). Each result is written as <name>_color.<ext> at the input's full "
@@ -131,25 +161,15 @@ def _parser() -> argparse.ArgumentParser:
         "fails is reported and the others are still processed. Exit status: 0 all done, 1 some "
         "files failed, 2 nothing was done (a bad option, an unusable output folder, or the model "
         "could not be loaded).",
-        epilog="example:\n  python -m helpers photo input_images --out colorized_images\n\n"
-        + ENVIRONMENT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples="example:\n  python -m helpers photo input_images --out colorized_images",
     )
     photo.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                        help=f"image files or folders ({', '.join(IMAGE_EXTENSIONS)})")
     photo.add_argument("--out", type=Path, default=COLORIZED_IMAGES, metavar="DIR",
                        help="output folder, created if needed (default: colorized_images/)")
-    photo.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
-                       help="annealed-mean temperature: lower is more vivid and patchy, 1 is the "
-                       f"plain mean, greyish (default: {DEFAULT_TEMPERATURE:.4f} = 1/2.606, the paper's 0.38)")
-    photo.add_argument("--size", type=_network_size, default=DEFAULT_SIZE, metavar="N",
-                       help="network input size in pixels, a multiple of 8; time grows with N^2 "
-                       f"(default: {DEFAULT_SIZE}, the training size)")
-    photo.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
-                       help="which model weights (default: v2)")
-    photo.add_argument("--backend", choices=BACKENDS, default="opencv", help=BACKEND_HELP)
-    video = commands.add_parser(
-        "video",
+
+    video = _command(
+        commands, "video", parents=(network,),
         help="colourise a video, keeping its sound",
         description="Colourise every frame of a video (saved as PNG files, so an interrupted run "
         "resumes where it stopped), then put them back together as an H.264 video with every "
@@ -158,11 +178,9 @@ def _parser() -> argparse.ArgumentParser:
         "FFmpeg reads works (MP4, MKV, WebM, MPEG-TS, AVI, MOV...). Exit status: 0 done, 1 the "
         "video could not be (fully) read or written, or its frames folder is in use by another "
         "run, 2 bad options or the model could not be loaded.",
-        epilog="examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
+        examples="examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
         "  python -m helpers video old_film.mp4 --max-frames 48   # a 2-second preview\n"
-        "  python -m helpers video tape.mkv --out results/        # -> results/tape_color.mp4\n\n"
-        + ENVIRONMENT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "  python -m helpers video tape.mkv --out results/        # -> results/tape_color.mp4",
     )
     video.add_argument("input", type=Path, metavar="INPUT", help="the black-and-white video")
     video.add_argument("--out", metavar="FILE|DIR",
@@ -188,23 +206,24 @@ def _parser() -> argparse.ArgumentParser:
                        "unsmoothed frames are kept")
     video.add_argument("--restart", action="store_true",
                        help="replace frames made earlier with other settings instead of refusing")
-    video.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
-                       help=f"as for photo (default: {DEFAULT_TEMPERATURE:.4f})")
-    video.add_argument("--size", type=_network_size, default=DEFAULT_SIZE, metavar="N",
-                       help=f"network input size, as for photo (default: {DEFAULT_SIZE})")
-    video.add_argument("--variant", choices=["v2", "v2_norebal"], default="v2",
-                       help="which model weights (default: v2)")
-    video.add_argument("--backend", choices=BACKENDS, default="opencv", help=BACKEND_HELP)
     return parser
 
 
 def _load(args: argparse.Namespace):
-    """The network for a command: OpenCV's, or a faster back end (after its accuracy check)."""
-    if args.backend == "opencv":
-        return load_model(args.variant, temperature=args.temperature)
-    from .backends import load_fast_backend  # optional packages: imported only when asked for
+    """The network for a command: OpenCV's, or a faster back end (after its accuracy check);
+    None, after saying why on stderr, when it cannot be loaded."""
+    try:
+        if args.backend == "opencv":
+            net = load_model(args.variant, temperature=args.temperature)
+        else:
+            from .backends import load_fast_backend  # optional packages: imported only when asked for
 
-    return load_fast_backend(args.backend, model_paths(args.variant), temperature=args.temperature)
+            net = load_fast_backend(args.backend, model_paths(args.variant), temperature=args.temperature)
+    except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    print(_describe_model(args, net))
+    return net
 
 
 def _model_name(args: argparse.Namespace, net) -> str:
@@ -227,12 +246,9 @@ def _video(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(info.describe())
-    try:
-        net = _load(args)
-    except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    net = _load(args)
+    if net is None:
         return 2
-    print(_describe_model(args, net))
     try:
         with warnings.catch_warnings():  # the report below says it, without a Python warning's source line
             warnings.filterwarnings("ignore", message="Decoding stopped")
@@ -344,12 +360,9 @@ def _photo(args: argparse.Namespace) -> int:
     except OutputFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        net = _load(args)
-    except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    net = _load(args)
+    if net is None:
         return 2
-    print(_describe_model(args, net))
     remove_stale_parts(args.out)  # temporary files of a run that was killed
     taken = {f.resolve() for f in files}
     done = 0

@@ -69,6 +69,12 @@ def read_registry(path: Path | None = None) -> tuple[dict[str, ModelFile], dict[
     return files, data["variants"]
 
 
+def known_variants() -> dict[str, str]:
+    """The model variants the registry knows, ``{name: one line about it}``, the default (``"v2"``) first."""
+    data = json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))
+    return {name: data.get("variant_notes", {}).get(name, "") for name in data["variants"]}
+
+
 def variant_files(variant: str = "v2") -> list[ModelFile]:
     """The registry entries of a model variant (``"v2"`` or ``"v2_norebal"``)."""
     files, variants = read_registry()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import shutil
@@ -139,6 +141,28 @@ def test_module_entry_point_and_help():
     result = subprocess.run([sys.executable, "-m", "helpers", "fetch", "--help"],
                             capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert "--mirror" in result.stdout and "v2_norebal" in result.stdout
+
+
+def test_model_options_are_defined_once_for_photo_and_video(tmp_path, monkeypatch):
+    """photo and video share one definition of the network options; --variant follows the registry."""
+    registry = json.loads((REPO_ROOT / "model" / "registry.json").read_text())
+    registry["variants"]["v3_test"] = registry["variants"]["v2"]
+    registry["variant_notes"]["v3_test"] = "a variant added to the registry only"
+    (tmp_path / "registry.json").write_text(json.dumps(registry))
+    monkeypatch.setattr(helpers.fetch, "REGISTRY_FILE", tmp_path / "registry.json")
+    parser = cli._parser()
+    for command in ("photo", "video", "fetch"):
+        assert parser.parse_args([command, "x", "--variant", "v3_test"] if command != "fetch"
+                                 else [command, "--variant", "v3_test"]).variant == "v3_test"
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+    def network_options(command):
+        return [(a.option_strings, a.default, a.help, a.choices) for a in subparsers[command]._actions
+                if a.dest in ("variant", "temperature", "size", "backend")]
+
+    assert len(network_options("photo")) == 4
+    assert network_options("photo") == network_options("video")
+    assert "a variant added to the registry only" in subparsers["fetch"].format_help()
 
 
 # --------------------------------------------------------------------------- files as users have them
