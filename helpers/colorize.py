@@ -6,8 +6,12 @@ The recipe (Zhang, Isola, Efros 2016):
 2. resize L to the network's input size (224 x 224 in training) and subtract 50, so the
    input is centred on zero (L runs 0..100);
 3. the network predicts ab at a quarter of that size (56 x 56);
-4. resize ab back to the photo's size and join it with the ORIGINAL full-resolution L,
-   so all the detail comes from the photo and only the colour is upsampled.
+4. resize ab back to the photo's size;
+5. join it with the ORIGINAL full-resolution L and convert to BGR, so all the detail comes
+   from the photo and only the colour is upsampled.
+
+``colorize`` is these five steps, one line each, as notebook 02 does them by hand;
+``colorize_batch`` does the same for several images with one network pass.
 
 Introduced in notebook 02_photo.
 """
@@ -89,35 +93,24 @@ def predict_ab(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
     return net.forward().transpose(0, 2, 3, 1)
 
 
-def _finish(L: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
-    h, w = L.shape
-    ab = cv2.resize(ab_small, (w, h), interpolation=cv2.INTER_LINEAR)
-    return lab_to_bgr(L, ab)
+def upsample_ab(ab_small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Enlarge the network's ab prediction to the photo's size.
 
+    Parameters
+    ----------
+    ab_small : (S/4, S/4, 2) float32 ndarray
+        One image's output of ``predict_ab``.
+    shape : tuple
+        The photo's shape; its first two numbers are the height and width.
 
-def colorize_batch(
-    images: Sequence[str | os.PathLike | np.ndarray],
-    net: cv2.dnn.Net,
-    *,
-    temperature: float | None = None,
-    size: int = DEFAULT_SIZE,
-) -> list[np.ndarray]:
-    """Colourise several images with ONE forward pass of the network.
-
-    The images may have different sizes: each is shrunk to ``size`` x ``size`` for the
-    network and coloured at its own full resolution. See ``colorize`` for the parameters.
+    Returns
+    -------
+    ab : (H, W, 2) float32 ndarray
+        Bilinear, like the original demo. Colour changes slowly across a photo, so a coarse
+        map enlarged smoothly is close; the sharp edges come from L (step 5 of ``colorize``).
     """
-    check_size(size)
-    if isinstance(images, np.ndarray):  # its rows would be taken for images: a wrong picture
-        raise ValueError(f"colorize_batch takes a list of images, got one array of shape {images.shape}; "
-                         "use colorize(image, net) for one image, or list(stack) for a stack of images.")
-    if temperature is not None:
-        set_temperature(net, temperature)
-    Ls = [lightness(_as_array(image)) for image in images]
-    if not Ls:
-        return []
-    ab_small = predict_ab(net, np.stack([network_input(L, size) for L in Ls]))
-    return [_finish(L, ab) for L, ab in zip(Ls, ab_small)]
+    h, w = shape[:2]
+    return cv2.resize(ab_small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def colorize(
@@ -158,4 +151,36 @@ def colorize(
     FileNotFoundError
         A path that does not exist.
     """
-    return colorize_batch([image], net, temperature=temperature, size=size)[0]
+    check_size(size)
+    if temperature is not None:
+        set_temperature(net, temperature)
+    L = lightness(_as_array(image))                      # 1. L at full resolution, 0..100
+    L_small = network_input(L, size)                     # 2. shrunk to size x size, minus 50
+    ab_small = predict_ab(net, L_small[np.newaxis])[0]   # 3. ab at a quarter of size, per side
+    ab = upsample_ab(ab_small, L.shape)                  # 4. ab enlarged to the photo's size...
+    return lab_to_bgr(L, ab)                             # 5. ...joined with the ORIGINAL L, as BGR
+
+
+def colorize_batch(
+    images: Sequence[str | os.PathLike | np.ndarray],
+    net: cv2.dnn.Net,
+    *,
+    temperature: float | None = None,
+    size: int = DEFAULT_SIZE,
+) -> list[np.ndarray]:
+    """Colourise several images with ONE forward pass of the network.
+
+    The images may have different sizes: each is shrunk to ``size`` x ``size`` for the
+    network and coloured at its own full resolution. See ``colorize`` for the parameters.
+    """
+    check_size(size)
+    if isinstance(images, np.ndarray):  # its rows would be taken for images: a wrong picture
+        raise ValueError(f"colorize_batch takes a list of images, got one array of shape {images.shape}; "
+                         "use colorize(image, net) for one image, or list(stack) for a stack of images.")
+    if temperature is not None:
+        set_temperature(net, temperature)
+    Ls = [lightness(_as_array(image)) for image in images]
+    if not Ls:
+        return []
+    ab_small = predict_ab(net, np.stack([network_input(L, size) for L in Ls]))
+    return [lab_to_bgr(L, upsample_ab(ab, L.shape)) for L, ab in zip(Ls, ab_small)]
