@@ -158,6 +158,15 @@ def model_id(variant: str = "v2") -> str:
     return f"{weights.name} in {weights.parent.resolve()}, {size} bytes"
 
 
+def is_standin(variant: str = "v2", model_dir: Path | None = None) -> bool:
+    """True when ``load_model(variant, model_dir=model_dir)`` would load a stand-in with random weights.
+
+    ``make standin`` (tools/standin_model.py) writes ``STANDIN.txt`` beside the weights it makes; a
+    stand-in's colours are noise, so the notebooks say so at the top.
+    """
+    return (model_paths(variant, model_dir).weights.parent / STANDIN_MARKER).is_file()
+
+
 def describe_model(variant: str = "v2", model_dir: Path | None = None) -> str:
     """Which model ``load_model(variant, model_dir=model_dir)`` uses, in words, for a terminal.
 
@@ -168,7 +177,7 @@ def describe_model(variant: str = "v2", model_dir: Path | None = None) -> str:
     paths = model_paths(variant, model_dir)
     folder = paths.weights.parent
     marker = folder / STANDIN_MARKER
-    if marker.is_file():
+    if is_standin(variant, model_dir):
         made = (marker.read_text(encoding="utf-8", errors="replace").strip().splitlines() or [""])[0]
         unset = f" and unset {MODEL_DIR_ENV}" if not paths.managed and model_dir is None else ""
         return (f"a STAND-IN with random weights in {folder} ({made}): its colours are noise, for testing only; "

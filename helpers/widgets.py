@@ -1,4 +1,5 @@
-"""Interactive widgets for notebook 02_photo: a before/after wipe, a colourisation explorer, an upload box.
+"""Interactive widgets: a before/after wipe, a colourisation explorer, an upload box (notebook 02_photo);
+a frame scrubber and a labelled grid of videos (notebook 03_video).
 
 Each widget shows JPEG bytes in a ``widgets.Image``: moving a slider re-encodes one small
 picture instead of redrawing a matplotlib figure, which keeps them quick on a laptop and on
@@ -8,14 +9,17 @@ notebook.
 
 from __future__ import annotations
 
+import html
+import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import cv2
 import ipywidgets as widgets
 import numpy as np
+from IPython.display import HTML, Video
 
 from .colorize import DEFAULT_SIZE, colorize
 from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
@@ -200,6 +204,32 @@ class UploadColorizer(widgets.VBox):
             self.result.children = [WipeSlider(img, img_bgr)]
 
 
+def video_grid(videos: Mapping[str, str | os.PathLike], *, width: int = 360, columns: int = 2) -> HTML:
+    """Videos side by side in a grid, each under its label, for comparing versions of one clip.
+
+    Parameters
+    ----------
+    videos : mapping
+        ``{label: path}`` in display order, e.g. ``{"original": clip, "colourised": out}``.
+    width : int
+        Width of each player in pixels (two players of 360 px fit JupyterLab's default width).
+    columns : int
+        Players per row.
+
+    Returns
+    -------
+    IPython.display.HTML
+        The players, embedded in the notebook (they play with sound, press play on each).
+    """
+    cells = []
+    for label, path in videos.items():
+        player = Video(str(path), embed=True, width=width)._repr_html_()
+        cells.append(f"<figure style='margin:0'><figcaption style='font-weight:bold;margin-bottom:4px'>"
+                     f"{html.escape(label)}</figcaption>{player}</figure>")
+    grid = f"display:grid;grid-template-columns:repeat({columns},{width}px);gap:12px"
+    return HTML(f"<div style='{grid}'>{''.join(cells)}</div>")
+
+
 class FrameScrubber(widgets.VBox):
     """A slider over frame numbers: the original frame next to its colourisation (notebook 03_video).
 
@@ -227,12 +257,16 @@ class FrameScrubber(widgets.VBox):
             layout=widgets.Layout(width="600px"),
         )
         self.image = widgets.Image(format="jpeg")
+        self.caption = widgets.HTML()
         self.slider.observe(self._update, names="value")
         self._update()
-        super().__init__([self.image, self.slider])
+        super().__init__([self.caption, self.image, self.slider])
 
     def _update(self, change: dict | None = None) -> None:
         original = self.originals[self.slider.value - 1]
+        width = original.shape[1]
+        self.caption.value = (f"<div style='display:flex;width:{2 * width + 8}px'><b style='width:{width + 8}px'>"
+                              f"original, frame {self.slider.value}</b><b>colourised</b></div>")
         path = self._frame_path(self.frames_dir, self.slider.value)
         colour = cv2.imread(str(path)) if path.is_file() else None
         if colour is None:

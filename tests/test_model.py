@@ -172,6 +172,7 @@ def test_describe_a_stand_in(standin_model, tiny_model):
         text = describe_model(model_dir=folder)
         assert text.startswith(f"a STAND-IN with random weights in {folder}")
         assert "colours are noise" in text and "python -m helpers fetch" in text
+        assert helpers.model.is_standin(model_dir=folder)
     assert "random weights, seed 0" in describe_model(model_dir=standin_model)
 
 
@@ -179,6 +180,7 @@ def test_describe_your_own_model_folder(tiny_model, tmp_path, monkeypatch):
     folder = copy_model(tiny_model, tmp_path / "mine")
     (folder / STANDIN_MARKER).unlink()
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(folder))
+    assert not helpers.model.is_standin()
     assert describe_model() == (f"your own model files in {folder} (from COLORIZE_MODEL_DIR): "
                                 f"{PROTOTXT_NAME}, {WEIGHTS_NAME}, {PTS_NAME}")
 

@@ -160,3 +160,29 @@ def test_frame_scrubber_shows_the_chosen_frame(tmp_path):
     assert right_half()[0] > 200  # frame 2: blue
     scrubber.slider.value = 3
     assert np.allclose(right_half(), 128, atol=8)  # not colourised yet: grey
+
+
+def test_video_grid_labels_each_player_in_order(tmp_path):
+    from helpers.widgets import video_grid
+
+    clips = {}
+    for label, content in [("original", b"first clip"), ("colourised <b>", b"second clip")]:
+        path = tmp_path / f"{len(clips)}.mp4"
+        path.write_bytes(content)
+        clips[label] = path
+    page = video_grid(clips, width=300).data
+    assert page.count("<video") == 2 and page.count("<figcaption") == 2
+    assert page.index("original") < page.index("colourised &lt;b&gt;")  # in order, escaped
+    assert page.index("Zmlyc3QgY2xpcA==") < page.index("c2Vjb25kIGNsaXA=")  # each file embedded, in order
+    assert "repeat(2,300px)" in page
+
+
+def test_frame_scrubber_labels_the_two_sides(tmp_path):
+    from helpers.widgets import FrameScrubber
+    from tests.videos import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", n=3)
+    scrubber = FrameScrubber(clip, tmp_path / "none")
+    assert "original, frame 1" in scrubber.caption.value and "colourised" in scrubber.caption.value
+    scrubber.slider.value = 3
+    assert "original, frame 3" in scrubber.caption.value
