@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -42,6 +43,7 @@ def text_of(nb: nbformat.NotebookNode) -> str:
         for output in cell.get("outputs", []):
             parts.append(output.get("text", ""))
             parts.append(output.get("data", {}).get("text/plain", ""))
+            parts.append(output.get("data", {}).get("text/markdown", ""))
     return "\n".join(parts)
 
 
@@ -59,7 +61,37 @@ def test_photo_notebook_step_by_step_matches_the_helper(executed):
     text = text_of(nb)
     assert "largest difference between the two: 0 grey levels" in text
     assert "conv8_313 (scores): (1, 313, 56, 56)" in text and "class8_ab (colour): (1, 2, 56, 56)" in text
-    assert "STAND-IN model" in text  # the learner is told why the colours are noise
+    assert "STAND-IN model with random weights" in text  # the learner is told why the colours are noise
+    by_hand = re.search(r"by hand, T = 0.38:  ab = \((.*)\)", text).group(1)
+    assert f"the network says: ab = ({by_hand})" in text  # the two layers do what the text says
+    rows = re.findall(r"^T = (1.00|0.38|0.10):  ab = \(([-\d. ]+),([-\d. ]+)\)", text, re.M)
+    made_up = [(float(a), float(b)) for _, a, b in rows]
+    assert len(made_up) == 3 and len(set(made_up)) == 3  # T visibly changes the made-up distribution's colour
+
+
+def test_photo_notebook_upload_box_comes_before_the_link_to_03():
+    nb = nbformat.read(NOTEBOOKS / "02_photo.ipynb", as_version=4)
+    sources = [c.source for c in nb.cells]
+    upload = next(i for i, s in enumerate(sources) if "UploadColorizer(net)" in s)
+    link = next(i for i, s in enumerate(sources) if "[03_video.ipynb](03_video.ipynb)" in s)
+    assert upload < link and "upload" in sources[upload - 1].lower()
+
+
+def test_video_notebook_shows_the_plain_method_with_sound(executed):
+    """Section 3 decodes, colourises and saves frames by hand, then reassembles them with the sound."""
+    from helpers.video_io import probe_video, read_frames
+    from tests.conftest import PLAIN_FRAMES
+
+    nb = executed(NOTEBOOKS / "03_video.ipynb")
+    text = text_of(nb)
+    folder = Path(re.search(r"\d+ frames in (\S+sample_clip_plain)", text).group(1))
+    assert sorted(p.name for p in folder.glob("frame_*.png")) == [f"frame_{n:06d}.png" for n in
+                                                                   range(1, PLAIN_FRAMES + 1)]
+    plain = folder.parent.parent / "colorized_videos" / "sample_clip_plain.mp4"
+    assert len(list(read_frames(plain))) == PLAIN_FRAMES and probe_video(plain).has_audio
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    for label in ("original", "colourised", "smoothed (strength", "fast (keyframes + flow)"):
+        assert f"{label}" in html  # the players are labelled
 
 
 def test_notebooks_follow_the_skeleton():
