@@ -23,7 +23,7 @@ import numpy as np
 
 from .images import read_image
 from .lab import lab_to_bgr, lightness
-from .model import set_temperature
+from .model import ColorizationNet, set_temperature
 
 DEFAULT_SIZE = 224
 """Network input size in pixels: the size the network was trained at."""
@@ -70,7 +70,7 @@ def network_input(L: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
     return cv2.resize(L, (size, size), interpolation=cv2.INTER_LINEAR) - L_CENTER
 
 
-def predict_ab(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
+def predict_ab(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
     """Run the network on a batch of centred L inputs.
 
     Parameters
@@ -97,7 +97,7 @@ def _finish(L: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
 
 def colorize_batch(
     images: Sequence[str | os.PathLike | np.ndarray],
-    net: cv2.dnn.Net,
+    net: ColorizationNet,
     *,
     temperature: float | None = None,
     size: int = DEFAULT_SIZE,
@@ -122,7 +122,7 @@ def colorize_batch(
 
 def colorize(
     image: str | os.PathLike | np.ndarray,
-    net: cv2.dnn.Net,
+    net: ColorizationNet,
     *,
     temperature: float | None = None,
     size: int = DEFAULT_SIZE,
