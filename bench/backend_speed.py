@@ -89,7 +89,7 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
 
     reference = times["opencv fp32"]
-    check = backends._network_inputs(images, 224)
+    check = backends.network_inputs(images, 224)
 
     def predict(net) -> np.ndarray:
         net.setInput(check)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .images import read_image
 from .lab import lab_to_bgr, lightness
-from .model import set_temperature
+from .model import ColorizationNet, set_temperature
 
 DEFAULT_SIZE = 224
 """Network input size in pixels: the size the network was trained at."""
@@ -74,13 +74,13 @@ def network_input(L: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
     return cv2.resize(L, (size, size), interpolation=cv2.INTER_LINEAR) - L_CENTER
 
 
-def predict_ab(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
+def predict_ab(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
     """Run the network on a batch of centred L inputs.
 
     Parameters
     ----------
-    net : cv2.dnn.Net
-        From ``load_model``.
+    net : ColorizationNet
+        From ``load_model`` (a ``cv2.dnn.Net``), or a faster back end.
     L_small : (N, S, S) float32 ndarray
         Outputs of ``network_input``.
 
@@ -115,7 +115,7 @@ def upsample_ab(ab_small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def colorize(
     image: str | os.PathLike | np.ndarray,
-    net: cv2.dnn.Net,
+    net: ColorizationNet,
     *,
     temperature: float | None = None,
     size: int = DEFAULT_SIZE,
@@ -129,8 +129,8 @@ def colorize(
         uint8, uint16 or float in [0, 1]. A colour image is made grey first; transparent parts
         are shown over white, as image viewers do (``helpers.image_files`` keeps the alpha
         channel of files).
-    net : cv2.dnn.Net
-        From ``load_model``.
+    net : ColorizationNet
+        From ``load_model`` (a ``cv2.dnn.Net``), or a faster back end.
     temperature : float, optional
         Annealed-mean temperature ``T``; ``None`` keeps the network's (0.38 unless changed).
         A new value stays set on ``net`` (see ``set_temperature``).
@@ -163,7 +163,7 @@ def colorize(
 
 def colorize_batch(
     images: Sequence[str | os.PathLike | np.ndarray],
-    net: cv2.dnn.Net,
+    net: ColorizationNet,
     *,
     temperature: float | None = None,
     size: int = DEFAULT_SIZE,

@@ -10,6 +10,9 @@ we set them here:
 * ``class8_ab`` is a 1x1 convolution whose weights are the 313 ab bin centres of
   ``pts_in_hull.npy``: it computes the expected ab colour under that softmax.
 
+``ColorizationNet`` says what the rest of the package needs of a network (``setInput`` then
+``forward``), so the faster back ends of ``helpers.backends`` can stand in for OpenCV's.
+
 Introduced in notebook 02_photo.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -37,6 +41,41 @@ DEFAULT_TEMPERATURE = 1 / 2.606
 
 class ModelLoadError(RuntimeError):
     """The model files are missing, damaged, or not a colourisation network."""
+
+
+@runtime_checkable
+class ColorizationNet(Protocol):
+    """Anything that runs the colourisation network the way OpenCV's ``cv2.dnn.Net`` does.
+
+    ``load_model`` returns one (a ``cv2.dnn.Net``), and so do the faster back ends of
+    ``helpers.backends``; ``helpers.colorize`` and the video pipeline take either.
+
+    Examples
+    --------
+    >>> net.setInput(blob)  # blob: (N, 1, S, S) float32, L (0..100) minus 50, S a multiple of 8
+    >>> ab = net.forward()  # (N, 2, S/4, S/4) float32: a and b at a quarter of the input size
+    """
+
+    def setInput(self, blob: np.ndarray) -> None:
+        """Set the input of the next ``forward``."""
+
+    def forward(self) -> np.ndarray:
+        """Run the network on the input: the predicted ab."""
+
+
+@runtime_checkable
+class KeepsTemperature(Protocol):
+    """A network that stores the annealed-mean temperature itself, as the fast back ends do.
+
+    ``set_temperature`` and ``get_temperature`` hand the temperature to such a network; on
+    OpenCV's net, which has no such methods, they change the weight of its Scale layer instead.
+    """
+
+    def set_temperature(self, temperature: float) -> None:
+        """Use ``temperature`` from the next forward pass on."""
+
+    def get_temperature(self) -> float:
+        """The temperature currently set."""
 
 
 @dataclass(frozen=True)
@@ -308,11 +347,19 @@ def check_temperature(temperature: float) -> float:
     return temperature
 
 
-def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
+def set_temperature(net: ColorizationNet, temperature: float) -> None:
     """Set the annealed-mean temperature ``T``: the softmax runs on ``logits / T``.
 
     ``T = 1`` gives the plain mean of the predicted distribution (safe, greyish, sepia);
     ``T -> 0`` its mode (vivid but patchy). The paper picked ``T = 0.38`` (scale 2.606).
+
+    Parameters
+    ----------
+    net : ColorizationNet
+        The ``cv2.dnn.Net`` of ``load_model``, or a network that keeps its own temperature
+        (``KeepsTemperature``, e.g. a back end of ``helpers.backends``).
+    temperature : float
+        In (0, 10].
 
     Notes
     -----
@@ -321,19 +368,29 @@ def set_temperature(net: cv2.dnn.Net, temperature: float) -> None:
     OpenCV set the network up again with the new weights on the next forward pass.
     """
     check_temperature(temperature)
-    if not isinstance(net, cv2.dnn.Net):  # a faster backend (helpers.backends) keeps its own
+    if isinstance(net, KeepsTemperature):
         net.set_temperature(temperature)
         return
-    layer = net.getLayer(net.getLayerId("conv8_313_rh"))
+    layer = _scale_layer(net)
     channels = 313 if not layer.blobs else layer.blobs[0].size
     layer.blobs = [np.full((1, channels), 1.0 / temperature, np.float32)]
     net.enableFusion(False)
     net.enableFusion(True)
 
 
-def get_temperature(net: cv2.dnn.Net) -> float:
-    """The temperature ``T`` currently set on ``net``."""
-    if not isinstance(net, cv2.dnn.Net):
+def get_temperature(net: ColorizationNet) -> float:
+    """The temperature ``T`` currently set on ``net`` (see ``set_temperature``)."""
+    if isinstance(net, KeepsTemperature):
         return net.get_temperature()
-    scale = net.getLayer(net.getLayerId("conv8_313_rh")).blobs[0]
+    scale = _scale_layer(net).blobs[0]
     return round(float(1.0 / scale.flat[0]), 6)  # the layer stores float32
+
+
+def _scale_layer(net: cv2.dnn.Net):
+    """OpenCV's ``conv8_313_rh`` layer, whose weight is ``1 / T``."""
+    if not hasattr(net, "getLayerId"):
+        raise TypeError(
+            f"A {type(net).__name__} has no temperature to set or read: pass the network of load_model "
+            "(a cv2.dnn.Net) or one with set_temperature and get_temperature methods (helpers.backends)."
+        )
+    return net.getLayer(net.getLayerId("conv8_313_rh"))

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from helpers import backends
+from helpers.backends import available
 from helpers.model import DEFAULT_TEMPERATURE, ModelLoadError, load_model, model_paths, set_temperature
 from tests.conftest import one_hot_oracle
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, random_weights, write_caffemodel
@@ -71,7 +72,7 @@ def test_importing_works_without_the_fast_packages():
 
 
 def test_a_missing_package_says_how_to_install_it(monkeypatch, tiny_model):
-    monkeypatch.setattr(backends, "_importable", lambda module: module != "onnxruntime")
+    monkeypatch.setattr(available, "_importable", lambda module: module != "onnxruntime")
     assert "onnxruntime" not in backends.available_backends()
     with pytest.raises(backends.BackendUnavailableError, match=r'pip install -e "\.\[fast\]"'):
         backends.load_backend("onnxruntime", model_paths(model_dir=tiny_model))
@@ -195,7 +196,7 @@ def full_size_reference(tame_model):
     net = load_model(model_dir=tame_model)
     net.enableWinograd(False)
     images = backends.load_sample_images()[:2]
-    blobs = {size: backends._network_inputs(images, size) for size in (224, 160)}
+    blobs = {size: backends.network_inputs(images, size) for size in (224, 160)}
     return blobs, {size: run(net, blob) for size, blob in blobs.items()}
 
 
@@ -222,7 +223,7 @@ def test_reduced_precision_differs_from_fp32_but_stays_sane(name, precision, tam
     images = backends.load_sample_images()[:2]
     fast = backends.load_backend(name, paths, precision=precision, calibration_images=images)
     assert fast.precision == precision
-    blob = backends._network_inputs(images, 224)
+    blob = backends.network_inputs(images, 224)
     ab, ab_fp32 = run(fast, blob), run(backends.load_backend(name, paths), blob)
     assert np.isfinite(ab).all()
     assert np.abs(ab - ab_fp32).mean() > 1e-3  # really computed in another precision

@@ -214,3 +214,44 @@ def test_stand_in_without_its_source_files_says_how_to_restore_them(tmp_path, mo
     err = capsys.readouterr().err
     assert f"{PROTOTXT_NAME} and {PTS_NAME} missing from {tmp_path / 'model'}" in err
     assert "git checkout model/" in err
+
+
+class OwnTemperature:
+    """A network that keeps its own temperature, as the fast back ends do; no OpenCV layers."""
+
+    def __init__(self) -> None:
+        self.temperature = 0.5
+
+    def setInput(self, blob):
+        self.blob = blob
+
+    def forward(self):
+        return np.zeros((len(self.blob), 2, 1, 1), np.float32)
+
+    def set_temperature(self, temperature):
+        self.temperature = temperature
+
+    def get_temperature(self):
+        return self.temperature
+
+
+def test_a_network_that_keeps_its_own_temperature_is_handed_it(tiny_model):
+    own = OwnTemperature()
+    assert isinstance(own, helpers.model.KeepsTemperature) and isinstance(own, helpers.model.ColorizationNet)
+    helpers.set_temperature(own, 0.2)
+    assert own.temperature == 0.2 and helpers.get_temperature(own) == 0.2
+    with pytest.raises(ValueError, match="temperature"):  # checked before it is handed on
+        helpers.set_temperature(own, 0)
+    assert own.temperature == 0.2
+    net = load_model(model_dir=tiny_model)  # OpenCV's net: a ColorizationNet without its own temperature
+    assert isinstance(net, helpers.model.ColorizationNet)
+    assert not isinstance(net, helpers.model.KeepsTemperature)
+    helpers.set_temperature(net, 0.2)
+    assert helpers.get_temperature(net) == 0.2
+
+
+def test_a_network_without_a_temperature_is_named():
+    with pytest.raises(TypeError, match="list has no temperature.*load_model"):
+        helpers.set_temperature([], 0.5)
+    with pytest.raises(TypeError, match="str has no temperature"):
+        helpers.get_temperature("net")

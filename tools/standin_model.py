@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.backends import parse_prototxt
+from helpers.caffe import parse_prototxt
 from helpers.files import atomic_path, write_bytes
 from helpers.model import STANDIN_MARKER
 

@@ -1,0 +1,76 @@
+"""Faster CPU back ends for the colourisation network (optional: ``pip install -e ".[fast]"``).
+
+OpenCV's DNN module runs the Caffe model as it is. ONNX Runtime and OpenVINO can run the
+SAME network faster: it is rebuilt, layer by layer, from the same three files OpenCV reads
+(the prototxt, the caffemodel and ``pts_in_hull.npy``). Three precisions:
+
+* ``"fp32"`` - the same numbers as OpenCV up to float rounding (|Δab| below 0.01 on a model
+  whose logits are spread like a trained one's; OpenCV's own Winograd convolutions differ by as much);
+* ``"bf16"`` - OpenVINO only, on CPUs with AVX-512 BF16 or AMX: faster, slightly different;
+* ``"int8"`` - the big convolutions in 8-bit integers, calibrated on the sample photos:
+  fastest, and the colours change a little.
+
+Reduced precision changes the colours, and by how much depends on the weights, so
+``load_fast_backend`` measures it on your machine with your model on the sample photos and
+keeps fp32 when the change is too large, saying so.
+
+Every back end behaves like an OpenCV net (a ``helpers.model.ColorizationNet``), so the rest
+of the project does not care which one it has::
+
+    net = load_fast_backend("openvino", helpers.model.model_paths())
+    net.setInput(blob)        # (N, 1, S, S) float32: L - 50, S a multiple of 8
+    ab = net.forward()        # (N, 2, S/4, S/4) float32
+    net.set_temperature(0.2)  # takes effect on the next forward pass, no rebuild
+
+Introduced with the ``--backend`` option of ``python -m helpers``. The modules, in the order
+a network goes through them:
+
+* ``available`` - which back ends and precisions this machine has;
+* ``load`` - ``load_backend``, ``check_accuracy``, ``load_fast_backend``;
+* ``onnx_backend``, ``openvino_backend`` - the network rebuilt for each runtime, and run;
+* ``quantize`` - int8: which convolutions, calibrated on which photos;
+* ``runtime`` - ``Backend``, what every fast back end shares.
+
+The Caffe files are read by ``helpers.caffe``, which needs none of the optional packages.
+"""
+
+from .available import (
+    BACKENDS,
+    INSTALL_HINT,
+    PRECISIONS,
+    BackendUnavailableError,
+    available_backends,
+    available_precisions,
+)
+from .load import (
+    DEFAULT_TOLERANCE,
+    PrecisionFallbackWarning,
+    check_accuracy,
+    load_backend,
+    load_fast_backend,
+    read_model_graph,
+)
+from .onnx_backend import OnnxRuntimeBackend
+from .openvino_backend import OpenVinoBackend
+from .quantize import load_sample_images, network_inputs
+from .runtime import Backend
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_TOLERANCE",
+    "INSTALL_HINT",
+    "PRECISIONS",
+    "Backend",
+    "BackendUnavailableError",
+    "OnnxRuntimeBackend",
+    "OpenVinoBackend",
+    "PrecisionFallbackWarning",
+    "available_backends",
+    "available_precisions",
+    "check_accuracy",
+    "load_backend",
+    "load_fast_backend",
+    "load_sample_images",
+    "network_inputs",
+    "read_model_graph",
+]

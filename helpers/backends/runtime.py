@@ -1,0 +1,90 @@
+"""What every fast back end is: a network that runs like an OpenCV net.
+
+``Backend`` is the base class of ``OnnxRuntimeBackend`` and ``OpenVinoBackend``. It checks
+the input, keeps the annealed-mean temperature (fed to the runtime as a second input, so
+changing it needs no rebuild) and leaves the forward pass to the subclass::
+
+    net.setInput(blob)        # (N, 1, S, S) float32: L - 50, S a multiple of 8
+    ab = net.forward()        # (N, 2, S/4, S/4) float32
+    net.set_temperature(0.2)  # takes effect on the next forward pass
+
+So it is a ``helpers.model.ColorizationNet`` that keeps its own temperature
+(``helpers.model.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
+the video pipeline use it like the OpenCV net (``--backend`` of ``python -m helpers``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import check_temperature
+
+
+def _inverse_temperature(temperature: float) -> np.ndarray:
+    return np.array([1.0 / check_temperature(temperature)], np.float32)  # float32, like OpenCV's Scale blob
+
+
+class Backend:
+    """A network that runs like an OpenCV net: ``setInput(blob)`` then ``forward()``.
+
+    Attributes
+    ----------
+    name : str
+        ``"onnxruntime"`` or ``"openvino"``.
+    precision : {"fp32", "bf16", "int8"}
+    accuracy : float or None
+        Mean |Δab| versus fp32 on the sample images, when ``load_fast_backend`` chose bf16 or int8.
+    """
+
+    name = "?"
+
+    def __init__(self, precision: str, temperature: float) -> None:
+        self.precision = precision
+        self.accuracy: float | None = None
+        self._inv_temperature = _inverse_temperature(temperature)
+        self._blob: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        extra = "" if self.accuracy is None else f", mean |Δab| {self.accuracy:.2f} vs fp32"
+        return f"<{self.name} {self.precision} backend, T={self.get_temperature()}{extra}>"
+
+    def setInput(self, blob: np.ndarray, name: str = "") -> None:
+        """Set the input for the next ``forward``.
+
+        Parameters
+        ----------
+        blob : (N, 1, S, S) float32 ndarray
+            L (0..100) minus 50; S a multiple of 8.
+        name : str
+            Ignored (accepted for compatibility with ``cv2.dnn.Net.setInput``).
+        """
+        blob = np.ascontiguousarray(blob, dtype=np.float32)
+        if blob.ndim != 4 or blob.shape[1] != 1:
+            raise ValueError(f"The input must have shape (N, 1, S, S) (L minus 50), got {blob.shape}.")
+        self._blob = blob
+
+    def forward(self, outputName: str | None = None) -> np.ndarray:
+        """Run the network on the input set by ``setInput``.
+
+        Returns
+        -------
+        ab : (N, 2, S/4, S/4) float32 ndarray
+            A new array (not overwritten by the next call).
+        """
+        if outputName not in (None, "", "class8_ab"):
+            raise ValueError(f"This network has one output, class8_ab; got {outputName!r}.")
+        if self._blob is None:
+            raise RuntimeError("Call setInput(blob) before forward().")
+        return self._run(self._blob)
+
+    def _run(self, blob: np.ndarray) -> np.ndarray:
+        """The runtime's forward pass: inputs ``data_l`` (the blob) and ``inv_temperature`` (1,)."""
+        raise NotImplementedError
+
+    def set_temperature(self, temperature: float) -> None:
+        """Set the annealed-mean temperature ``T`` (see ``helpers.set_temperature``); no rebuild."""
+        self._inv_temperature = _inverse_temperature(temperature)
+
+    def get_temperature(self) -> float:
+        """The temperature ``T`` currently set."""
+        return round(float(1.0 / self._inv_temperature[0]), 6)
