@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
+from .background import ahead
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .files import FolderLock, atomic_path, remove_stale_parts, write_bytes
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
@@ -42,13 +43,13 @@ from .images import write_image
 from .keyframes import KEYFRAME_INTERVAL, KeyframePropagator, feed_range, network_predictor
 from .model import get_temperature, model_id, set_temperature
 from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
+from .video_check import check_video
 from .video_io import (
     DEINTERLACE,
     DecodeError,
     Frame,
     VideoError,
     VideoInfo,
-    check_video,
     output_format,
     probe_video,
     read_frames,
@@ -426,22 +427,6 @@ def _numbered_frames(frames_dir: Path) -> list[tuple[int, Path]]:
     return found
 
 
-def _in_background(func, items, depth: int = 4) -> Iterator:
-    """``func(item)`` for each item, in order, computed up to ``depth`` items ahead in a thread.
-
-    For PNG decoding: OpenCV releases Python's lock while it works, so this runs on the
-    second core while the first encodes the video.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(func, item))
-            if len(pending) > depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 @dataclass
 class Reassembly:
     """What ``frames_to_video`` wrote."""
@@ -512,7 +497,8 @@ def frames_to_video(
         height, width = first_image.shape[:2]
 
         def images() -> Iterator[tuple[int, int, np.ndarray]]:
-            read = _in_background(lambda item: (item[1], cv2.imread(str(item[1]))), frames)
+            # PNG decoding in a second thread (OpenCV releases Python's lock) while this one encodes
+            read = ahead(((path, cv2.imread(str(path))) for _, path in frames), buffer=4)
             for (path, img), p, d in zip(tqdm(read, total=len(frames), unit="frame", desc="writing",
                                               disable=not progress), pts, durations):
                 if img is None or img.shape[:2] != (height, width):
