@@ -490,8 +490,7 @@ def write_video(
             raise VideoError("No frames to write.")
         _mux_video(output, stream, stream.encode(None), durations)
         if audio is not None:
-            written = audio.finish(output, audio_end if audio_end is not None
-                                   else audio_start + float(end_pts * time_base))
+            written = audio.finish(output, audio_start + float(end_pts * time_base) if audio_end is None else audio_end)
     return written
 
 
