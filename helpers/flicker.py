@@ -77,7 +77,7 @@ def _ab_histogram(ab: np.ndarray) -> np.ndarray:
 
 class FlickerMeter:
     """Measure colour flicker frame by frame, without ground truth: ``update`` once per frame,
-    in order, then ``summary``. ``work_side``: see ``WORK_SIDE``."""
+    in order, then ``summary``. ``work_side``: see ``helpers.motion.WORK_SIDE``."""
 
     def __init__(self, *, work_side: int = WORK_SIDE) -> None:
         self._stream = _GrayStream(work_side)
@@ -139,7 +139,7 @@ class TemporalSmoother:
     strength : float
         ``s`` in ``ab_out = (1 - s) ab + s warp(previous ab_out)``, 0 (off) .. below 1.
     work_side : int
-        Longest side in pixels at which flow and smoothing run (see ``WORK_SIDE``).
+        Longest side in pixels at which flow and smoothing run (see ``helpers.motion.WORK_SIDE``).
 
     Notes
     -----

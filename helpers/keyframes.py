@@ -3,7 +3,7 @@
 In per-frame ("exact") mode the network colours every frame, about 0.4 s each on a laptop CPU.
 Yet neighbouring frames of a shot show nearly the same picture. So here the network colours
 only KEYFRAMES, and every frame between two keyframes gets its a, b from both of them, moved
-along the motion of the gray input (dense optical flow, OpenCV's DIS) and blended by distance
+along the motion of the gray input (``helpers.motion``: OpenCV's DIS flow) and blended by distance
 in time. Each frame keeps its own full-resolution L; only ab is carried, at a reduced size.
 
 Introduced in notebook 03_video (going faster).
