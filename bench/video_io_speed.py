@@ -30,7 +30,7 @@ import cv2
 
 from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, FPS, ffmpeg_exe, make_clip
-from helpers import video_io
+from helpers import video_check, video_io
 
 
 def old_path(clip: Path, out: Path) -> int:
@@ -67,7 +67,7 @@ def new_path(clip: Path, out: Path) -> int:
 
     written = video_io.write_video(out, stream(), time_base=info.time_base, fps=info.fps, audio_from=clip,
                                    audio_start=0.0)
-    video_io.check_video(out, times, times[-1] + step * info.time_base, written.audio_ends)
+    video_check.check_video(out, times, times[-1] + step * info.time_base, written.audio_ends)
     return len(times)
 
 

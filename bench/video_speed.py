@@ -226,7 +226,7 @@ def run_ours(frames: int) -> dict:
         (video, "colorize", watch.wrap("colourise (all)", video.colorize)),
         (colorize_mod, "predict_ab", watch.wrap("forward pass", colorize_mod.predict_ab)),
         (video, "write_image", watch.wrap("PNG encode + write", video.write_image)),
-        (video, "_frame_ok", watch.wrap("resume check", video._frame_ok)),
+        (video, "frame_file_ok", watch.wrap("resume check", video.frame_file_ok)),
         (video, "probe_video", watch.wrap("probe", video.probe_video)),
         (video, "frames_to_video", watch.wrap("reassembly (all)", video.frames_to_video)),
         (cv2, "imread", watch.wrap("reassembly: PNG read", cv2.imread)),

@@ -1,9 +1,10 @@
 """Does the colour flicker? Temporal stability of a colourised video, and a gentle fix.
 
 The network colours every frame on its own, so a coat can be redder in one frame than in the
-next. There is no ground truth, but there is motion: optical flow on the GRAY input frames tells
-where each pixel of the previous frame went, so the previous colourised frame can be warped onto
-this one. Where the flow can be trusted, a stable colourisation has the same a, b there.
+next. There is no ground truth, but there is motion: optical flow on the GRAY input frames
+(``helpers.motion``) tells where each pixel of the previous frame went, so the previous
+colourised frame can be warped onto this one. Where the flow can be trusted, a stable
+colourisation has the same a, b there.
 Frames are streamed one at a time, so memory does not grow with the video.
 
 Introduced in notebook 03_video.
@@ -17,109 +18,35 @@ import cv2
 import numpy as np
 
 from .lab import bgr_to_lab, lab_to_bgr
+from .motion import WORK_SIDE, OpticalFlow, is_scene_cut, shrink, small_gray, to_gray, warp
 
-WORK_SIDE = 320
-"""Longest side (pixels) at which flow runs and colours are compared: ample for the network's
-smooth ab (predicted at 56 x 56), and 4x cheaper than 640."""
 DEFAULT_STRENGTH = 0.6
 """Share of the previous, motion-compensated ab that ``TemporalSmoother`` keeps."""
-CUT_THUMB_SIDE, CUT_CORRELATION = 12, 0.4
-FLAT_STD, FLAT_CUT_DIFFERENCE = 4.0, 40.0
-"""Thresholds of ``is_scene_cut``, explained in its Notes."""
 HIST_BINS = 32
 """Bins per axis of the 2-D ab histogram, 8 units of a or b each: coarse enough to ignore noise."""
 
 
-def working_size(shape: tuple[int, ...], work_side: int = WORK_SIDE) -> tuple[int, int]:
-    """``(width, height)`` of a frame of ``shape`` shrunk to ``work_side`` on its longest side (never enlarged)."""
-    h, w = shape[:2]
-    scale = min(1.0, work_side / max(h, w))
-    return max(1, round(w * scale)), max(1, round(h * scale))
-
-
-def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return img if img.shape[1::-1] == size else cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-
-
-def _thumbnail(gray: np.ndarray) -> np.ndarray:
-    return _resize(gray, working_size(gray.shape, CUT_THUMB_SIDE)).astype(np.float32)
-
-
-def is_scene_cut(prev_gray: np.ndarray, gray: np.ndarray) -> bool:
-    """Whether two consecutive gray frames, ``(H, W)`` uint8 0..255, belong to different shots.
-
-    Notes
-    -----
-    Both frames are shrunk to thumbnails ``CUT_THUMB_SIDE = 12`` pixels on their longest side and
-    compared with the zero-mean normalised correlation (1 = same picture, about 0 = unrelated):
-    a cut when it is below ``CUT_CORRELATION = 0.4``.
-
-    - Correlation ignores brightness and contrast, so the exposure flicker of old film and fades
-      are not cuts (a gray histogram would call them cuts: +12 gray levels drops the 64-bin
-      histogram correlation of the astronaut photo from 1 to about 0).
-    - One thumbnail pixel covers 1/12 of the frame, so motion is forgiven: on the sample photos a
-      pan of 6% of the width per frame still correlates above 0.5, while any two different photos
-      correlate below 0.35. A whip pan faster than that may be reported as a cut; two shots with
-      the same layout (sky above, field below) may be missed.
-    - A flat thumbnail (spread below ``FLAT_STD = 4`` gray levels: a black frame) has no picture
-      to correlate; then a mean difference above ``FLAT_CUT_DIFFERENCE = 40`` levels is a cut.
-    """
-    if prev_gray.shape != gray.shape:
-        raise ValueError(f"Frames of one video must have one size, got {prev_gray.shape} and {gray.shape}.")
-    a, b = _thumbnail(prev_gray), _thumbnail(gray)
-    if min(a.std(), b.std()) < FLAT_STD:
-        return bool(np.abs(a.mean() - b.mean()) > FLAT_CUT_DIFFERENCE)
-    a, b = a - a.mean(), b - b.mean()
-    return bool((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()) < CUT_CORRELATION)
-
-
-class _GrayMotion:
-    """Follows the gray input: checks and shrinks each frame, finds the flow back to the previous one."""
+class _GrayStream:
+    """Follows the gray input of one video: checks and shrinks each frame, finds the motion back to the previous one."""
 
     def __init__(self, work_side: int) -> None:
         self.work_side = work_side
-        # DIS "fast": ~1 ms per 320 x 213 pair. On the sample clip "ultrafast" leaves 3x more
-        # pixels untrusted and "medium" is 5x slower for little gain.
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self.flow = OpticalFlow()
         self._prev: np.ndarray | None = None
         self.shape: tuple[int, int] | None = None
 
     def step(self, gray: np.ndarray, img_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Check and shrink one frame; returns it and the previous small frame (None at the start)."""
-        gray = np.ascontiguousarray(gray)  # DIS refuses views such as crops
-        if gray.ndim == 3:
-            gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
+        gray = to_gray(gray)
         if gray.dtype != np.uint8 or img_bgr.dtype != np.uint8 or img_bgr.shape != (*gray.shape, 3):
             raise ValueError(f"Expected a gray (H, W) and a colourised (H, W, 3) uint8 frame of one size, got "
                              f"{gray.shape} {gray.dtype} and {img_bgr.shape} {img_bgr.dtype}.")
         if self.shape not in (None, gray.shape):
             raise ValueError(f"The frame size changed from {self.shape} to {gray.shape}: use one object per video.")
         self.shape = gray.shape
-        small = _resize(gray, working_size(gray.shape, self.work_side))
+        small = small_gray(gray, self.work_side)
         prev, self._prev = self._prev, small
         return small, prev
-
-    def flow_back(self, prev: np.ndarray, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``maps`` (h, w, 2) float32: where each pixel of ``small`` was in ``prev`` (x, y, for
-        ``cv2.remap``); ``valid`` (h, w) bool: False where occluded or from outside the frame.
-
-        Forward-backward check (Sundaram, Brox and Keutzer, ECCV 2010): going back to ``prev``
-        and forward again must come home within ``0.01 (|b|² + |f|²) + 0.5`` squared pixels
-        (a tolerance that grows with the motion, plus about 0.7 pixel).
-        """
-        back = self._dis.calc(small, prev, None)  # small(x) ~ prev(x + back(x))
-        forward = self._dis.calc(prev, small, None)  # prev(y) ~ small(y + forward(y))
-        h, w = small.shape
-        maps = back + np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
-        forward_there = _warp(forward, maps)
-        error = np.sum((back + forward_there) ** 2, axis=2)
-        limit = 0.01 * (np.sum(back**2, axis=2) + np.sum(forward_there**2, axis=2)) + 0.5
-        inside = (maps[..., 0] >= 0) & (maps[..., 0] <= w - 1) & (maps[..., 1] >= 0) & (maps[..., 1] <= h - 1)
-        return maps, (error <= limit) & inside
-
-
-def _warp(img: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _ab(img_bgr: np.ndarray) -> np.ndarray:
@@ -150,10 +77,10 @@ def _ab_histogram(ab: np.ndarray) -> np.ndarray:
 
 class FlickerMeter:
     """Measure colour flicker frame by frame, without ground truth: ``update`` once per frame,
-    in order, then ``summary``. ``work_side``: see ``WORK_SIDE``."""
+    in order, then ``summary``. ``work_side``: see ``helpers.motion.WORK_SIDE``."""
 
     def __init__(self, *, work_side: int = WORK_SIDE) -> None:
-        self._motion = _GrayMotion(work_side)
+        self._stream = _GrayStream(work_side)
         self._prev_ab: np.ndarray | None = None
         self._prev_hist: np.ndarray | None = None
         self._count = self._cuts = self._steady = 0
@@ -162,15 +89,15 @@ class FlickerMeter:
     def update(self, gray: np.ndarray, img_bgr: np.ndarray) -> FrameFlicker | None:
         """Add one frame: ``gray`` (H, W) uint8, the input, and ``img_bgr`` (H, W, 3) uint8, its
         colourisation. Returns its ``FrameFlicker``, or None for the very first frame."""
-        small, prev = self._motion.step(gray, img_bgr)
-        ab = _ab(_resize(img_bgr, small.shape[::-1]))
+        small, prev = self._stream.step(gray, img_bgr)
+        ab = _ab(shrink(img_bgr, small.shape[::-1]))
         hist = _ab_histogram(ab)
         self._sums["chroma"] += float(np.hypot(ab[..., 0], ab[..., 1]).mean())
         self._count += 1
         result = None
         if prev is not None:
-            maps, valid = self._motion.flow_back(prev, small)
-            change = np.linalg.norm(ab - _warp(self._prev_ab, maps), axis=2)
+            maps, valid = self._stream.flow.back(prev, small)
+            change = np.linalg.norm(ab - warp(self._prev_ab, maps), axis=2)
             result = FrameFlicker(
                 frame=self._count - 1,
                 warped_ab_change=float(change[valid].mean() if valid.any() else change.mean()),
@@ -212,7 +139,7 @@ class TemporalSmoother:
     strength : float
         ``s`` in ``ab_out = (1 - s) ab + s warp(previous ab_out)``, 0 (off) .. below 1.
     work_side : int
-        Longest side in pixels at which flow and smoothing run (see ``WORK_SIDE``).
+        Longest side in pixels at which flow and smoothing run (see ``helpers.motion.WORK_SIDE``).
 
     Notes
     -----
@@ -230,18 +157,18 @@ class TemporalSmoother:
         if not 0 <= strength < 1:
             raise ValueError(f"strength must be at least 0 and below 1 (0.6 is a good start), got {strength}.")
         self.strength = strength
-        self._motion = _GrayMotion(work_side)
+        self._stream = _GrayStream(work_side)
         self._ab_out: np.ndarray | None = None
 
     def __call__(self, gray: np.ndarray, img_bgr: np.ndarray) -> np.ndarray:
         """Smooth one frame (see the class docstring for shapes and types)."""
-        small, prev = self._motion.step(gray, img_bgr)
-        ab = _ab(_resize(img_bgr, small.shape[::-1]))
+        small, prev = self._stream.step(gray, img_bgr)
+        ab = _ab(shrink(img_bgr, small.shape[::-1]))
         if prev is None or is_scene_cut(prev, small):
             self._ab_out = ab
             return img_bgr.copy()
-        maps, valid = self._motion.flow_back(prev, small)
-        blended = (1 - self.strength) * ab + self.strength * _warp(self._ab_out, maps)
+        maps, valid = self._stream.flow.back(prev, small)
+        blended = (1 - self.strength) * ab + self.strength * warp(self._ab_out, maps)
         self._ab_out = np.where(valid[..., None], blended, ab)
         lab = bgr_to_lab(img_bgr)
         change = cv2.resize(self._ab_out - ab, img_bgr.shape[1::-1], interpolation=cv2.INTER_LINEAR)

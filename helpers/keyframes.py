@@ -3,7 +3,7 @@
 In per-frame ("exact") mode the network colours every frame, about 0.4 s each on a laptop CPU.
 Yet neighbouring frames of a shot show nearly the same picture. So here the network colours
 only KEYFRAMES, and every frame between two keyframes gets its a, b from both of them, moved
-along the motion of the gray input (dense optical flow, OpenCV's DIS) and blended by distance
+along the motion of the gray input (``helpers.motion``: OpenCV's DIS flow) and blended by distance
 in time. Each frame keeps its own full-resolution L; only ab is carried, at a reduced size.
 
 Introduced in notebook 03_video (going faster).
@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from .colorize import DEFAULT_SIZE, network_input, predict_ab
-from .flicker import WORK_SIDE, is_scene_cut, working_size
 from .lab import lab_to_bgr, lightness
+from .motion import WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
 
 KEYFRAME_INTERVAL = 8
 """K: a keyframe at least every 8 frames (1/3 s at 24 fps); see ``KeyframePropagator``."""
@@ -36,8 +36,8 @@ UNTRUSTED_WEIGHT = 0.01
 PredictAB = Callable[[np.ndarray], np.ndarray]
 """``(N, H, W)`` float32 L, 0..100, at full resolution -> ``(N, h, w, 2)`` float32 ab at any size."""
 Motion = tuple[np.ndarray, np.ndarray]
-"""``maps`` (h, w, 2) float32: where each pixel is in another frame (x, y, for ``cv2.remap``);
-``trusted`` (h, w) float32: 1 where that passed the forward-backward check, else 0."""
+"""``helpers.motion.Motion`` with ``trusted`` as (h, w) float32, 1 or 0, so that it can be warped and
+chained: ``maps`` (h, w, 2) float32, where each pixel is in another frame (x, y, for ``warp``)."""
 
 
 @dataclass(frozen=True)
@@ -88,19 +88,6 @@ def feed_range(start: int, stop: int, frame_count: int, keyframe_interval: int =
     return range(start - start % k, min(frame_count, -(-(stop - 1) // k) * k + 1))
 
 
-def _warp(img: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _trusted(flow: np.ndarray, flow_back_there: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    """Forward-backward check, as in ``helpers.flicker``: going there and back must come home."""
-    (fx, fy), (bx, by), (x, y) = cv2.split(flow), cv2.split(flow_back_there), cv2.split(maps)
-    h, w = x.shape  # channel by channel: 10x faster than NumPy sums over the last axis
-    error = (fx + bx) ** 2 + (fy + by) ** 2
-    limit = 0.01 * (fx**2 + fy**2 + bx**2 + by**2) + 0.5
-    return ((error <= limit) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).astype(np.float32)
-
-
 class KeyframePropagator:
     """Colour a video fast: the network on keyframes, optical flow in between (see ``run``).
 
@@ -112,7 +99,7 @@ class KeyframePropagator:
     keyframe_interval : int
         K: every frame whose index is a multiple of K is a keyframe. 1 is per-frame mode.
     work_side : int
-        Longest side in pixels of the flow and of the carried ab (``helpers.flicker.WORK_SIDE``).
+        Longest side in pixels of the flow and of the carried ab (``helpers.motion.WORK_SIDE``).
     occlusion_max, residual_max, duplicate_diff : float
         When propagation is unreliable, and when a frame repeats: see Notes.
 
@@ -150,10 +137,8 @@ class KeyframePropagator:
         self.predict_ab, self.keyframe_interval, self.work_side = predict_ab, keyframe_interval, work_side
         self.occlusion_max, self.residual_max, self.duplicate_diff = occlusion_max, residual_max, duplicate_diff
         self.network_calls = 0
-        # DIS "fast": about 2 ms per 320 x 240 flow (see helpers.flicker for the other presets)
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._flow = OpticalFlow()
         self._L_of_gray = lightness(np.arange(256, dtype=np.uint8)[np.newaxis])[0]  # gray level -> L
-        self._identity: np.ndarray | None = None
 
     def run(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, FrameInfo]]:
         """Colour a stream of frames; adds to ``network_calls``.
@@ -179,10 +164,8 @@ class KeyframePropagator:
             if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or frame.shape[2:] not in ((), (3,)):
                 raise ValueError(f"Frame {index}: expected a (H, W, 3) or (H, W) uint8 image, "
                                  f"got {frame.shape} {frame.dtype}.")
-            gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            small = cv2.resize(gray, working_size(gray.shape, self.work_side), interpolation=cv2.INTER_AREA)
+            small = small_gray(to_gray(frame), self.work_side)
             if last is None:
-                self._identity = np.dstack(np.meshgrid(*(np.arange(n, dtype=np.float32) for n in small.shape[::-1])))
                 new = self._keyframe(index, frame, small, "first frame")
             elif index != last.index + 1 or small.shape != last.small.shape:
                 raise ValueError(f"Frame {index} does not follow frame {last.index} at the same size: feed "
@@ -211,7 +194,7 @@ class KeyframePropagator:
         """Make a keyframe of this frame, or carry the last keyframe's ab to it; link ``last`` to it."""
         duplicate = cv2.absdiff(small, last.small).mean() < self.duplicate_diff
         if duplicate:
-            back = last.to_next = (self._identity, np.ones(small.shape, np.float32))
+            back = last.to_next = (self._flow.identity(small.shape), np.ones(small.shape, np.float32))
         elif is_scene_cut(last.small, small):
             return self._keyframe(index, frame, small, "scene cut", cut=True)
         else:
@@ -219,9 +202,9 @@ class KeyframePropagator:
         if last.chain is None:  # ``last`` is the keyframe
             chain = back
         else:  # chained: keyframe <- last <- this frame
-            chain = (_warp(last.chain[0], back[0]), (_warp(last.chain[1], back[0]) > 0.5) * back[1])
+            chain = (warp(last.chain[0], back[0]), (warp(last.chain[1], back[0]) > 0.5) * back[1])
         occluded = float(1 - chain[1].mean())
-        error = _warp(cv2.LUT(key.small, self._L_of_gray), chain[0]) - cv2.LUT(small, self._L_of_gray)
+        error = warp(cv2.LUT(key.small, self._L_of_gray), chain[0]) - cv2.LUT(small, self._L_of_gray)
         error = error[chain[1] > 0]
         residual = float(np.abs(error - error.mean()).mean()) if error.size else float("inf")
         numbers = {"occluded": occluded, "residual": residual}
@@ -237,15 +220,12 @@ class KeyframePropagator:
                                   **numbers)
         else:
             info = FrameInfo(index, "propagated", "", occluded, residual)
-        return _Frame(index, frame, small, info, ab=_warp(key.ab, chain[0]), chain=chain)
+        return _Frame(index, frame, small, info, ab=warp(key.ab, chain[0]), chain=chain)
 
     def _flows(self, prev: np.ndarray, small: np.ndarray) -> tuple[Motion, Motion]:
         """Motion of ``small`` back into ``prev``, and of ``prev`` forward into ``small``."""
-        back = self._dis.calc(small, prev, None)  # small(x) ~ prev(x + back(x))
-        forward = self._dis.calc(prev, small, None)  # prev(y) ~ small(y + forward(y))
-        back_maps, forward_maps = self._identity + back, self._identity + forward
-        return ((back_maps, _trusted(back, _warp(forward, back_maps), back_maps)),
-                (forward_maps, _trusted(forward, _warp(back, forward_maps), forward_maps)))
+        back, forward = self._flow.both_ways(prev, small)
+        return (back.maps, back.trusted.astype(np.float32)), (forward.maps, forward.trusted.astype(np.float32))
 
     def _release(self, key: _Frame | None, waiting: list[_Frame],
                  new: _Frame) -> Iterator[tuple[int, np.ndarray, FrameInfo]]:
@@ -257,11 +237,11 @@ class KeyframePropagator:
                                              f"a scene cut follows at {new.index}")
                 continue
             step_maps, step_trusted = f.to_next
-            maps = step_maps if maps is None else _warp(maps, step_maps)
-            trusted = step_trusted if trusted is None else (_warp(trusted, step_maps) > 0.5) * step_trusted
+            maps = step_maps if maps is None else warp(maps, step_maps)
+            trusted = step_trusted if trusted is None else (warp(trusted, step_maps) > 0.5) * step_trusted
             w_left = (new.index - f.index) * (f.chain[1] + UNTRUSTED_WEIGHT)
             w_right = (f.index - key.index) * (trusted + UNTRUSTED_WEIGHT)
-            f.ab = (w_left[..., None] * f.ab + w_right[..., None] * _warp(new.ab, maps)) / (w_left + w_right)[..., None]
+            f.ab = (w_left[..., None] * f.ab + w_right[..., None] * warp(new.ab, maps)) / (w_left + w_right)[..., None]
             f.info = dataclasses.replace(f.info, reason=f.info.reason or f"between frames {key.index} and {new.index}")
         ab = None if key is None else key.ab_low
         for f in waiting:

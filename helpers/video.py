@@ -1,16 +1,23 @@
 """Colourise a video frame by frame, never losing work, and put it back together with its sound.
 
-1. ``colorize_frames`` decodes the video (``helpers.video_io``), colourises each frame at full
-   resolution and saves it as ``colorized_frames/<video>/frame_000001.png``. A
-   ``manifest.json`` beside the frames records the video, the settings and every frame's
-   timestamp: running again skips the frames already done, so an interrupted run resumes
-   where it stopped, and frames of another video or other settings are never mixed in.
-   While a run works in a frames folder it holds the folder's lock: a second run on the same
-   folder stops at once with a clear message instead of mixing frames.
-2. ``frames_to_video`` encodes the frames as an H.264 video at their original times (variable
-   frame rate stays variable, so the sound stays in sync), adds every sound stream of the
-   source, and checks the result before it is given its name.
-3. ``colorize_video`` does both, with ``smooth_frames`` in between if asked.
+The pipeline, and the module that holds each step:
+
+1. ``colorize_frames`` (here) decodes the video (``helpers.video_io``), colourises each frame
+   at full resolution, every frame with the network or only keyframes (``helpers.keyframes``),
+   and saves it as ``colorized_frames/<video>/frame_000001.png``. The folder's manifest
+   (``helpers.frames_folder``) records the video, the settings and every frame's timestamp:
+   running again skips the frames already done, so an interrupted run resumes where it
+   stopped, and frames of another video or other settings are never mixed in. While a run
+   works in a frames folder it holds the folder's lock: a second run on the same folder stops
+   at once with a clear message instead of mixing frames.
+2. ``smooth_frames`` and ``measure_flicker`` (here) calm and measure the colour flicker of a
+   frames folder (``helpers.flicker``).
+3. ``frames_to_video`` (``helpers.reassemble``) encodes the frames as an H.264 video at their
+   original times, adds every sound stream of the source, and checks the result before it is
+   given its name.
+4. ``colorize_video`` (here) does it all: 1, then 2 if asked, then 3.
+
+Everything the notebook uses is importable from here: ``from helpers import video``.
 
 Introduced in notebook 03_video.
 """
@@ -18,17 +25,13 @@ Introduced in notebook 03_video.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import threading
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -36,35 +39,31 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .colorize import DEFAULT_SIZE, check_size, colorize
-from .files import FolderLock, atomic_path, remove_stale_parts, write_bytes
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
+from .frames_folder import (
+    MANIFEST,
+    TimestampRecorder,
+    folder_identity,
+    frame_file_ok,
+    frame_path,
+    frames_folder_lock,
+    numbered_frames,
+    prepare_frames_folder,
+    read_manifest,
+    write_manifest,
+)
 from .images import write_image
 from .keyframes import KEYFRAME_INTERVAL, KeyframePropagator, feed_range, network_predictor
 from .model import get_temperature, model_id, set_temperature
-from .paths import COLORIZED_FRAMES, COLORIZED_VIDEOS
-from .video_io import (
-    DEINTERLACE,
-    DecodeError,
-    Frame,
-    VideoError,
-    VideoInfo,
-    check_video,
-    output_format,
-    probe_video,
-    read_frames,
-    write_video,
-)
+from .paths import COLORIZED_FRAMES
+from .reassemble import Reassembly, frames_to_video, output_path
+from .video_io import DEINTERLACE, DecodeError, Frame, VideoError, VideoInfo, probe_video, read_frames
 
 __all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames", "colorize_frames", "frames_to_video",
-           "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "output_path"]
+           "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "read_manifest", "output_path"]
 
-FRAME_PATTERN = "frame_{:06d}.png"
-"""Six digits: enough for 11 hours at 25 fps, and file listings sort in frame order."""
-MANIFEST = "manifest.json"
 _TO_THE_END = 2**62
 """A run's end when the video's length is not known yet: it goes on until the frames end."""
-MANIFEST_VERSION = 2
-"""Version 2 records every frame's timestamp; folders of version 1 are redone with ``restart``."""
 
 
 @dataclass
@@ -88,141 +87,6 @@ class FramesReport:
     """Damage FFmpeg stepped over (those frames may show it)."""
     deinterlaced: bool = False
     new_frames: list[int] = field(default_factory=list, repr=False)
-
-
-# --------------------------------------------------------------------------- the frames folder
-def frame_path(frames_dir: str | os.PathLike, number: int) -> Path:
-    """Where frame ``number`` (1 = the first frame) is saved."""
-    return Path(frames_dir) / FRAME_PATTERN.format(number)
-
-
-_PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
-_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
-
-
-def _frame_ok(path: Path, shape: tuple[int, int]) -> bool:
-    """A complete PNG of ``shape`` (height, width): checked from its first and last bytes, without decoding."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(24)
-            f.seek(-len(_PNG_END), os.SEEK_END)
-            tail = f.read()
-    except OSError:
-        return False
-    size = (int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"))
-    return head[:16] == _PNG_START and tail == _PNG_END and size == tuple(shape)
-
-
-_held: dict[Path, list] = {}
-_held_guard = threading.Lock()
-
-
-@contextmanager
-def frames_folder_lock(frames_dir: Path) -> Iterator[None]:
-    """Hold ``frames_dir``'s ``FolderLock`` (re-entrant within this process: ``colorize_video`` holds it
-    across ``colorize_frames`` and ``frames_to_video``). Another process gets ``FolderInUseError``."""
-    key = Path(frames_dir).resolve()
-    with _held_guard:
-        entry = _held.get(key)
-        if entry is None:
-            lock = FolderLock(key, "frames folder").__enter__()
-            entry = _held[key] = [lock, 0]
-            remove_stale_parts(key)  # temporary files of killed runs: nobody else can be writing now
-        entry[1] += 1
-    try:
-        yield
-    finally:
-        with _held_guard:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del _held[key]
-                entry[0].__exit__(None, None, None)
-
-
-def read_manifest(frames_dir: str | os.PathLike) -> dict | None:
-    """The ``manifest.json`` of a frames folder, None if there is none.
-
-    Raises
-    ------
-    VideoError
-        The manifest cannot be read (say, a disk that filled up): run again with ``restart``.
-    """
-    path = Path(frames_dir) / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text())
-        if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
-    except (ValueError, OSError) as exc:
-        raise VideoError(f"{path} is damaged and cannot be read ({exc}). Run again with restart=True "
-                         "(command line: --restart) to start this folder afresh.") from None
-    return manifest
-
-
-def _write_manifest(frames_dir: Path, manifest: dict) -> None:
-    write_bytes(frames_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
-
-
-def _identity(info: VideoInfo, settings: dict) -> dict:
-    """What must match for frames to be reused: the video file and the settings."""
-    stat = info.path.stat()
-    return {"version": MANIFEST_VERSION,
-            "video": {"source": str(info.path.resolve()), "bytes": stat.st_size, "mtime": stat.st_mtime,
-                      "width": info.width, "height": info.height},
-            "settings": settings}
-
-
-def _prepare_frames_dir(frames_dir: Path, identity: dict, restart: bool) -> dict:
-    """Check (or with ``restart``, clear) the frames folder; returns its manifest. Call with the lock held."""
-    try:
-        old = read_manifest(frames_dir)
-    except VideoError:
-        if not restart:
-            raise
-        old = {}
-    same = old is not None and all(old.get(key) == value for key, value in identity.items())
-    if old is not None and not same:
-        if not restart:
-            changed = _differences(old, identity)
-            raise VideoError(
-                f"{frames_dir} holds frames of another video or other settings (different: {', '.join(changed)}). "
-                "To keep them, choose another frames folder; to replace them, run again with restart=True "
-                "(command line: --restart).")
-        for old_frame in frames_dir.glob("frame_*.png"):
-            old_frame.unlink()
-    elif old is None and any(frames_dir.glob("frame_*.png")):
-        raise VideoError(f"{frames_dir} holds frames without a {MANIFEST}: they may belong to another video. "
-                         "Move them away or choose another frames folder.")
-    manifest = dict(old) if same else {**identity, "time_base": None, "pts": [], "frame_count": None}
-    _write_manifest(frames_dir, manifest)
-    return manifest
-
-
-def _differences(old: dict, new: dict) -> list[str]:
-    if old.get("version") != new["version"]:
-        return ["made by an older version of this tutorial"]
-    return sorted(key for section in ("video", "settings") for key, value in new[section].items()
-                  if (old.get(section) or {}).get(key) != value)
-
-
-class _Timestamps:
-    """Records each decoded frame's timestamp into the manifest as frames stream past."""
-
-    def __init__(self, manifest: dict, info: VideoInfo) -> None:
-        self.manifest = manifest
-        manifest["time_base"] = str(info.time_base)
-        manifest["fps"] = info.fps  # for the length of the last frame of a one-frame video
-        # pixel shape, for the output; turned with the picture
-        manifest["sample_aspect"] = str(1 / info.sample_aspect if info.rotation in (90, 270) else info.sample_aspect)
-        self.pts: list = manifest["pts"]
-
-    def record(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        for frame in frames:
-            if len(self.pts) <= frame.index:
-                self.pts.extend([None] * (frame.index + 1 - len(self.pts)))
-            self.pts[frame.index] = frame.pts
-            yield frame
 
 
 # --------------------------------------------------------------------------- colourising
@@ -306,8 +170,8 @@ def colorize_frames(
     if mode == "fast":
         settings.update(mode="fast", keyframe_interval=keyframe_interval)
     with frames_folder_lock(frames_dir):
-        manifest = _prepare_frames_dir(frames_dir, _identity(info, settings), restart)
-        timestamps = _Timestamps(manifest, info)
+        manifest = prepare_frames_folder(frames_dir, folder_identity(info, settings), restart)
+        timestamps = TimestampRecorder(manifest, info)
         report = FramesReport(frames_dir=frames_dir, first=start + 1,
                               deinterlaced=deinterlace == "on" or (deinterlace == "auto" and info.interlaced))
         estimate = max(0, info.frames_estimate - start)
@@ -347,7 +211,7 @@ def colorize_frames(
         try:
             if mode == "exact":
                 for frame in frames(start, max_frames):
-                    if _frame_ok(frame_path(frames_dir, frame.index + 1), frame.image.shape[:2]):
+                    if frame_file_ok(frame_path(frames_dir, frame.index + 1), frame.image.shape[:2]):
                         report.reused += 1
                         report.done += 1
                         bar.update()
@@ -360,7 +224,7 @@ def colorize_frames(
         finally:
             writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
             bar.close()
-            _write_manifest(frames_dir, manifest)
+            write_manifest(frames_dir, manifest)
         for write in writes:
             write.result()  # a failed write (disk full...) is an error, not a silent gap
     if report.done == 0 and not report.decode_error:
@@ -383,7 +247,7 @@ def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, frames, st
     shape = (info.height, info.width)
     stop = math.inf if max_frames is None else start + max_frames
     stop = min(stop, frame_count) if frame_count is not None else stop
-    done = {int(p.stem.split("_")[1]) - 1 for p in frames_dir.glob("frame_*.png") if _frame_ok(p, shape)}
+    done = {int(p.stem.split("_")[1]) - 1 for p in frames_dir.glob("frame_*.png") if frame_file_ok(p, shape)}
     done = {i for i in done if start <= i < stop}
     report.reused = report.done = len(done)
     bar.update(report.done)
@@ -412,165 +276,13 @@ def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, frames, st
     report.network_passes = propagator.network_calls
 
 
-# --------------------------------------------------------------------------- writing
-def _numbered_frames(frames_dir: Path) -> list[tuple[int, Path]]:
-    found = sorted((int(p.stem.split("_")[1]), p) for p in Path(frames_dir).glob("frame_*.png"))
-    if not found:
-        raise VideoError(f"No frame_*.png files in {frames_dir}: colourise the frames first.")
-    numbers = [n for n, _ in found]
-    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
-    if missing:
-        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-        raise VideoError(f"{len(missing)} frame(s) missing in {frames_dir}: {shown}. Run the colourisation again "
-                         "to fill them in.")
-    return found
-
-
-def _in_background(func, items, depth: int = 4) -> Iterator:
-    """``func(item)`` for each item, in order, computed up to ``depth`` items ahead in a thread.
-
-    For PNG decoding: OpenCV releases Python's lock while it works, so this runs on the
-    second core while the first encodes the video.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(func, item))
-            if len(pending) > depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-@dataclass
-class Reassembly:
-    """What ``frames_to_video`` wrote."""
-
-    path: Path
-    frames: int
-    duration: float
-    check: str
-    """What was checked after writing, in words."""
-    sound_notes: list[str]
-
-
-def frames_to_video(
-    frames_dir: str | os.PathLike,
-    out_path: str | os.PathLike,
-    *,
-    audio: bool = True,
-    progress: bool = True,
-) -> Reassembly:
-    """Encode ``frame_*.png`` files as an H.264 video at their source's times, with its sound.
-
-    Parameters
-    ----------
-    frames_dir : path
-        Folder of ``frame_000001.png``... and the ``manifest.json`` that ``colorize_frames``
-        wrote (it names the source video and holds each frame's timestamp). The frames must be
-        consecutive (a gap is an error).
-    out_path : path
-        The video to write: ``.mp4`` (plays in browsers), ``.mkv`` or ``.mov``; its folder is
-        created. It is written under a temporary name, checked, and only then renamed, so a
-        failed run never leaves half a video.
-    audio : bool
-        Add the source's sound streams, from the time of the first frame, cut to the
-        frames' length.
-
-    Returns
-    -------
-    Reassembly
-        The path, the frame count, the duration, what the check found, notes on the sound.
-
-    Notes
-    -----
-    Each frame keeps its source timestamp, so variable-rate video (phones) keeps its rhythm
-    and the sound stays in sync. The last frame lasts as long as the one before it.
-    See ``helpers.video_io.write_video`` for the encoder settings.
-    """
-    frames_dir, out_path = Path(frames_dir), Path(out_path)
-    container = output_format(out_path)  # a suffix with no container: an error before any work
-    with frames_folder_lock(frames_dir):
-        manifest = read_manifest(frames_dir)
-        if not manifest or not manifest.get("time_base"):
-            raise VideoError(f"{frames_dir} has no {MANIFEST} with frame times: colourise the frames with "
-                             "colorize_frames first.")
-        frames = _numbered_frames(frames_dir)
-        time_base = Fraction(manifest["time_base"])
-        all_pts = manifest["pts"]
-        pts = [all_pts[n - 1] if n - 1 < len(all_pts) else None for n, _ in frames]
-        if None in pts:
-            raise VideoError(f"The times of some frames in {frames_dir} are unknown (an interrupted run): run the "
-                             "colourisation again to complete them.")
-        last_step = pts[-1] - pts[-2] if len(pts) > 1 else max(1, round(1 / (manifest.get("fps", 25) * time_base)))
-        durations = [b - a for a, b in zip(pts, pts[1:])] + [last_step]
-        source = Path(manifest["video"]["source"])
-        first_time = float(pts[0] * time_base)
-        first_image = cv2.imread(str(frames[0][1]))
-        if first_image is None:
-            raise VideoError(f"{frames[0][1]} is damaged; delete it and colourise again.")
-        height, width = first_image.shape[:2]
-
-        def images() -> Iterator[tuple[int, int, np.ndarray]]:
-            read = _in_background(lambda item: (item[1], cv2.imread(str(item[1]))), frames)
-            for (path, img), p, d in zip(tqdm(read, total=len(frames), unit="frame", desc="writing",
-                                              disable=not progress), pts, durations):
-                if img is None or img.shape[:2] != (height, width):
-                    raise VideoError(f"{path} is damaged or not the size of the first frame; delete it and "
-                                     "colourise again.")
-                yield p - pts[0], d, img
-
-        span = float((pts[-1] + durations[-1] - pts[0]) * time_base)
-        fps = len(frames) / span if span > 0 else 25.0
-        with_sound = audio and source.is_file()  # a source without sound simply adds no stream
-        remove_stale_parts(out_path.parent, out_path.name)  # a killed run's half-written video
-        with atomic_path(out_path) as tmp:
-            written = write_video(tmp, images(), time_base=time_base, fps=fps,
-                                  sample_aspect=Fraction(manifest.get("sample_aspect", "1")),
-                                  audio_from=source if with_sound else None, audio_start=first_time,
-                                  audio_end=first_time + span, container=container,
-                                  variable_rate=len(set(durations[:-1])) > 1)
-            times = [float((p - pts[0]) * time_base) for p in pts]
-            check = check_video(tmp, times, span, written.audio_ends, name=out_path.name)
-    if audio and not with_sound:
-        written.notes.append(f"no sound: {source} is missing")
-    elif audio and not written.audio_ends and not written.notes:
-        written.notes.append("the source has no sound")
-    notes = written.notes
-    return Reassembly(out_path, len(frames), span, check, notes)
-
-
-def output_path(video: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Where ``colorize_video`` writes: ``out``, or ``<out>/<name>_color.mp4`` if ``out`` is a folder
-    (an existing one, or a name ending in ``/``).
-
-    Raises
-    ------
-    VideoError
-        ``out`` is the input video itself (also through a link), or its suffix names no
-        container this project writes (.mp4, .mkv, .mov).
-    """
-    video = Path(video)
-    if out is None:
-        out = COLORIZED_VIDEOS / f"{video.stem}_color.mp4"
-    folder = str(out).endswith(("/", os.sep))  # Path() would drop the slash that says "a folder"
-    out = Path(out)
-    if folder or out.is_dir():
-        out = out / f"{video.stem}_color.mp4"
-    if out.exists() and out.samefile(video) or out.resolve() == video.resolve():
-        raise VideoError(f"The output {out} is the input video: it would be replaced. Choose another name "
-                         f"(default: {video.stem}_color.mp4).")
-    output_format(out)
-    return out
-
-
 # --------------------------------------------------------------------------- flicker
 def _gray_and_colour(frames_dir: Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(number, gray input frame, colourised frame)`` for every colourised frame, streamed."""
     manifest = read_manifest(frames_dir) or {}
     if "video" not in manifest:
         raise VideoError(f"{frames_dir} has no {MANIFEST}: colourise the frames with colorize_frames first.")
-    frames = _numbered_frames(frames_dir)
+    frames = numbered_frames(frames_dir)
     sources = read_frames(manifest["video"]["source"], start=frames[0][0] - 1, max_frames=len(frames),
                           deinterlace=manifest["settings"].get("deinterlace", "auto"))
     for (number, path), source in zip(frames, sources):
@@ -621,11 +333,11 @@ def smooth_frames(
         for old in out_dir.glob("frame_*.png"):
             old.unlink()
         smoother = TemporalSmoother(strength)
-        total = len(_numbered_frames(frames_dir))
+        total = len(numbered_frames(frames_dir))
         for number, gray, colour in tqdm(_gray_and_colour(frames_dir), total=total, unit="frame",
                                          desc="smoothing", disable=not progress):
             write_image(frame_path(out_dir, number), smoother(gray, colour))
-        _write_manifest(out_dir, {**read_manifest(frames_dir), "smoothed": {"strength": strength}})
+        write_manifest(out_dir, {**read_manifest(frames_dir), "smoothed": {"strength": strength}})
     return out_dir
 
 

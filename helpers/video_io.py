@@ -9,9 +9,7 @@ an error, deinterlaces through FFmpeg's filters, and writes H.264 with the origi
 * ``probe_video`` tells what a video is: size, rotation, interlacing, frame rates, sound streams.
 * ``read_frames`` decodes frames in a background thread: ``Frame(index, pts, time, image)``.
 * ``write_video`` encodes frames at the times you give (so variable rate stays variable) and
-  copies or re-encodes every sound stream, cut to the picture's length.
-* ``check_video`` decodes nothing: it reads the written file's packets and compares frame
-  count, frame times and duration with what was meant to be written.
+  adds the source's sound (``helpers.sound``); ``helpers.video_check`` checks the result.
 
 Introduced in notebook 03_video.
 """
@@ -20,10 +18,8 @@ from __future__ import annotations
 
 import math
 import os
-import queue
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -33,14 +29,15 @@ import av.logging
 import cv2
 import numpy as np
 
+from .background import ahead
+from .sound import Soundtrack, Written
+
 DEFAULT_FPS = 25.0
 """Used when a video's frame rate is missing or nonsense (0 or NaN): the PAL film/TV rate."""
 DEINTERLACE = ("auto", "on", "off")
 """``auto``: deinterlace when the video says it is interlaced; ``on``: every frame; ``off``: never."""
 CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov"}
 """Output suffixes and their FFmpeg formats. MP4 plays in browsers; MKV holds any sound codec."""
-BROWSER_AUDIO = {"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"}
-"""Sound codecs copied as they are into MP4; others (PCM, MP2, Vorbis...) are re-encoded to AAC."""
 CRF = 18
 """x264 quality: 18 is close to visually lossless (lower: bigger files; 23 is x264's default)."""
 PRESET = "veryfast"
@@ -139,8 +136,9 @@ class Frame(NamedTuple):
 
 
 # --------------------------------------------------------------------------- reading
-def _open(path: Path):
-    """``av.open`` with errors for people."""
+def open_video(path: Path) -> av.container.InputContainer:
+    """``av.open(path)`` for reading, with errors for people: FileNotFoundError, or VideoError when
+    the file is not a video or has no picture."""
     if not path.is_file():
         raise FileNotFoundError(f"No such video file: {path}" + (" (it is a folder)" if path.is_dir() else ""))
     try:
@@ -180,7 +178,7 @@ def probe_video(path: str | os.PathLike | VideoInfo) -> VideoInfo:
     if isinstance(path, VideoInfo):
         return path
     path = Path(path)
-    with _open(path) as container, _Errors():  # FFmpeg's complaints about packets before the first keyframe
+    with open_video(path) as container, _Errors():  # FFmpeg's complaints about packets before the first keyframe
         stream = container.streams.video[0]
         decoded = _decoded(container, stream, path)
         first = next(decoded, None)
@@ -276,7 +274,7 @@ def _frames(path: Path, deinterlace: str, notes: list[str]) -> Iterator[tuple[av
     Errors FFmpeg logs but steps over go to ``notes``; errors after the last frame (a
     truncated file: "File ended prematurely") raise ``DecodeError``.
     """
-    with _open(path) as container, _Errors() as errors:
+    with open_video(path) as container, _Errors() as errors:
         stream = container.streams.video[0]
         # FFmpeg's default slice threading, not "AUTO" (frame threading): with frame threads a damaged
         # packet is only logged, and decoding a frame takes ~1/100 of the network's time anyway
@@ -308,7 +306,6 @@ def _frames(path: Path, deinterlace: str, notes: list[str]) -> Iterator[tuple[av
                               f"{'; '.join(late[:3])}", index)
 
 
-_END = object()
 _BT601 = {2, 5, 6}  # FFmpeg's colour spaces: unspecified, BT.470BG, SMPTE 170M
 
 
@@ -358,15 +355,13 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
               270: cv2.ROTATE_90_CLOCKWISE}.get(info.rotation)
     width, height = (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
     stop_at = math.inf if max_frames is None else start + max_frames
-    frames: queue.Queue = queue.Queue(maxsize=buffer)
-    stop = threading.Event()
 
-    def decode() -> None:
+    def upright() -> Iterator[Frame]:
         last_pts = None
         decoded = _frames(info.path, deinterlace, notes if notes is not None else [])
         try:
             for frame, time_base, index in decoded:
-                if stop.is_set() or index >= stop_at:
+                if index >= stop_at:
                     break
                 pts = frame.pts if frame.pts is not None else frame.dts
                 pts = round(pts * time_base / info.time_base) if pts is not None else None
@@ -378,27 +373,11 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
                 image = _to_bgr(frame, width, height)
                 if rotate is not None:
                     image = cv2.rotate(image, rotate)
-                frames.put(Frame(index, pts, float(pts * info.time_base), image))
-        except Exception as exc:  # noqa: BLE001 - handed to the reading side
-            frames.put(exc)
+                yield Frame(index, pts, float(pts * info.time_base), image)
         finally:
             decoded.close()
-            frames.put(_END)
 
-    thread = threading.Thread(target=decode, daemon=True)
-    thread.start()
-    try:
-        while (item := frames.get()) is not _END:
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock the decoder if the consumer stopped early
-            try:
-                frames.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
+    yield from ahead(upright(), buffer)
 
 
 # --------------------------------------------------------------------------- writing
@@ -409,114 +388,6 @@ def output_format(path: str | os.PathLike) -> str:
         raise VideoError(f"Cannot write a video named {Path(path).name}: use one of "
                          f"{', '.join(CONTAINERS)} (.mp4 plays in browsers; .mkv keeps any sound as it is).")
     return CONTAINERS[suffix]
-
-
-class _Audio:
-    """The sound streams of the source, copied or re-encoded into the output and cut to [start, end) seconds."""
-
-    def __init__(self, source: Path, output, start: float, end: float) -> None:
-        self.notes: list[str] = []
-        self.start, self.end = start, end
-        self.input = av.open(str(source), metadata_errors="ignore")
-        self.streams = {}  # input stream index -> (output stream, resampler or None for copy)
-        copyable = BROWSER_AUDIO if output.format.name == "mp4" else output.supported_codecs
-        for stream in self.input.streams.audio:
-            name = stream.codec_context.codec.canonical_name
-            try:
-                if name in copyable:
-                    self.streams[stream.index] = (output.add_stream_from_template(stream), None)
-                else:
-                    layout = stream.layout.name if len(stream.layout.channels) <= 2 else "stereo"
-                    rate = stream.codec_context.sample_rate or 48000
-                    out = output.add_stream("aac", rate=rate, layout=layout)
-                    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-                    self.streams[stream.index] = (out, resampler)
-                    self.notes.append(f"sound stream {stream.index} ({name}) re-encoded to AAC: "
-                                      f"{output.format.name.upper()} cannot hold {name} for browsers")
-            except (av.FFmpegError, ValueError) as exc:
-                self.notes.append(f"sound stream {stream.index} ({name}) could not be kept: {exc}")
-        self.failed: set[int] = set()
-        self.more_after_end = False
-        self.ends = {index: 0.0 for index in self.streams}  # seconds of sound written per stream
-        inputs = [s for s in self.input.streams.audio if s.index in self.streams]
-        self._packets = self.input.demux(*inputs) if inputs else iter(())
-        self._next = None
-
-    def _pull(self):
-        while self._next is None:
-            try:
-                packet = next(self._packets)
-            except StopIteration:
-                return None
-            except av.FFmpegError as exc:
-                self.notes.append(f"sound could not be read past this point ({exc}); the rest is silent")
-                self._packets = iter(())
-                return None
-            if packet.stream.index in self.failed or packet.size == 0:
-                continue
-            self._next = packet
-        return self._next
-
-    def until(self, seconds: float, output) -> None:
-        """Mux every sound packet that starts before ``seconds`` (source time)."""
-        while (packet := self._pull()) is not None:
-            pts = packet.pts if packet.pts is not None else packet.dts
-            when = float(pts * packet.time_base) if pts is not None else None
-            if when is not None and when >= min(seconds, self.end):
-                self.more_after_end |= when >= self.end
-                return
-            self._next = None
-            if when is None or when + float((packet.duration or 0) * packet.time_base) < self.start:
-                continue  # before the first frame (a priming packet ending at the start is kept)
-            self._mux(packet, output)
-
-    def _mux(self, packet, output) -> None:
-        index = packet.stream.index
-        out, resampler = self.streams[index]
-        shift = round(self.start / packet.time_base)
-        if resampler is None:
-            packet.pts = packet.pts - shift if packet.pts is not None else None
-            packet.dts = packet.dts - shift if packet.dts is not None else None
-            if packet.pts is not None:
-                self.ends[index] = float((packet.pts + (packet.duration or 0)) * packet.time_base)
-            packet.stream = out
-            output.mux(packet)
-            return
-        try:
-            for frame in packet.decode():
-                for piece in resampler.resample(frame):
-                    piece = self._trim(piece, out.codec_context.sample_rate)
-                    if piece is not None:
-                        self.ends[index] = float(piece.time) + piece.samples / piece.sample_rate
-                        output.mux(out.encode(piece))
-        except av.FFmpegError as exc:
-            self.failed.add(index)
-            self.notes.append(f"sound stream {index} could not be decoded at {float(packet.pts * packet.time_base):.2f}"
-                              f" s ({exc}); it stops there")
-
-    def _trim(self, frame: av.AudioFrame, rate: int) -> av.AudioFrame | None:
-        """The part of ``frame`` inside [start, end), with its time in samples from ``start``."""
-        first = round((float(frame.time) - self.start) * rate) if frame.pts is not None else None
-        if first is None:
-            return None
-        last = frame.samples if math.isinf(self.end) else round((self.end - self.start) * rate) - first
-        cut_start, cut_end = max(0, -first), min(frame.samples, last)
-        if cut_end <= cut_start:
-            return None
-        if (cut_start, cut_end) != (0, frame.samples):
-            samples = frame.to_ndarray()[:, cut_start:cut_end]
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format=frame.format.name,
-                                               layout=frame.layout.name)
-            frame.sample_rate = rate
-        frame.pts, frame.time_base = first + cut_start, Fraction(1, rate)
-        return frame
-
-    def finish(self, output) -> None:
-        self.until(math.inf, output)
-        for index, (out, resampler) in self.streams.items():
-            if resampler is not None and index not in self.failed:
-                output.mux(out.encode(None))
-        self.input.close()
 
 
 def _even(img: np.ndarray) -> np.ndarray:
@@ -568,7 +439,7 @@ def write_video(
     -------
     Written
         Notes on the sound for people (streams re-encoded, streams that could not be kept)
-        and where each sound stream ends, for ``check_video``.
+        and where each sound stream ends, for ``helpers.video_check.check_video``.
 
     Notes
     -----
@@ -581,7 +452,7 @@ def write_video(
     """
     fmt = container or output_format(path)
     options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
-    written = Written()
+    written = Written()  # no sound asked for
     with av.open(str(path), "w", format=fmt, options=options) as output:
         stream = None
         audio = None
@@ -605,8 +476,8 @@ def write_video(
                 ctx.colorspace = ctx.color_primaries = ctx.color_trc = 6  # SMPTE 170M = BT.601 (525 lines)
                 ctx.color_range = 1  # limited ("TV") range
                 if audio_from is not None:
-                    audio = _Audio(Path(audio_from), output, audio_start,
-                                   math.inf if audio_end is None else audio_end)
+                    audio = Soundtrack(Path(audio_from), output, audio_start,
+                                       math.inf if audio_end is None else audio_end)
             # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range) is several times faster than FFmpeg's swscale
             frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
             frame.pts, frame.time_base = pts, time_base
@@ -619,109 +490,11 @@ def write_video(
             raise VideoError("No frames to write.")
         _mux_video(output, stream, stream.encode(None), durations)
         if audio is not None:
-            audio.end = audio_end if audio_end is not None else audio_start + float(end_pts * time_base)
-            audio.finish(output)
-            written = Written(audio.notes, [end for index, end in sorted(audio.ends.items())
-                                             if index not in audio.failed or end > 0], audio.more_after_end)
+            written = audio.finish(output, audio_start + float(end_pts * time_base) if audio_end is None else audio_end)
     return written
-
-
-@dataclass
-class Written:
-    """What ``write_video`` did with the sound."""
-
-    notes: list[str] = field(default_factory=list)
-    audio_ends: list[float] = field(default_factory=list)
-    """Seconds of sound written per output sound stream."""
-    audio_cut: bool = False
-    """Some sound went on after the picture's end and was cut."""
 
 
 def _mux_video(output, stream, packets, durations: dict[int, int]) -> None:
     for packet in packets:
         packet.duration = durations.pop(packet.pts, packet.duration)
         output.mux(packet)
-
-
-# --------------------------------------------------------------------------- checking
-@dataclass(frozen=True)
-class StreamTimes:
-    """What a written file holds, read from its packets (nothing is decoded)."""
-
-    frame_times: list[float]
-    """Seconds, in display order, from the file's start."""
-    video_end: float
-    audio_ends: list[float]
-    """Where each sound stream ends, in seconds."""
-
-
-def stream_times(path: str | os.PathLike) -> StreamTimes:
-    """Frame times and stream ends of a video file, from its packets (fast: no decoding).
-
-    Times are counted from the first frame: some containers (MKV) shift every stream by the
-    same small amount (AAC's priming samples), which keeps the sound in sync.
-    """
-    with _open(Path(path)) as container:
-        video = container.streams.video[0]
-        times: list[float] = []
-        ends = {s.index: 0.0 for s in container.streams.audio}
-        video_end = 0.0
-        for packet in container.demux(video, *container.streams.audio):
-            if packet.pts is None:
-                continue
-            start = float(packet.pts * packet.time_base)
-            end = start + float((packet.duration or 0) * packet.time_base)
-            if packet.stream.index == video.index:
-                times.append(start)
-                video_end = max(video_end, end)
-            else:
-                ends[packet.stream.index] = max(ends[packet.stream.index], end)
-    times.sort()
-    zero = times[0] if times else 0.0
-    return StreamTimes([t - zero for t in times], video_end - zero, [end - zero for end in ends.values()])
-
-
-def check_video(path: str | os.PathLike, expected_times: Sequence[float], expected_end: float,
-                audio_ends: Sequence[float] = (), *, name: str | None = None) -> str:
-    """Compare a written video with what was meant: frame count, every frame's time, duration, sound.
-
-    Parameters
-    ----------
-    expected_times : sequence of float
-        Seconds from the start, one per frame.
-    expected_end : float
-        Where the picture ends (last frame's time + its duration).
-    audio_ends : sequence of float
-        Where each sound stream should end (at most the picture's end).
-    name : str, optional
-        The file's name in messages (``path`` may be a temporary name).
-
-    Returns
-    -------
-    str
-        A line for people saying what was checked.
-
-    Raises
-    ------
-    VideoError
-        Anything off by more than half a frame (sound: one frame plus one sound packet).
-    """
-    found = stream_times(path)
-    name = name or Path(path).name
-    if len(found.frame_times) != len(expected_times):
-        raise VideoError(f"{name} has {len(found.frame_times)} frames, {len(expected_times)} were written: "
-                         "please report this.")
-    steps = np.diff([*expected_times, expected_end])
-    half = 0.5 * float(steps.min()) if len(steps) else 0.0
-    worst = float(np.abs(np.subtract(found.frame_times, expected_times)).max())
-    if worst > half:
-        raise VideoError(f"Frame times of {name} are off by up to {worst * 1000:.1f} ms (more than half a frame).")
-    if abs(found.video_end - expected_end) > half:
-        raise VideoError(f"{name} lasts {found.video_end:.3f} s instead of {expected_end:.3f} s.")
-    for k, (got, want) in enumerate(zip(found.audio_ends, audio_ends)):
-        if abs(got - want) > 2 * half + 0.05:  # sound comes in packets of about 20-60 ms
-            raise VideoError(f"Sound stream {k + 1} of {name} ends at {got:.3f} s instead of {want:.3f} s.")
-    return (f"checked {name}: {len(expected_times)} frames, each within {worst * 1000:.1f} ms of its source time, "
-            f"{found.video_end:.2f} s" + (f", {len(found.audio_ends)} sound stream(s) ending within "
-                                           f"{max(abs(g - w) for g, w in zip(found.audio_ends, audio_ends)) * 1000:.0f}"
-                                           " ms of where they should" if found.audio_ends and audio_ends else ""))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import video, video_io
+from helpers import video, video_check, video_io
 from helpers.files import FolderInUseError, FolderLock
 from helpers.video import VideoError, colorize_frames, colorize_video, frame_path, frames_to_video, probe_video
 from tests.videos import make_video
@@ -190,7 +190,7 @@ def test_reassembled_video_keeps_frames_times_and_sound(clip, net, tmp_path):
     out = probe_video(report.video)
     assert (out.fps, out.has_audio, out.width, out.height, out.codec) == (12.0, True, 64, 48, "h264")
     assert out.pixel_format == "yuv420p"
-    times = video_io.stream_times(report.video)
+    times = video_check.stream_times(report.video)
     assert times.frame_times == pytest.approx([i / 12 for i in range(12)], abs=1e-3)
     assert times.video_end == pytest.approx(1.0, abs=1e-3)
     assert "checked clip_color.mp4: 12 frames" in str(report)
@@ -209,7 +209,7 @@ def test_a_preview_from_the_middle_gets_the_sound_of_its_frames(net, tmp_path):
     clip = make_video(tmp_path / "long.mp4", n=36, audio=3.0)
     colorize_frames(clip, net, frames_dir=tmp_path / "f", start=12, max_frames=12, progress=False)
     written = frames_to_video(tmp_path / "f", tmp_path / "part.mp4", progress=False)
-    times = video_io.stream_times(written.path)
+    times = video_check.stream_times(written.path)
     assert written.frames == 12 and times.frame_times[0] == 0 and times.video_end == pytest.approx(1.0, abs=1e-3)
     assert times.audio_ends[0] == pytest.approx(1.0, abs=0.05)
 
@@ -226,7 +226,7 @@ def test_transport_stream_cut_in_the_middle_starts_at_its_first_keyframe(net, tm
     cut.write_bytes(data[len(data) // 3 // 188 * 188:])  # as a recording that starts late: mid-GOP
     report = colorize_video(cut, net, out=tmp_path / "cut.mp4", frames_dir=tmp_path / "f", progress=False)
     assert 20 <= report.written.frames < 60 and not report.frames.decode_error
-    assert video_io.stream_times(report.video).audio_ends[0] == pytest.approx(report.written.duration, abs=0.1)
+    assert video_check.stream_times(report.video).audio_ends[0] == pytest.approx(report.written.duration, abs=0.1)
 
 
 def test_odd_dimensions(net, tmp_path):
@@ -260,11 +260,11 @@ def test_cli_video(clip, tiny_model, tmp_path, monkeypatch, capsys):
     out = tmp_path / "videos" / "result.mp4"
     args = ["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f")]
     assert main([*args, "--max-frames", "4"]) == 0
-    assert len(video_io.stream_times(out).frame_times) == 4
+    assert len(video_check.stream_times(out).frame_times) == 4
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "4 reused" in printed and "8 computed" in printed and "checked result.mp4: 12 frames" in printed
-    assert len(video_io.stream_times(out).frame_times) == 12
+    assert len(video_check.stream_times(out).frame_times) == 12
     assert main([*args, "--temperature", "1.0"]) == 1  # other settings: refused, nothing lost
     assert "--restart" in capsys.readouterr().err
     assert main(["video", str(tmp_path / "missing.mp4")]) == 1
@@ -285,7 +285,7 @@ def test_smoothing_lowers_flicker_keeps_colour_and_frames(clip, net, tmp_path):
     with pytest.raises(ValueError, match="differ"):
         video.smooth_frames(frames.frames_dir, out_dir=frames.frames_dir, progress=False)
     written = frames_to_video(smooth_dir, tmp_path / "smooth.mp4", progress=False)  # times and sound come along
-    assert written.frames == 12 and video_io.stream_times(written.path).audio_ends
+    assert written.frames == 12 and video_check.stream_times(written.path).audio_ends
 
 
 def test_cli_video_smooth(clip, tiny_model, tmp_path, monkeypatch):
@@ -294,7 +294,7 @@ def test_cli_video_smooth(clip, tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     out = tmp_path / "smooth.mp4"
     assert main(["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f"), "--smooth"]) == 0
-    assert len(video_io.stream_times(out).frame_times) == 12 and (tmp_path / "f_smooth").is_dir()
+    assert len(video_check.stream_times(out).frame_times) == 12 and (tmp_path / "f_smooth").is_dir()
 
 
 # --------------------------------------------------------------------------- fast mode
@@ -367,7 +367,7 @@ def test_cli_video_fast(tiny_model, tmp_path, monkeypatch, capsys):
     out = tmp_path / "fast.mp4"
     assert main(["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f"), "--mode", "fast",
                  "--keyframe-interval", "10"]) == 0
-    assert len(video_io.stream_times(out).frame_times) == 30
+    assert len(video_check.stream_times(out).frame_times) == 30
     printed = capsys.readouterr().out
     passes = int(printed.split("computed (")[1].split(" network passes")[0])
     assert 3 <= passes < 30
@@ -446,7 +446,7 @@ def test_killed_run_resumes_to_identical_frames(kill_at, net, tiny_model, tmp_pa
     assert f"{48 - kept} computed" in printed and f"{kept} reused" in printed  # each frame exactly once
     assert read_all(frames_dir) == read_all(reference.frames_dir)
     assert not leftovers(frames_dir) and not leftovers(out.parent)
-    assert len(video_io.stream_times(out).frame_times) == 48
+    assert len(video_check.stream_times(out).frame_times) == 48
 
 
 def test_temporary_files_of_dead_runs_are_removed(clip, net, tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import video, video_io
+from helpers import video, video_check, video_io
 from helpers.__main__ import main
 from helpers.video import VideoError, colorize_video, frame_path
 from tests.videos import CODECS, decoded, make_video, pictures, scene
@@ -51,7 +51,7 @@ def test_every_container_and_sound_length(suffix, sound, model_env, tmp_path, ca
     np.testing.assert_allclose([t for t, _ in result], [t for t, _ in source], atol=0.5 / FPS)
     for (_, gray_in), (_, gray_out) in zip(source, result):
         assert correlation(gray_in, gray_out) > 0.95  # each frame is its own source frame
-    times = video_io.stream_times(out)
+    times = video_check.stream_times(out)
     picture_end = source[-1][0] + 1 / FPS  # (this AVI muxer leaves a gap after the first frame: kept as it is)
     assert times.video_end == pytest.approx(picture_end, abs=0.5 / FPS)
     if seconds is None:
@@ -82,10 +82,10 @@ def test_variable_frame_rate_keeps_every_frame_time(net, tmp_path):
     info = video_io.probe_video(clip)
     assert info.variable_rate
     report = colorize_video(clip, net, out=tmp_path / "out.mp4", frames_dir=tmp_path / "f", progress=False)
-    np.testing.assert_allclose(video_io.stream_times(report.video).frame_times, times, atol=0.002)
+    np.testing.assert_allclose(video_check.stream_times(report.video).frame_times, times, atol=0.002)
     # the picture ends 0.1 s (the last step) after the last frame: the sound is cut there
-    assert video_io.stream_times(report.video).video_end == pytest.approx(1.7, abs=0.002)
-    assert video_io.stream_times(report.video).audio_ends[0] == pytest.approx(1.7, abs=0.03)
+    assert video_check.stream_times(report.video).video_end == pytest.approx(1.7, abs=0.002)
+    assert video_check.stream_times(report.video).audio_ends[0] == pytest.approx(1.7, abs=0.03)
     assert "checked out.mp4: 12 frames" in str(report)
 
 

@@ -25,17 +25,22 @@ against the truth over all frames and over the propagated ones, and the flicker 
 ``helpers.flicker.FlickerMeter`` (the truth's own is shown for reference); then the speed of
 the propagation machinery alone at 640 x 480 (no network) and what it implies end to end.
 
+The network's own time per pass is measured on the model ``helpers.load_model()`` reads
+(``$COLORIZE_MODEL_DIR``, or ``model/`` once fetched), else on a full-size stand-in with random
+weights built from ``model/``'s prototxt (speed does not depend on the weights).
+
 Command line (from the repository root)::
 
-    python -m tools.validate_keyframes
+    python -m tools.validate_keyframes            # about 3 minutes on 2 cores
+    python -m tools.validate_keyframes --quick    # a smoke run: short shots, K = 1 and 8
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import time
 from collections import Counter
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -43,8 +48,10 @@ import numpy as np
 from helpers.flicker import FlickerMeter
 from helpers.keyframes import KeyframePropagator
 from helpers.lab import bgr_to_lab, lab_to_bgr, lightness
+from helpers.model import load_model, model_paths
+from helpers.paths import INPUT_IMAGES, REPO_ROOT
+from tools.standin_model import make_standin_model_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SIZE = (640, 480)  # width, height
 SHOT_FRAMES = 40
 # (photo, true colour?, start and end of the camera: centre x, centre y, window width in photo pixels, twice?)
@@ -71,7 +78,7 @@ def false_colour(gray: np.ndarray) -> np.ndarray:
 
 def source_lab(name: str, true_colour: bool) -> np.ndarray:
     """The photo as Lab float32: real colour, or the gray photo's L with ``false_colour``."""
-    img = cv2.imread(str(REPO_ROOT / "input_images" / name))
+    img = cv2.imread(str(INPUT_IMAGES / name))
     if img is None:
         raise FileNotFoundError(f"Sample photo input_images/{name} is missing.")
     lab = bgr_to_lab(img)
@@ -87,13 +94,13 @@ def camera(lab: np.ndarray, cx: float, cy: float, window: float) -> np.ndarray:
     return cv2.warpAffine(lab, matrix, SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def clip() -> list[tuple[np.ndarray, np.ndarray]]:
+def clip(shot_frames: int = SHOT_FRAMES) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(frame_bgr, truth_bgr)`` for every frame: the gray input and its true colours, uint8."""
     frames = []
     for name, true_colour, start, end, twice in SHOTS:
         lab = source_lab(name, true_colour)
-        for i in range(SHOT_FRAMES):
-            t = (i // 2 * 2 if twice else i) / (SHOT_FRAMES - 1)
+        for i in range(shot_frames):
+            t = (i // 2 * 2 if twice else i) / (shot_frames - 1)
             view = camera(lab, *(a + t * (b - a) for a, b in zip(start, end)))
             gray = cv2.cvtColor(lab_to_bgr(view[:, :, 0], np.zeros_like(view[:, :, 1:])), cv2.COLOR_BGR2GRAY)
             frame = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)  # B = G = R, as decoded from a B&W video
@@ -146,14 +153,17 @@ def machinery(frames, k: int) -> tuple[float, int]:
 
 
 def network_seconds() -> tuple[float, str]:
-    """A forward pass of the full-size stand-in model (../shared/model), or the assumed 0.4 s."""
-    source = REPO_ROOT.parent / "shared" / "model"
-    if not (source / "colorization_deploy_v2.prototxt").is_file():
-        return ASSUMED_NETWORK_S, "assumed (DESIGN.md)"
-    from helpers.model import load_model
-    from tools.standin_model import make_standin_model_dir
-
-    net = load_model(model_dir=make_standin_model_dir(REPO_ROOT / "build" / "standin-model", source=source))
+    """Seconds per forward pass of the model ``load_model()`` reads, or of a full-size stand-in
+    built from ``model/``'s prototxt when no weights are there; the assumed 0.4 s if neither can be had."""
+    paths = model_paths()  # $COLORIZE_MODEL_DIR, else model/
+    if paths.weights.is_file():
+        net, how = load_model(), f"measured, {paths.weights}"
+    else:
+        try:
+            net = load_model(model_dir=make_standin_model_dir(REPO_ROOT / "build" / "standin-model"))
+        except FileNotFoundError:  # model/ lacks the prototxt: a broken checkout
+            return ASSUMED_NETWORK_S, "assumed (DESIGN.md)"
+        how = "measured, full-size stand-in"
     net.setInput(np.zeros((1, 1, 224, 224), np.float32))
     net.forward()
     times = []
@@ -161,12 +171,18 @@ def network_seconds() -> tuple[float, str]:
         start = time.perf_counter()
         net.forward()
         times.append(time.perf_counter() - start)
-    return float(np.median(times)), "measured, full-size stand-in"
+    return float(np.median(times)), how
 
 
-def main() -> None:
-    frames = clip()
-    print(f"{len(frames)} frames of {SIZE[0]} x {SIZE[1]}, cuts at 40, 80, 120; {cv2.getNumThreads()} threads")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: shots of 12 frames, K = 1 and 8, "
+                        "the speed measured once")
+    quick = parser.parse_args(argv).quick
+    shot_frames, modes, speed_modes, repeats = (12, (1, 8), (8,), 1) if quick else (SHOT_FRAMES, MODES, (8, 16, 32), 3)
+    frames = clip(shot_frames)
+    cuts = ", ".join(str(shot_frames * n) for n in range(1, len(SHOTS)))
+    print(f"{len(frames)} frames of {SIZE[0]} x {SIZE[1]}, cuts at {cuts}; {cv2.getNumThreads()} threads")
     truth_meter = FlickerMeter()
     for frame, truth in frames:
         truth_meter.update(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), truth)
@@ -174,7 +190,7 @@ def main() -> None:
     print(f"{'oracle':8} {'K':>3} {'passes':>6}  {'|Δab| all':>9} {'propagated':>10}  {'flicker':>7} {'hist':>5}"
           f"  {'max residual':>12}  keyframes by reason, duplicates")
     for jitter in (0.0, JITTER):
-        for k in MODES:
+        for k in modes:
             r = evaluate(frames, k, jitter)
             kinds = ", ".join(f"{n} {why}" for why, n in sorted(r["kinds"].items()))
             print(f"{'jittery' if jitter else 'truth':8} {k:>3} {r['passes']:>6}  {r['all']:>9.2f} "
@@ -182,9 +198,9 @@ def main() -> None:
         print()
     network_s, how = network_seconds()
     print(f"network: {network_s:.3f} s a pass ({how}); {ASSUMED_NETWORK_S} s on the reference laptop")
-    for k in (8, 16, 32):
+    for k in speed_modes:
         machinery(frames[:20], k)  # warm-up
-        per_frame, passes = min(machinery(frames, k) for _ in range(3))  # the least disturbed of 3 runs
+        per_frame, passes = min(machinery(frames, k) for _ in range(repeats))  # the least disturbed run
         ends = [1 / (per_frame + passes / len(frames) * seconds) for seconds in (network_s, ASSUMED_NETWORK_S)]
         print(f"K = {k:>2}: machinery alone {1 / per_frame:5.1f} fps ({1000 * per_frame:.1f} ms a frame); "
               f"{passes} passes for {len(frames)} frames: {ends[0]:5.1f} fps end to end ({ends[1]:.1f} fps at "
