@@ -289,10 +289,10 @@ def _gray_and_colour(frames_dir: Path) -> Iterator[tuple[int, np.ndarray, np.nda
         yield number, cv2.cvtColor(source.image, cv2.COLOR_BGR2GRAY), cv2.imread(str(path))
 
 
-def measure_flicker(frames_dir: str | os.PathLike) -> tuple[list[FrameFlicker], dict]:
+def measure_flicker(frames_dir: str | os.PathLike, *, progress: bool = True) -> tuple[list[FrameFlicker], dict]:
     """Flicker of colourised frames, measured against the motion of the gray input (``FlickerMeter``).
 
-    The input video is the one named in the folder's manifest.
+    The input video is the one named in the folder's manifest. ``progress`` shows a bar.
 
     Returns
     -------
@@ -304,7 +304,9 @@ def measure_flicker(frames_dir: str | os.PathLike) -> tuple[list[FrameFlicker], 
     """
     meter = FlickerMeter()
     per_frame = []
-    for number, gray, colour in _gray_and_colour(Path(frames_dir)):
+    total = len(numbered_frames(Path(frames_dir)))
+    for number, gray, colour in tqdm(_gray_and_colour(Path(frames_dir)), total=total, unit="frame",
+                                     desc="measuring flicker", disable=not progress):
         result = meter.update(gray, colour)
         if result is not None:
             per_frame.append(dataclasses.replace(result, frame=number))
