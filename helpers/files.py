@@ -10,6 +10,8 @@
 
 Files are created with mode ``0o666`` and the kernel applies your umask, as for any program
 (``tempfile.mkstemp`` would give ``0o600``: nobody else could read your results).
+
+Introduced in notebook 03_video (why a frame file is always whole, and the frames folder's lock).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ pages stay pages, and transparency is kept where the format has it.
 
 Pillow reads and writes the files (OpenCV's reader knows neither frames nor pages in the
 OpenCV versions this project supports, and drops transparency); a file Pillow does not know is
-tried with OpenCV. Used by ``helpers.images.read_image`` and ``python -m helpers photo``.
+tried with OpenCV. Used by ``helpers.images.read_image``, the upload box of notebook 02_photo
+(``read_image_bytes``) and ``python -m helpers photo``.
 """
 
 from __future__ import annotations
