@@ -95,6 +95,36 @@ BACKEND_HELP = ("opencv (default) or a faster runtime from `pip install -e .[fas
                 "if they match fp32 on the sample photos (mean |Δab| <= 2), else fp32, and says which")
 
 
+PHOTO_DESCRIPTION = (
+    "Colourise image files, or every image in the given folders (not their "
+    "subfolders). Each result is written as <name>_color.<ext> at the input's full "
+    "resolution, as a file of the same kind: an animation (GIF, WebP, PNG) stays animated "
+    "with its frame times, a multi-page TIFF keeps every page, and transparency is kept "
+    "(PNG, WebP, TIFF, GIF); transparent parts are coloured as viewers show them, over white. "
+    "Inputs, and files that are not results of this tool, are never overwritten. In folders, "
+    "earlier results of this tool are skipped, so running twice adds nothing. A file that "
+    "fails is reported and the others are still processed. Exit status: 0 all done, 1 some "
+    "files failed, 2 nothing was done (a bad option, an unusable output folder, or the model "
+    "could not be loaded)."
+)
+PHOTO_EXAMPLES = "example:\n  python -m helpers photo input_images --out colorized_images"
+
+VIDEO_DESCRIPTION = (
+    "Colourise every frame of a video (saved as PNG files, so an interrupted run "
+    "resumes where it stopped), then put them back together as an H.264 video with every "
+    "sound stream of the original, each frame at its original time (variable frame rate is "
+    "kept). Interlaced video (most digitised tape) is deinterlaced first. Any container "
+    "FFmpeg reads works (MP4, MKV, WebM, MPEG-TS, AVI, MOV...). Exit status: 0 done, 1 the "
+    "video could not be (fully) read or written, or its frames folder is in use by another "
+    "run, 2 bad options or the model could not be loaded."
+)
+VIDEO_EXAMPLES = (
+    "examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
+    "  python -m helpers video old_film.mp4 --max-frames 48   # a 2-second preview\n"
+    "  python -m helpers video tape.mkv --out results/        # -> results/tape_color.mp4"
+)
+
+
 def _variant_option() -> argparse.ArgumentParser:
     """``--variant``, with the choices and their notes from model/registry.json (fetch, photo, video)."""
     variants = known_variants()
@@ -148,40 +178,15 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--mirror", metavar="DIR_OR_URL",
                        help=f"a folder or URL base to try first (default: ${MIRROR_ENV})")
 
-    photo = _command(
-        commands, "photo", parents=(network,),
-        help="colourise image files and folders",
-        description="Colourise image files, or every image in the given folders (not their "
-        "subfolders). Each result is written as <name>_color.<ext> at the input's full "
-        "resolution, as a file of the same kind: an animation (GIF, WebP, PNG) stays animated "
-        "with its frame times, a multi-page TIFF keeps every page, and transparency is kept "
-        "(PNG, WebP, TIFF, GIF); transparent parts are coloured as viewers show them, over white. "
-        "Inputs, and files that are not results of this tool, are never overwritten. In folders, "
-        "earlier results of this tool are skipped, so running twice adds nothing. A file that "
-        "fails is reported and the others are still processed. Exit status: 0 all done, 1 some "
-        "files failed, 2 nothing was done (a bad option, an unusable output folder, or the model "
-        "could not be loaded).",
-        examples="example:\n  python -m helpers photo input_images --out colorized_images",
-    )
+    photo = _command(commands, "photo", help="colourise image files and folders", description=PHOTO_DESCRIPTION,
+                     examples=PHOTO_EXAMPLES, parents=(network,))
     photo.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                        help=f"image files or folders ({', '.join(IMAGE_EXTENSIONS)})")
     photo.add_argument("--out", type=Path, default=COLORIZED_IMAGES, metavar="DIR",
                        help="output folder, created if needed (default: colorized_images/)")
 
-    video = _command(
-        commands, "video", parents=(network,),
-        help="colourise a video, keeping its sound",
-        description="Colourise every frame of a video (saved as PNG files, so an interrupted run "
-        "resumes where it stopped), then put them back together as an H.264 video with every "
-        "sound stream of the original, each frame at its original time (variable frame rate is "
-        "kept). Interlaced video (most digitised tape) is deinterlaced first. Any container "
-        "FFmpeg reads works (MP4, MKV, WebM, MPEG-TS, AVI, MOV...). Exit status: 0 done, 1 the "
-        "video could not be (fully) read or written, or its frames folder is in use by another "
-        "run, 2 bad options or the model could not be loaded.",
-        examples="examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
-        "  python -m helpers video old_film.mp4 --max-frames 48   # a 2-second preview\n"
-        "  python -m helpers video tape.mkv --out results/        # -> results/tape_color.mp4",
-    )
+    video = _command(commands, "video", help="colourise a video, keeping its sound", description=VIDEO_DESCRIPTION,
+                     examples=VIDEO_EXAMPLES, parents=(network,))
     video.add_argument("input", type=Path, metavar="INPUT", help="the black-and-white video")
     video.add_argument("--out", metavar="FILE|DIR",
                        help=f"the colourised video: a file ending in {', '.join(CONTAINERS)} (.mp4 plays in "
