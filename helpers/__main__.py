@@ -154,7 +154,8 @@ def _command(commands, name: str, *, help: str, description: str, examples: str 
              parents: tuple[argparse.ArgumentParser, ...] = ()) -> argparse.ArgumentParser:
     """A sub-command whose --help ends with its examples and the environment variables."""
     epilog = (f"{examples}\n\n" if examples else "") + ENVIRONMENT_HELP
-    return commands.add_parser(name, help=help, description=description, epilog=epilog, parents=list(parents),
+    return commands.add_parser(name, help=help, description=textwrap.fill(description, 79), epilog=epilog,
+                               parents=list(parents),
                                formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
