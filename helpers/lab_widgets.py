@@ -129,7 +129,8 @@ class LabPicker(widgets.VBox):
         L_slider = slider("L", L, 0.0, 100.0)
         a_slider = slider("a", a, -AB_MAX, AB_MAX)
         b_slider = slider("b", b, -AB_MAX, AB_MAX)
-        image = widgets.Image(format="png")
+        # the PNG's own size: without it the picture is stretched to the output width and blurs
+        image = widgets.Image(format="png", width=2 * size + size // 16, height=size)
         readout = widgets.HTML()
         super().__init__(children=[L_slider, a_slider, b_slider, image, readout])
         self.size = size

@@ -51,6 +51,7 @@ def test_picker_shows_red_then_follows_the_sliders():
     assert "inside" in picker.readout.value
     img_rgb = decode_png(picker.image.value)
     assert img_rgb.shape == (100, 2 * 100 + 100 // 16, 3)
+    assert (int(picker.image.width), int(picker.image.height)) == (img_rgb.shape[1], img_rgb.shape[0])  # not stretched
     assert tuple(img_rgb[50, -50]) == (255, 0, 0)  # the swatch
 
     picker.a_slider.value = 0.0
