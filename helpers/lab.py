@@ -173,3 +173,35 @@ def ab_plane(L: float, *, size: int = 256, ab_max: float = 128.0) -> np.ndarray:
     lab[..., 1] = a
     lab[..., 2] = b
     return lab
+
+
+# --- How exact the conversions are (notebook 01) ---------------------------------------------
+
+
+def round_trip_errors(img_bgr: np.ndarray) -> dict[str, tuple[float, float]]:
+    """How much an 8-bit photo changes on a trip BGR -> Lab -> BGR, the float way and the uint8 way.
+
+    Parameters
+    ----------
+    img_bgr : (H, W, 3) uint8 ndarray
+
+    Returns
+    -------
+    dict
+        ``{"float32": (max, mean), "uint8": (max, mean)}``: absolute error in 8-bit levels
+        (0..255) over all pixels and channels. ``"float32"`` converts via ``bgr_to_lab`` /
+        ``lab_to_bgr`` (L 0..100); ``"uint8"`` hands the uint8 image straight to OpenCV, which
+        stores Lab in 0..255 too and so rounds it.
+    """
+    img_bgr = np.asarray(img_bgr)
+    if img_bgr.dtype != np.uint8 or img_bgr.ndim != 3 or img_bgr.shape[2] != 3:
+        raise ValueError(f"Expected an (H, W, 3) uint8 BGR image, got {img_bgr.dtype} of shape {img_bgr.shape}.")
+    lab = bgr_to_lab(img_bgr)
+    back_float = lab_to_bgr(lab[:, :, 0], lab[:, :, 1:])
+    lab_uint8 = cv2.cvtColor(img_bgr, cv2.COLOR_BGR2Lab)
+    back_uint8 = cv2.cvtColor(lab_uint8, cv2.COLOR_Lab2BGR)
+    errors = {}
+    for name, back in (("float32", back_float), ("uint8", back_uint8)):
+        diff = np.abs(back.astype(np.int16) - img_bgr.astype(np.int16))
+        errors[name] = (float(diff.max()), float(diff.mean()))
+    return errors

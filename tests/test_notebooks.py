@@ -108,3 +108,32 @@ def test_notebooks_follow_the_skeleton():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, f"{path.name}: outputs must be stripped"
+
+
+def png_widths(nb: nbformat.NotebookNode) -> list[int]:
+    import base64
+    import struct
+
+    return [struct.unpack(">I", base64.b64decode(o["data"]["image/png"])[16:20])[0]
+            for c in nb.cells for o in c.get("outputs", []) if o.get("data", {}).get("image/png")]
+
+
+def test_01_figures_fit_jupyterlab_and_its_text_matches_its_numbers(executed):
+    import re
+
+    nb = executed(NOTEBOOKS / "01_lab_colour_space.ipynb")
+    widths = png_widths(nb)
+    assert len(widths) >= 7 and max(widths) <= 800, widths  # wider figures are shrunk: text under 9 px
+    text = text_of(nb)
+    # "It starts at (53.24, 80.09, 67.20), which is exactly sRGB red": the picker's own values agree
+    assert "(L, a, b) = (53.24, 80.09, 67.20) -> sRGB (255, 0, 0) #ff0000, in gamut: True" in text
+    assert "(L, a, b) = (53.00, 80.00, 67.00) -> sRGB (254, 0, 0) #fe0000, in gamut: False (would need G = -2)" in text
+    # "a and b have less fine detail, and a smaller part of their variation is fine detail"
+    share = {m[0]: int(m[1]) for m in re.findall(r"^(\w): spread .*\((\d+)% of the spread\)", text, re.M)}
+    assert share["L"] > share["a"] and share["L"] > share["b"]
+    assert float(re.search(r"L has ([\d.]+) times as much fine detail", text).group(1)) > 1.5
+    # "in most pixels red is at full strength and blue is gone; only the lightest parts are white"
+    wrong = re.search(r"wrong picture: red at its maximum \(255\) in\s+(\d+)% .* no blue at all \(0\) in\s+(\d+)%, "
+                      r"pure white in\s+(\d+)%", text)
+    assert int(wrong[1]) > 50 and int(wrong[2]) > 50 and int(wrong[3]) < 20
+    assert "224 / 56 = 4 per side, so 50,176 / 3,136 = 16 times fewer pixels" in text
