@@ -178,7 +178,7 @@ class UploadColorizer(widgets.VBox):
         self.net = net
         self.out_dir = Path(out_dir)
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
-                                         layout=widgets.Layout(width="auto"))  # the default cuts the label
+                                         layout=widgets.Layout(width="max-content"))  # the default cuts the label
         self.status = widgets.Label("Choose a black-and-white photo (JPEG, PNG, TIFF...).")
         self.result = widgets.VBox()
         self.upload.observe(self._on_upload, names="value")
