@@ -13,19 +13,9 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
+from . import lab_pictures as pictures
 from .ab_bins import bins_in_gamut
 from .lab import ab_plane, in_srgb_gamut
-from .lab_pictures import (
-    A_LABEL,
-    AB_MAX,
-    B_LABEL,
-    BIN_HIDDEN,
-    BIN_SHOWN,
-    describe_lab,
-    encode_png,
-    render_ab_plane,
-    render_picker,
-)
 
 PICKER_STEP = 0.01
 """Step of the picker's sliders. A browser snaps a slider's value to its step: with 0.01 the
@@ -39,7 +29,7 @@ def bin_legend_html() -> str:
         colour = "rgb({}, {}, {})".format(*symbol.rgb)
         return f'<span style="color: {colour}">{glyph}</span> {html.escape(symbol.label)}'
 
-    return f"{entry(BIN_SHOWN, '●')} &nbsp; {entry(BIN_HIDDEN, '○')}"
+    return f"{entry(pictures.BIN_SHOWN, '●')} &nbsp; {entry(pictures.BIN_HIDDEN, '○')}"
 
 
 class AbPlaneExplorer(widgets.VBox):
@@ -61,7 +51,7 @@ class AbPlaneExplorer(widgets.VBox):
     ----------
     L_slider : widgets.FloatSlider
     image : widgets.Image
-        PNG bytes of ``render_ab_plane`` at the slider's L.
+        PNG bytes of ``pictures.render_ab_plane`` at the slider's L.
     caption : widgets.HTML
         How much of the plane, and how many bins, a screen can show at this L.
     """
@@ -83,14 +73,15 @@ class AbPlaneExplorer(widgets.VBox):
 
     def _redraw(self, change: dict | None = None) -> None:
         L = float(self.L_slider.value)
-        self.image.value = encode_png(render_ab_plane(L, size=self.size, bins=self.bins))
+        self.image.value = pictures.encode_png(pictures.render_ab_plane(L, size=self.size, bins=self.bins))
         shown = float(in_srgb_gamut(ab_plane(L, size=64)).mean())
         text = f"L = {L:.0f}: a screen can show {shown:.0%} of this (a, b) square"
         if self.bins is not None:
             text += f"; {int(bins_in_gamut(self.bins, L).sum())} of the {len(self.bins)} bins"
         legend = f"<br>{bin_legend_html()}" if self.bins is not None else ""
         self.caption.value = (
-            f"<b>{text}.</b>{legend}<br>a grows to the right ({A_LABEL}), b grows upwards ({B_LABEL}). "
+            f"<b>{text}.</b>{legend}<br>a grows to the right ({pictures.A_LABEL}), "
+            f"b grows upwards ({pictures.B_LABEL}). "
             "Hatched gray: colours a screen cannot show at this lightness."
         )
 
@@ -111,7 +102,7 @@ class LabPicker(widgets.VBox):
     ----------
     L_slider, a_slider, b_slider : widgets.FloatSlider
     image : widgets.Image
-        PNG bytes of ``render_picker``.
+        PNG bytes of ``pictures.render_picker``.
     readout : widgets.HTML
         The RGB values and the gamut verdict, for the values the sliders hold.
     colour : LabColour
@@ -127,8 +118,8 @@ class LabPicker(widgets.VBox):
                                        readout_format=".2f", continuous_update=continuous_update)
 
         L_slider = slider("L", L, 0.0, 100.0)
-        a_slider = slider("a", a, -AB_MAX, AB_MAX)
-        b_slider = slider("b", b, -AB_MAX, AB_MAX)
+        a_slider = slider("a", a, -pictures.AB_MAX, pictures.AB_MAX)
+        b_slider = slider("b", b, -pictures.AB_MAX, pictures.AB_MAX)
         # the PNG's own size: without it the picture is stretched to the output width and blurs
         image = widgets.Image(format="png", width=2 * size + size // 16, height=size)
         readout = widgets.HTML()
@@ -142,8 +133,8 @@ class LabPicker(widgets.VBox):
 
     def _redraw(self, change: dict | None = None) -> None:
         L, a, b = (float(s.value) for s in (self.L_slider, self.a_slider, self.b_slider))
-        self.colour = describe_lab(L, a, b)
-        self.image.value = encode_png(render_picker(L, a, b, size=self.size))
+        self.colour = pictures.describe_lab(L, a, b)
+        self.image.value = pictures.encode_png(pictures.render_picker(L, a, b, size=self.size))
         r, g, bl = self.colour.rgb
         text = f"(L, a, b) = ({L:.2f}, {a:.2f}, {b:.2f}) → sRGB ({r}, {g}, {bl}) {self.colour.hex}"
         if self.colour.in_gamut:
