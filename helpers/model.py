@@ -382,8 +382,13 @@ def get_temperature(net: ColorizationNet) -> float:
     """The temperature ``T`` currently set on ``net`` (see ``set_temperature``)."""
     if isinstance(net, KeepsTemperature):
         return net.get_temperature()
-    scale = _scale_layer(net).blobs[0]
-    return round(float(1.0 / scale.flat[0]), 6)  # the layer stores float32
+    return temperature_of_scale(_scale_layer(net).blobs[0].flat[0])
+
+
+def temperature_of_scale(scale: float) -> float:
+    """``T`` from the stored scale ``1 / T``, rounded to 6 decimals: the scale is float32, so
+    ``1 / float32(1 / 0.38)`` is 0.38 only to about 7 digits."""
+    return round(float(1.0 / scale), 6)
 
 
 def _scale_layer(net: cv2.dnn.Net):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import check_temperature
+from ..model import check_temperature, temperature_of_scale
 
 
 def _inverse_temperature(temperature: float) -> np.ndarray:
@@ -87,4 +87,4 @@ class Backend:
 
     def get_temperature(self) -> float:
         """The temperature ``T`` currently set."""
-        return round(float(1.0 / self._inv_temperature[0]), 6)
+        return temperature_of_scale(self._inv_temperature[0])
