@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .backends import BACKENDS
+from .backends import BACKENDS, backend_label
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError, known_variants
 from .files import FolderInUseError, remove_stale_parts
@@ -37,7 +37,6 @@ from .model import (
     get_model_files,
     load_model,
     model_id,
-    model_paths,
 )
 from .paths import COLORIZED_IMAGES
 from .video import VideoError, colorize_video, output_path, probe_video
@@ -49,6 +48,8 @@ ENVIRONMENT = (
     (f"{MIRROR_ENV}=DIR|URL", "try this folder or URL base first when fetching (a classroom copy)"),
     ("COLORIZE_OUTPUT_DIR=DIR", "put colorized_images/, colorized_frames/ and colorized_videos/ (the default "
      "output folders) in DIR instead of the repository"),
+    ("COLORIZE_CACHE_DIR=DIR", "where --backend auto remembers which back end it chose (default: your user cache "
+     "folder, e.g. ~/.cache/colorize-tutorial); delete it to check again"),
 )
 """The environment variables the command line reads: (NAME=VALUE, what it does)."""
 
@@ -91,8 +92,10 @@ def _network_size(text: str) -> int:
     return value
 
 
-BACKEND_HELP = ("opencv (default) or a faster runtime from `pip install -e .[fast]`; it uses int8 or bf16 only "
-                "if they match fp32 on the sample photos (mean |Δab| <= 2), else fp32, and says which")
+BACKEND_HELP = ("what runs the network. auto (default): the fastest runtime whose colours match OpenCV's on "
+                "this machine, int8 or bf16 only if within mean |Δab| 2 on the sample photos; checked on the "
+                "first run (10-20 s), then remembered. opencv: OpenCV's DNN module, as notebook 02 teaches. "
+                "openvino, onnxruntime: that runtime (onnxruntime: `pip install -e .[fast]`)")
 
 
 PHOTO_DESCRIPTION = (
@@ -146,7 +149,7 @@ def _network_options(variant: argparse.ArgumentParser) -> argparse.ArgumentParse
     group.add_argument("--size", type=_network_size, default=DEFAULT_SIZE, metavar="N",
                        help="network input size in pixels, a multiple of 8 from 32 to 1024; time grows with N^2 "
                        f"(default: {DEFAULT_SIZE}, the training size)")
-    group.add_argument("--backend", choices=BACKENDS, default="opencv", help=BACKEND_HELP)
+    group.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help=BACKEND_HELP)
     return options
 
 
@@ -219,29 +222,18 @@ def _load(args: argparse.Namespace):
     """The network for a command: OpenCV's, or a faster back end (after its accuracy check);
     None, after saying why on stderr, when it cannot be loaded."""
     try:
-        if args.backend == "opencv":
-            net = load_model(args.variant, temperature=args.temperature)
-        else:
-            from .backends import load_fast_backend  # optional packages: imported only when asked for
-
-            net = load_fast_backend(args.backend, model_paths(args.variant), temperature=args.temperature)
+        net = load_model(args.variant, temperature=args.temperature, backend=args.backend)
     except (ModelLoadError, RuntimeError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
-    print(_describe_model(args, net))
+    print(f"Model ({backend_label(net)}): {describe_model(args.variant)}")
     return net
 
 
 def _model_name(args: argparse.Namespace, net) -> str:
     """For the frames' manifest: frames of two back ends or precisions must not mix either."""
-    name = model_id(args.variant)
-    return name if args.backend == "opencv" else f"{name}; {net.name} {net.precision}"
-
-
-def _describe_model(args: argparse.Namespace, net) -> str:
-    """One line for the terminal: which model colours the pictures, and what runs it."""
-    runtime = "OpenCV" if args.backend == "opencv" else f"{net.name} {net.precision}"
-    return f"Model ({runtime}): {describe_model(args.variant)}"
+    name, runtime = model_id(args.variant), backend_label(net)
+    return name if runtime == "opencv fp32" else f"{name}; {runtime}"
 
 
 def _video(args: argparse.Namespace) -> int:

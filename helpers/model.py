@@ -228,7 +228,7 @@ def describe_model(variant: str = "v2", model_dir: Path | None = None) -> str:
     return f"your own model files in {folder}{source}: {names}"
 
 
-def _check_file(path: Path, managed: bool) -> None:
+def check_model_file(path: Path, managed: bool) -> None:
     """Catch the common problems before OpenCV turns them into an opaque parse error."""
     fix = (
         "Run `python -m helpers fetch` (or helpers.fetch_model() in a notebook) to download it again."
@@ -268,7 +268,8 @@ def load_model(
     *,
     model_dir: Path | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
-) -> cv2.dnn.Net:
+    backend: str = "opencv",
+) -> ColorizationNet:
     """Read the Caffe network and add the cluster centres and the annealed-mean temperature.
 
     Parameters
@@ -280,12 +281,19 @@ def load_model(
         without either to ``model/`` (fill it with ``fetch_model``).
     temperature : float
         Annealed-mean temperature ``T`` in (0, 1]; see ``set_temperature``.
+    backend : {"opencv", "auto", "openvino", "onnxruntime"}
+        What runs the network. ``"opencv"`` (the default here): OpenCV's DNN module, a
+        ``cv2.dnn.Net``, as notebook 02 explains. ``"auto"``: the fastest runtime whose colours
+        match OpenCV's on this machine, checked once and remembered
+        (``helpers.backends.load_auto``, 2-6x faster); the others: that runtime, with int8 only
+        if it keeps the colours (``helpers.backends.load_fast_backend``).
 
     Returns
     -------
-    cv2.dnn.Net
-        Input ``data_l``: (N, 1, S, S) float32, the L channel (0..100) minus 50, with S a
-        multiple of 8 (224 in training). Output ``class8_ab``: (N, 2, S/4, S/4) ab values.
+    ColorizationNet
+        For ``"opencv"`` a ``cv2.dnn.Net``. Input ``data_l``: (N, 1, S, S) float32, the L
+        channel (0..100) minus 50, with S a multiple of 8 (224 in training). Output
+        ``class8_ab``: (N, 2, S/4, S/4) ab values.
 
     Raises
     ------
@@ -294,7 +302,14 @@ def load_model(
     ModelLoadError
         A file is missing, truncated, an HTML page, or not this network.
     """
-    net = read_network(model_paths(variant, model_dir))
+    paths = model_paths(variant, model_dir)
+    if backend != "opencv":
+        from . import backends  # imports the runtimes' packages, so only when asked for
+
+        if backend == "auto":
+            return backends.load_auto(paths, temperature=temperature)
+        return backends.load_fast_backend(backend, paths, temperature=temperature)
+    net = read_network(paths)
     set_temperature(net, temperature)
     return net
 
@@ -307,7 +322,7 @@ def read_network(paths: ModelPaths) -> cv2.dnn.Net:
     """
     check_opencv()
     for path in paths.files:
-        _check_file(path, paths.managed)
+        check_model_file(path, paths.managed)
     points = load_cluster_centres(paths.points)
     try:
         # str(): OpenCV's Python bindings do not take Path objects in older 4.x releases.

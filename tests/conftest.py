@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,13 @@ from tools.standin_model import make_standin_model_dir, tiny_model_dir
 
 STANDIN_DIR = REPO_ROOT / "build" / "standin-model"
 """The full-size stand-in: the prototxt and cluster centres shipped in model/, generated weights."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """``--backend auto`` remembers its choice in a cache folder: one of the test session's own
+    (also for the command lines and notebook kernels the tests start), never the user's."""
+    os.environ["COLORIZE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
 def synthetic_bins() -> np.ndarray:

@@ -375,8 +375,11 @@ def test_cli_video_fast(tiny_model, tmp_path, monkeypatch, capsys):
 
 # --------------------------------------------------------------------------- one run per frames folder
 def _cli(tiny_model, *args):
+    """``python -m helpers video`` on the tiny model, run by OpenCV as the ``net`` fixture is (the
+    frames are compared with its); tests/test_auto_backend.py covers the default ``--backend auto``."""
     env = {**os.environ, "COLORIZE_MODEL_DIR": str(tiny_model)}
-    return subprocess.Popen([sys.executable, "-m", "helpers", "video", *map(str, args)], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, "-m", "helpers", "video", "--backend", "opencv", *map(str, args)],
+                            cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -34,6 +34,7 @@ a network goes through them:
 The Caffe files are read by ``helpers.caffe``, which needs none of the optional packages.
 """
 
+from .auto import CACHE_ENV, backend_label, cache_folder, choose_backend, load_auto
 from .available import (
     BACKENDS,
     INSTALL_HINT,
@@ -57,6 +58,7 @@ from .runtime import Backend
 
 __all__ = [
     "BACKENDS",
+    "CACHE_ENV",
     "DEFAULT_TOLERANCE",
     "INSTALL_HINT",
     "PRECISIONS",
@@ -67,7 +69,11 @@ __all__ = [
     "PrecisionFallbackWarning",
     "available_backends",
     "available_precisions",
+    "backend_label",
+    "cache_folder",
     "check_accuracy",
+    "choose_backend",
+    "load_auto",
     "load_backend",
     "load_fast_backend",
     "load_sample_images",

@@ -1,9 +1,10 @@
 """Which fast back ends and precisions this machine has.
 
-The fast back ends are optional (``pip install -e ".[fast]"``): this module imports their
+OpenVINO comes with the default install (requirements.txt) on the machines it has wheels
+for; ONNX Runtime is optional (``pip install -e ".[fast]"``). This module imports their
 packages only to see whether they load, and says how to install a missing one. Used by
-``python -m helpers photo|video --backend NAME`` (the choices of ``--backend`` are
-``BACKENDS``) and by ``load_backend``.
+``python -m helpers photo|video --backend NAME`` (the choices of ``--backend`` are ``auto``
+and ``BACKENDS``), by ``load_backend`` and by ``load_auto``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ BACKENDS = ("opencv", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16", "int8")
 """Every precision a back end may offer; ``available_precisions`` says which one does here."""
 INSTALL_HINT = 'pip install -e ".[fast]"'
-"""How to install the fast back ends' packages (the ``fast`` extra of pyproject.toml)."""
+"""How to install ONNX Runtime (the ``fast`` extra of pyproject.toml)."""
+_HINTS = {"onnxruntime": INSTALL_HINT,
+          "openvino": "pip install -r requirements.txt (OpenVINO has wheels for x86-64 and ARM64 machines)"}
 
 _REQUIRES = {"opencv": (), "onnxruntime": ("onnx", "onnxruntime"), "openvino": ("openvino",)}
 
@@ -61,7 +64,7 @@ def require(name: str) -> None:
     if missing:
         raise BackendUnavailableError(
             f"The {name} back end needs the package(s) {', '.join(missing)}, which are not installed.\n"
-            f"Fix: {INSTALL_HINT}   (or use the default back end, opencv)"
+            f"Fix: {_HINTS[name]}\nOr use --backend auto (the fastest of what is installed) or opencv."
         )
 
 

@@ -1,0 +1,337 @@
+"""``--backend auto``: the fastest back end that keeps the colours on THIS machine, chosen once.
+
+The same network runs at different speeds in OpenCV, OpenVINO and ONNX Runtime, and int8 or
+bf16 run faster still but change the colours by an amount that depends on the weights. So
+the first time a model is used on a machine, ``load_auto`` tries every back end and
+precision this machine has (``available``):
+
+1. OpenCV's network is the reference: it colours the sample photos of ``input_images/``;
+2. each other candidate colours them too; fp32 rebuilds must match OpenCV's colours within
+   ``FP32_TOLERANCE`` (they compute the same numbers: more means a broken rebuild), int8 and
+   bf16 within ``DEFAULT_TOLERANCE``;
+3. each candidate whose colours match is timed on one 224 x 224 pass, and the fastest wins.
+
+That takes 10-20 s on a laptop. The verdict goes into a small JSON file in the cache folder
+(``cache_folder``), under a key made of the model files' contents, the runtimes' versions,
+the CPU and the temperature, so the next run builds the winner straight away, which takes
+about as long as loading OpenCV's network. int8's calibrated ranges are kept with it (ONNX
+Runtime's int8 model as a file beside it), so nothing is calibrated twice. A change of model,
+runtime, CPU or temperature means a new key, so a new check; delete the folder to force one.
+
+Introduced with ``python -m helpers photo|video`` (``--backend auto``, the default) and in
+notebook 03_video (going faster).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..colorize import DEFAULT_SIZE
+from ..files import write_bytes
+from ..model import (
+    DEFAULT_TEMPERATURE,
+    ColorizationNet,
+    ModelPaths,
+    check_model_file,
+    check_opencv,
+    check_temperature,
+    read_network,
+    set_temperature,
+)
+from .available import available_backends, available_precisions
+from .load import DEFAULT_TOLERANCE, read_model_graph
+from .onnx_backend import OnnxRuntimeBackend, onnx_model
+from .openvino_backend import OpenVinoBackend, openvino_model
+from .quantize import calibrated_ranges, int8_onnx, load_sample_images, network_inputs
+
+CACHE_ENV = "COLORIZE_CACHE_DIR"
+"""Environment variable: the cache folder to use instead of your user cache folder."""
+FP32_TOLERANCE = 0.1
+"""Largest mean |Δab| between an fp32 rebuild and OpenCV (they differ by float rounding, < 0.01)."""
+CACHE_FORMAT = 1
+"""Bumped when the verdict file or the way candidates are built changes: old verdicts are then ignored."""
+
+
+@dataclass
+class Candidate:
+    """One back end and precision tried by ``load_auto``: its colour error and its speed.
+
+    ``error``: mean |Δab| versus OpenCV on the sample photos (None if it could not be built);
+    ``ms``: one 224 x 224 pass (None unless its colours matched); ``note``: why not, in words.
+    """
+
+    backend: str
+    precision: str
+    error: float | None = None
+    ms: float | None = None
+    accepted: bool = False
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.backend} {self.precision}"
+
+
+def cache_folder() -> Path:
+    """Where verdicts are kept: ``$COLORIZE_CACHE_DIR``, else your user cache folder
+    (``~/.cache/colorize-tutorial`` on Linux, as ``pooch.os_cache`` says)."""
+    folder = os.environ.get(CACHE_ENV)
+    if folder:
+        return Path(folder)
+    import pooch
+
+    return Path(pooch.os_cache("colorize-tutorial"))
+
+
+def _digest(path: Path) -> str:
+    """BLAKE2b of a file's contents (0.2 s for the 129 MB weights): the same name with other weights
+    is another model."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cpu() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), or what ``platform`` knows; and its core count."""
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def _versions(names: list[str]) -> dict[str, str]:
+    packages = {"opencv": ["opencv-python-headless", "opencv-python", "opencv-contrib-python"],
+                "onnxruntime": ["onnxruntime", "onnx"], "openvino": ["openvino"]}
+    versions = {}
+    for name in names:
+        for package in packages[name]:
+            try:
+                versions[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    import cv2
+
+    versions["cv2"] = cv2.__version__
+    return versions
+
+
+def fingerprint(paths: ModelPaths, temperature: float, tolerance: float) -> dict:
+    """What a verdict depends on: the model files' contents, the runtimes, the CPU, T and the tolerance."""
+    names = available_backends()
+    return {"format": CACHE_FORMAT, "model": {p.name: _digest(p) for p in paths.files},
+            "runtimes": _versions(names), "backends": names, "cpu": _cpu(),
+            "temperature": round(float(temperature), 6), "tolerance": tolerance}
+
+
+def verdict_path(key: dict, folder: Path | None = None) -> Path:
+    """The verdict file for ``key`` (a ``fingerprint``)."""
+    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    return (folder or cache_folder()) / "backends" / f"{name}.json"
+
+
+def _time_pass(net: ColorizationNet, repeats: int = 2) -> float:
+    """Milliseconds of one 224 x 224 pass, the best of ``repeats`` after a warm-up pass."""
+    blob = np.zeros((1, 1, DEFAULT_SIZE, DEFAULT_SIZE), np.float32)
+    net.setInput(blob)
+    net.forward()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net.setInput(blob)
+        net.forward()
+        times.append(time.perf_counter() - start)
+    return 1000 * min(times)
+
+
+def _build(candidate: Candidate, graph, temperature: float, calibration: np.ndarray | None,
+           saved: dict, folder: Path) -> ColorizationNet:
+    """Build ``candidate``. int8 needs ``calibration`` (network inputs) unless ``saved`` holds what
+    calibration gave earlier: OpenVINO's ranges, or the path of ONNX Runtime's int8 model."""
+    name, precision = candidate.backend, candidate.precision
+    if name == "openvino":
+        ranges = None
+        if precision == "int8":
+            ranges = saved["ranges"] if "ranges" in saved else calibrated_ranges(graph, calibration)
+            saved["ranges"] = {op: list(r) for op, r in ranges.items()}
+        return OpenVinoBackend(openvino_model(graph, ranges), precision, temperature)
+    if precision == "int8":
+        model_file = Path(saved["model_file"]) if "model_file" in saved else None
+        if model_file is None or not model_file.is_file():
+            data = int8_onnx(onnx_model(graph), calibration, graph)
+            model_file = write_bytes(folder / f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx", data)
+        saved["model_file"] = str(model_file)
+        return OnnxRuntimeBackend(model_file.read_bytes(), precision, temperature)
+    return OnnxRuntimeBackend(onnx_model(graph).SerializeToString(), precision, temperature)
+
+
+def _read_verdict(path: Path) -> dict | None:
+    try:
+        verdict = json.loads(path.read_text(encoding="utf-8"))
+        verdict["chosen"]["backend"], verdict["chosen"]["precision"]  # noqa: B018 - present?
+        return verdict
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none yet, or damaged: checked again and written anew
+
+
+def _from_verdict(verdict: dict, paths: ModelPaths, temperature: float, folder: Path) -> ColorizationNet:
+    chosen = Candidate(verdict["chosen"]["backend"], verdict["chosen"]["precision"])
+    if chosen.backend == "opencv":
+        net = read_network(paths)
+        set_temperature(net, temperature)
+        return net
+    return _build(chosen, read_model_graph(paths), temperature, None, verdict.get("saved", {}), folder)
+
+
+def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, *,
+                   tolerance: float = DEFAULT_TOLERANCE, sample_images: list[np.ndarray] | None = None,
+                   folder: Path | None = None, log: Callable[[str], None] = print) -> tuple[ColorizationNet, dict]:
+    """Try every back end and precision here; the fastest whose colours match OpenCV's, and the verdict.
+
+    See the module's description. ``log`` gets one line per candidate. Returns the network
+    and the verdict (``chosen``, ``candidates`` as dicts of ``Candidate``, ``saved``), not
+    yet written anywhere.
+    """
+    images = load_sample_images() if sample_images is None else list(sample_images)
+    blob = network_inputs(images, DEFAULT_SIZE)
+    reference = read_network(paths)
+    set_temperature(reference, temperature)
+    reference.setInput(blob)
+    expected = reference.forward()
+    candidates = [Candidate("opencv", "fp32", error=0.0, accepted=True, note="the reference")]
+    candidates[0].ms = _time_pass(reference)
+    log(f"  opencv fp32: the reference, {candidates[0].ms:.0f} ms a pass")
+    del reference  # one network at a time in memory (each holds the weights): rebuilt if it wins
+    best, best_net, saved, leftovers = candidates[0], None, {}, []
+    fast = [name for name in available_backends() if name != "opencv"]
+    graph = read_model_graph(paths) if fast else None
+    for name in fast:
+        for precision in available_precisions(name):
+            if precision == "int8" and not graph.quantizable():
+                continue  # no convolution to put in 8 bits: int8 would be fp32 under another name
+            candidate, own = Candidate(name, precision), {}
+            candidates.append(candidate)
+            leftovers.append(own)
+            try:
+                net = _build(candidate, graph, temperature, blob, own, folder or cache_folder())
+                net.setInput(blob)
+                candidate.error = float(np.mean(np.abs(net.forward() - expected)))
+            except Exception as exc:  # noqa: BLE001 - a runtime that fails here is simply not used
+                candidate.note = f"could not be built or run: {str(exc).strip().splitlines()[0][:200]}"
+                log(f"  {candidate.label}: {candidate.note}")
+                continue
+            limit = FP32_TOLERANCE if precision == "fp32" else tolerance
+            candidate.accepted = candidate.error <= limit
+            if candidate.accepted:
+                candidate.ms = _time_pass(net)
+                candidate.note = f"colours within {limit} of OpenCV's"
+                if candidate.ms < best.ms:
+                    best, best_net, saved = candidate, net, own
+                    net = None  # kept as the best so far; the one it beat is let go
+            else:
+                candidate.note = f"changes the colours by {candidate.error:.2f} > {limit}: not used"
+            log(f"  {candidate.label}: mean |Δab| {candidate.error:.3f} versus OpenCV"
+                + (f", {candidate.ms:.0f} ms a pass" if candidate.ms else f" > {limit}: not used"))
+            del net
+            gc.collect()
+    for own in leftovers:  # ONNX Runtime int8 models of the candidates that lost
+        if own is not saved and "model_file" in own:
+            Path(own["model_file"]).unlink(missing_ok=True)
+    if best_net is None:
+        best_net = read_network(paths)
+        set_temperature(best_net, temperature)
+    verdict = {"chosen": {"backend": best.backend, "precision": best.precision, "ms": best.ms,
+                          "speedup": candidates[0].ms / best.ms},
+               "candidates": [asdict(c) for c in candidates], "saved": saved,
+               "checked": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "images": len(images)}
+    return best_net, verdict
+
+
+def load_auto(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE, tolerance: float = DEFAULT_TOLERANCE,
+              log: Callable[[str], None] | None = print, folder: Path | None = None) -> ColorizationNet:
+    """The fastest back end whose colours match OpenCV's on this machine: checked once, then remembered.
+
+    Parameters
+    ----------
+    paths : ModelPaths
+        From ``helpers.model.model_paths``.
+    temperature : float
+        Annealed-mean temperature; the check runs at it (and it is part of the key).
+    tolerance : float
+        Largest mean |Δab| versus OpenCV accepted for int8 and bf16.
+    log : callable, optional
+        Receives what is being checked (first run) or what was chosen (default ``print``).
+    folder : Path, optional
+        The cache folder; ``cache_folder()`` by default. If it cannot be written, the check
+        is done and its verdict simply not kept.
+
+    Returns
+    -------
+    ColorizationNet
+        A ``cv2.dnn.Net`` or a ``Backend``; its verdict is in ``auto_verdict`` where the
+        object takes attributes (``Backend``; for OpenCV's net see ``describe_backend``).
+    """
+    say = log or (lambda message: None)
+    check_temperature(temperature)
+    check_opencv()
+    for file in paths.files:  # a missing or damaged file is said as load_model says it, before any hashing
+        check_model_file(file, paths.managed)
+    folder = Path(folder) if folder else cache_folder()
+    key = fingerprint(paths, temperature, tolerance)
+    path = verdict_path(key, folder)
+    verdict = _read_verdict(path)
+    if verdict is not None and verdict.get("key") == key:
+        try:
+            net = _from_verdict(verdict, paths, temperature, folder)
+        except Exception as exc:  # noqa: BLE001 - e.g. a deleted int8 file: check again
+            say(f"The back end chosen earlier could not be rebuilt ({str(exc).strip()[:200]}); checking again.")
+        else:
+            chosen = verdict["chosen"]
+            say(f"Back end {chosen['backend']} {chosen['precision']}: the fastest whose colours match OpenCV's "
+                f"on this machine ({chosen['speedup']:.1f}x OpenCV's speed; checked {verdict['checked'][:10]}, "
+                f"remembered in {path}).")
+            _remember(net, verdict)
+            return net
+    names = ", ".join(f"{name} ({'/'.join(available_precisions(name))})" for name in available_backends())
+    say(f"Choosing the fastest back end for this model on this machine, once (10-20 s): {names}, each on the "
+        f"sample photos against OpenCV's colours.")
+    net, verdict = choose_backend(paths, temperature, tolerance=tolerance, folder=folder, log=say)
+    verdict["key"] = key
+    chosen = verdict["chosen"]
+    try:
+        write_bytes(path, json.dumps(verdict, indent=1).encode())
+        where = f"remembered in {path}"
+    except OSError as exc:
+        where = f"not remembered: {exc}"
+    say(f"Back end {chosen['backend']} {chosen['precision']}: {chosen['speedup']:.1f}x OpenCV's speed ({where}).")
+    _remember(net, verdict)
+    return net
+
+
+def _remember(net: ColorizationNet, verdict: dict) -> None:
+    try:
+        net.auto_verdict = verdict
+    except AttributeError:  # cv2.dnn.Net takes no new attributes
+        pass
+
+
+def backend_label(net: ColorizationNet) -> str:
+    """``"opencv fp32"``, ``"openvino int8"``...: what runs ``net``, for messages and the frames' manifest."""
+    return f"{getattr(net, 'name', 'opencv')} {getattr(net, 'precision', 'fp32')}"
