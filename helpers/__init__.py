@@ -9,7 +9,15 @@ Typical use::
 """
 
 from . import compare
-from .colorize import DEFAULT_SIZE, colorize, colorize_batch, network_input, predict_ab
+from .colorize import (
+    DEFAULT_SIZE,
+    ab_from_scores,
+    colorize,
+    colorize_batch,
+    network_input,
+    predict_ab,
+    predict_scores,
+)
 from .fetch import ModelDownloadError, fetch_model
 from .images import read_image, to_float_bgr, write_image
 from .lab import bgr_to_lab, lab_to_bgr, lightness
@@ -27,6 +35,7 @@ from .model import (
 
 __all__ = [
     "compare",
+    "ab_from_scores",
     "DEFAULT_SIZE",
     "DEFAULT_TEMPERATURE",
     "ModelDownloadError",
@@ -45,6 +54,7 @@ __all__ = [
     "load_model",
     "network_input",
     "predict_ab",
+    "predict_scores",
     "read_image",
     "set_temperature",
     "to_float_bgr",

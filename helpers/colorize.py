@@ -13,6 +13,11 @@ The recipe (Zhang, Isola, Efros 2016):
 ``colorize`` is these five steps, one line each, as notebook 02 does them by hand;
 ``colorize_batch`` does the same for several images with one network pass.
 
+Step 3 splits in two: the network computes 313 scores per point (one per ab bin), and its last
+two layers turn them into one colour with the temperature ``T``. ``predict_scores`` stops
+before those layers and ``ab_from_scores`` does them in NumPy, so trying another ``T`` needs
+no new network pass (the explorer of notebook 02 works this way).
+
 Introduced in notebook 02_photo.
 """
 
@@ -27,12 +32,14 @@ import numpy as np
 
 from .images import read_image
 from .lab import lab_to_bgr, lightness
-from .model import ColorizationNet, set_temperature
+from .model import ColorizationNet, check_temperature, set_temperature
 
 DEFAULT_SIZE = 224
 """Network input size in pixels: the size the network was trained at."""
 L_CENTER = 50
 """Subtracted from L (0..100) so the network's input is centred on zero, as in training."""
+SCORES_LAYER = "conv8_313"
+"""The network's last trained layer: 313 scores (logits) per point, before ``1 / T`` and the softmax."""
 
 
 def _as_array(image: str | os.PathLike | np.ndarray) -> np.ndarray:
@@ -91,6 +98,92 @@ def predict_ab(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
     """
     net.setInput(np.ascontiguousarray(L_small[:, np.newaxis], dtype=np.float32))
     return net.forward().transpose(0, 2, 3, 1)
+
+
+def gives_scores(net: ColorizationNet) -> bool:
+    """True when ``predict_scores`` works on ``net``: an OpenCV net with the layers of ``load_model``.
+
+    The fast back ends of ``helpers.backends`` output only the colour (``class8_ab``), so for
+    them every temperature needs a full forward pass.
+    """
+    if not hasattr(net, "getLayerId"):
+        return False
+    return net.getLayerId(SCORES_LAYER) >= 0 and net.getLayerId("class8_ab") >= 0
+
+
+def predict_scores(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
+    """Run the network up to its 313 scores per point, without the temperature and the softmax.
+
+    Parameters
+    ----------
+    net : cv2.dnn.Net
+        From ``load_model`` (see ``gives_scores``).
+    L_small : (N, S, S) float32 ndarray
+        Outputs of ``network_input``.
+
+    Returns
+    -------
+    scores : (N, 313, S/4, S/4) float32 ndarray
+        The logits ``z`` of layer ``conv8_313``, one per ab bin. They do not depend on the
+        temperature: ``ab_from_scores`` turns them into colour for any ``T``.
+
+    Notes
+    -----
+    Asking OpenCV for a layer by name keeps that layer's output: it does not fold the
+    ``1 / T`` Scale layer into ``conv8_313`` as it does for a plain ``forward()``, so these
+    are the raw scores whatever temperature is set. Switching between ``forward()`` and this
+    makes OpenCV set the network up again once (about one extra forward pass).
+    """
+    net.setInput(np.ascontiguousarray(L_small[:, np.newaxis], dtype=np.float32))
+    return net.forward(SCORES_LAYER)
+
+
+def cluster_centres_of(net: cv2.dnn.Net) -> np.ndarray:
+    """The ``(313, 2)`` float32 ab bin centres that ``net``'s ``class8_ab`` layer holds.
+
+    ``load_model`` put them there from ``pts_in_hull.npy`` as a (2, 313, 1, 1) kernel.
+    """
+    blobs = net.getLayer(net.getLayerId("class8_ab")).blobs
+    if not blobs or blobs[0].size % 2:
+        raise ValueError("The network's class8_ab layer has no bin centres: load it with helpers.load_model, "
+                         "or set them as notebook 02 does (pts_in_hull.npy as a (2, 313, 1, 1) kernel).")
+    return np.ascontiguousarray(blobs[0].reshape(2, -1).T, dtype=np.float32)
+
+
+def ab_from_scores(scores: np.ndarray, temperature: float, centres: np.ndarray) -> np.ndarray:
+    """The network's last two steps in NumPy: the annealed mean of the scores at temperature ``T``.
+
+    Parameters
+    ----------
+    scores : (N, Q, h, w) float32 ndarray
+        From ``predict_scores`` (Q = 313).
+    temperature : float
+        ``T`` in (0, 10]; 0.38 is the paper's (``DEFAULT_TEMPERATURE``).
+    centres : (Q, 2) ndarray
+        ab bin centres (``cluster_centres_of(net)`` or ``pts_in_hull.npy``).
+
+    Returns
+    -------
+    ab : (N, h, w, 2) float32 ndarray
+        What ``predict_ab`` gives with the same ``T`` set on the network, up to float rounding.
+
+    Notes
+    -----
+    Per point, ``p = softmax(z / T)`` (layers ``conv8_313_rh`` and ``class8_313_rh``), then
+    ``ab = sum_q p_q * centre_q`` (the 1x1 convolution ``class8_ab``): the same sum as
+    ``helpers.ab_bins.annealed_mean``, which starts from probabilities instead of scores.
+    The largest score is subtracted before ``exp`` so that small ``T`` cannot overflow; it
+    cancels in the division. A few milliseconds at 224 px, against about half a second for the
+    network.
+    """
+    check_temperature(temperature)
+    n, q, h, w = scores.shape
+    z = scores.reshape(n, q, h * w) * np.float32(1.0 / temperature)  # a new array: scores stay as they were
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    weights = np.asarray(centres, dtype=np.float32).T                # (2, Q): the kernel of class8_ab
+    ab = (weights @ z) / z.sum(axis=1, keepdims=True)                # (N, 2, h*w): divide 2 rows, not Q
+    return ab.reshape(n, 2, h, w).transpose(0, 2, 3, 1)
 
 
 def upsample_ab(ab_small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

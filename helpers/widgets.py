@@ -21,11 +21,22 @@ import ipywidgets as widgets
 import numpy as np
 from IPython.display import HTML, Video
 
-from .colorize import DEFAULT_SIZE, colorize
+from .colorize import (
+    DEFAULT_SIZE,
+    ab_from_scores,
+    check_size,
+    cluster_centres_of,
+    colorize,
+    gives_scores,
+    network_input,
+    predict_scores,
+    upsample_ab,
+)
 from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
 from .image_files import read_image_bytes
 from .images import IMAGE_EXTENSIONS, write_image
-from .model import DEFAULT_TEMPERATURE, get_temperature, load_model, set_temperature
+from .lab import lab_to_bgr, lightness
+from .model import DEFAULT_TEMPERATURE, ColorizationNet, get_temperature, load_model, set_temperature
 from .paths import COLORIZED_IMAGES
 
 DISPLAY_SIDE = 640
@@ -72,22 +83,35 @@ class WipeSlider(widgets.VBox):
 class ColorizeExplorer(widgets.VBox):
     """Colourise one photo with a temperature slider, a network-size slider and a model dropdown.
 
-    The network runs once per new combination (about 0.4 s at 224 px on a laptop CPU); results
-    are kept, so going back to a setting is instant.
+    The network runs once per network size (about half a second at 224 px on a laptop CPU) and
+    its 313 scores per point are kept: a new temperature redoes only the last step, softmax of
+    the scores / T and the mean colour (``helpers.colorize.ab_from_scores``), in a few
+    milliseconds. Pictures already shown are kept too, so going back to a setting is instant.
+    The status line under the picture says how long the answer took and whether the network ran.
 
     Parameters
     ----------
     image : ndarray
         The photo (gray or colour, any depth); shown shrunk to ``max_side``.
-    net : cv2.dnn.Net
+    net : ColorizationNet
         The network for the first variant, from ``load_model``. It is shared, not copied (a
-        network takes about 0.6 GB once it has run): its temperature is put back after each
-        use, so code that uses ``net`` later is not affected.
+        network takes about 0.6 GB once it has run), and its temperature is left as it was.
+        A network that gives no scores (a fast back end of ``helpers.backends``) works too,
+        but runs in full for every temperature; its temperature is put back after each use.
     variants : sequence of str
         Model variants to offer, e.g. ``helpers.available_variants()``; the others are loaded
         with ``load_net`` when first chosen.
     load_net : callable
-        ``variant -> cv2.dnn.Net``; ``load_model`` by default.
+        ``variant -> ColorizationNet``; ``load_model`` by default.
+
+    Attributes
+    ----------
+    seconds : float
+        How long the last answer took, from the slider move to the new picture.
+    network_ran : bool
+        Whether the network ran for the last answer.
+    from_memory : bool
+        Whether the last picture had been shown before (nothing was computed).
     """
 
     TEMPERATURES = (0.05, 0.1, 0.2, 0.3, DEFAULT_TEMPERATURE, 0.5, 0.7, 1.0)
@@ -96,20 +120,25 @@ class ColorizeExplorer(widgets.VBox):
     """Network input sizes offered: min, max, step (multiples of 8; 224 is the training size)."""
     CACHE = 32
     """Results kept in memory (each is one display-size picture)."""
+    SCORES_CACHE = 4
+    """Network scores kept in memory, one per (model, size): 4 MB at 224 px, 16 MB at 448 px."""
 
     def __init__(
         self,
         image: np.ndarray,
-        net: cv2.dnn.Net,
+        net: ColorizationNet,
         variants: Sequence[str] = ("v2",),
         *,
-        load_net: Callable[[str], cv2.dnn.Net] = load_model,
+        load_net: Callable[[str], ColorizationNet] = load_model,
         max_side: int = DISPLAY_SIDE,
     ):
         self.photo = shrink_to_fit(np.asarray(image), max_side)
+        self.L = lightness(self.photo)  # step 1 of colorize, the same for every setting
         self._load_net = load_net
-        self._nets: dict[str, cv2.dnn.Net] = {variants[0]: net}
+        self._nets: dict[str, ColorizationNet] = {variants[0]: net}
         self._results: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._scores: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.seconds, self.network_ran, self.from_memory = 0.0, False, False
         self.temperature = widgets.SelectionSlider(
             options=[(f"{t:.2g}", t) for t in self.TEMPERATURES], value=DEFAULT_TEMPERATURE,
             description="temperature T", continuous_update=False, style={"description_width": "initial"},
@@ -127,39 +156,69 @@ class ColorizeExplorer(widgets.VBox):
         self._update()
         super().__init__([widgets.HBox([self.variant, self.temperature, self.size]), self.image, self.status])
 
-    def _net(self, variant: str) -> cv2.dnn.Net:
+    def _net(self, variant: str) -> ColorizationNet:
         if variant not in self._nets:
             self._nets[variant] = self._load_net(variant)
         return self._nets[variant]
 
     def result(self) -> np.ndarray:
-        """The colourisation for the current settings, ``(H, W, 3)`` uint8 BGR."""
-        key = (self.variant.value, self.temperature.value, self.size.value)
-        if key in self._results:
+        """The colourisation for the current settings, ``(H, W, 3)`` uint8 BGR.
+
+        Equal, up to float rounding, to ``colorize(self.photo, net, temperature=T, size=S)``.
+        """
+        variant, temperature, size = key = (self.variant.value, self.temperature.value, self.size.value)
+        self.from_memory = key in self._results
+        self.network_ran = False
+        if self.from_memory:
             self._results.move_to_end(key)
-            self.seconds = 0.0
             return self._results[key]
-        start = time.perf_counter()
-        net = self._net(key[0])
-        previous = get_temperature(net)
-        try:
-            img_bgr = colorize(self.photo, net, temperature=key[1], size=key[2])
-        finally:
-            set_temperature(net, previous)  # cheap: OpenCV only re-plans the network
-        self.seconds = time.perf_counter() - start
+        net = self._net(variant)
+        if gives_scores(net):
+            scores = self._scores_for(net, variant, size)              # steps 1-3a: cached per size
+            ab_small = ab_from_scores(scores, temperature, cluster_centres_of(net))[0]  # 3b: T
+            img_bgr = lab_to_bgr(self.L, upsample_ab(ab_small, self.L.shape))          # 4-5
+        else:  # the network outputs only colour: run it all with this temperature
+            previous = get_temperature(net)
+            try:
+                img_bgr = colorize(self.photo, net, temperature=temperature, size=size)
+            finally:
+                set_temperature(net, previous)
+            self.network_ran = True
         self._results[key] = img_bgr
         if len(self._results) > self.CACHE:
             self._results.popitem(last=False)
         return img_bgr
 
+    def _scores_for(self, net: ColorizationNet, variant: str, size: int) -> np.ndarray:
+        key = (variant, size)
+        if key in self._scores:
+            self._scores.move_to_end(key)
+            return self._scores[key]
+        check_size(size)
+        scores = predict_scores(net, network_input(self.L, size)[np.newaxis])
+        self.network_ran = True
+        self._scores[key] = scores
+        if len(self._scores) > self.SCORES_CACHE:
+            self._scores.popitem(last=False)
+        return scores
+
     def _update(self, change: dict | None = None) -> None:
+        start = time.perf_counter()
         img_bgr = self.result()
         self.image.value = jpeg_bytes(side_by_side([self.photo, img_bgr]))
+        self.seconds = time.perf_counter() - start
         t = self.temperature.value
+        if self.from_memory:
+            how = "shown before, from memory"
+        elif self.network_ran and gives_scores(self._net(self.variant.value)):
+            how = "network ran (313 scores per point), then softmax(scores / T) and mean colour"
+        elif self.network_ran:
+            how = "network ran in full (this network gives no scores, so every T runs it)"
+        else:
+            how = "network NOT run: kept scores, only softmax(scores / T) and mean colour redone"
         self.status.value = (
             f"{self.variant.value}, T = {t:.2g} (logits x {1 / t:.3g}), {self.size.value} px input: "
-            f"colourfulness {colourfulness(img_bgr):.1f}; "
-            + (f"computed in {self.seconds:.2f} s" if self.seconds else "from memory")
+            f"colourfulness {colourfulness(img_bgr):.1f}; {self.seconds:.2f} s, {how}"
         )
 
 

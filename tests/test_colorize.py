@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import helpers
+from helpers.colorize import ab_from_scores, cluster_centres_of, gives_scores, predict_scores
 from tests.conftest import one_hot_oracle
 
 
@@ -202,3 +203,61 @@ def test_transparent_parts_are_colourised_as_shown_over_white(tiny_model, gray_i
     out = helpers.colorize(bgra, net)
     np.testing.assert_array_equal(out, helpers.colorize(over_white, net))
     assert not np.array_equal(out, helpers.colorize(bgra[:, :, :3], net))  # the black would change the colours
+
+
+# --- Scores, then the temperature in NumPy (the explorer of notebook 02) ---------------------
+
+@pytest.mark.parametrize("temperature", [0.05, 0.38, 1.0])
+def test_ab_from_scores_is_the_networks_last_two_layers(make_tiny_model, bins, temperature):
+    net = helpers.load_model(model_dir=make_tiny_model(seed=4))
+    L_small = helpers.network_input(helpers.lightness(np.tile(np.arange(256, dtype=np.uint8), (90, 1))), 96)
+    scores = predict_scores(net, L_small[np.newaxis])
+    assert scores.shape == (1, 313, 24, 24)
+    centres = cluster_centres_of(net)
+    np.testing.assert_array_equal(centres, bins.astype(np.float32))
+    ab = ab_from_scores(scores, temperature, centres)
+    helpers.set_temperature(net, temperature)
+    expected = helpers.predict_ab(net, L_small[np.newaxis])
+    assert ab.shape == expected.shape == (1, 24, 24, 2)
+    np.testing.assert_allclose(ab, expected, atol=2e-3)
+    assert np.abs(expected).max() > 5  # the tiny network does give colour: the check is not 0 == 0
+
+
+def test_ab_from_scores_survives_tiny_temperatures(bins):
+    scores = np.zeros((1, 313, 2, 3), np.float32)
+    scores[0, 40] = 100.0  # exp(100 / 0.05) would overflow without subtracting the largest score
+    ab = ab_from_scores(scores, 0.05, bins)
+    np.testing.assert_allclose(ab, np.broadcast_to(bins[40], ab.shape), atol=1e-4)
+    with pytest.raises(ValueError, match="temperature"):
+        ab_from_scores(scores, 0, bins)
+
+
+def test_scores_of_the_real_architecture_ignore_the_temperature(standin_model):
+    """OpenCV folds the 1/T Scale into conv8_313 for a plain forward(); asked for conv8_313 by
+    name it must give the raw scores, whatever T is set and whatever ran before."""
+    net = helpers.load_model(model_dir=standin_model)
+    assert gives_scores(net)
+    L_small = helpers.network_input(helpers.lightness(np.tile(np.arange(256, dtype=np.uint8), (64, 1))), 64)
+    blob = L_small[np.newaxis]
+    ab_default = helpers.predict_ab(net, blob)  # fused, T = 0.38
+    scores = predict_scores(net, blob)
+    helpers.set_temperature(net, 1.0)
+    helpers.predict_ab(net, blob)
+    np.testing.assert_array_equal(predict_scores(net, blob), scores)
+    centres = cluster_centres_of(net)
+    np.testing.assert_allclose(ab_from_scores(scores, 1.0, centres), helpers.predict_ab(net, blob), atol=1e-2)
+    np.testing.assert_allclose(ab_from_scores(scores, helpers.DEFAULT_TEMPERATURE, centres), ab_default,
+                               atol=2e-2)
+    assert helpers.get_temperature(net) == 1.0
+
+
+def test_only_opencv_nets_with_the_layers_give_scores(tiny_model):
+    class ColourOnly:  # like the fast back ends: setInput and forward, class8_ab only
+        def setInput(self, blob):
+            pass
+
+        def forward(self):
+            return np.zeros((1, 2, 56, 56), np.float32)
+
+    assert gives_scores(helpers.load_model(model_dir=tiny_model))
+    assert not gives_scores(ColourOnly())

@@ -69,10 +69,87 @@ def test_explorer_remembers_results(tiny_model, gray_image):
     ex = ColorizeExplorer(gray_image, helpers.load_model(model_dir=tiny_model))
     first = ex.image.value
     ex.temperature.value = 0.1
-    assert ex.seconds > 0
+    assert ex.seconds > 0 and not ex.from_memory
     ex.temperature.value = helpers.DEFAULT_TEMPERATURE
-    assert ex.seconds == 0 and "from memory" in ex.status.value
+    assert ex.from_memory and not ex.network_ran and "from memory" in ex.status.value
     assert ex.image.value == first
+
+
+class CountingNet:
+    """An OpenCV net that counts its forward passes (by name or not); everything else is passed on."""
+
+    def __init__(self, net):
+        self._net = net
+        self.forwards = 0
+
+    def forward(self, *names):
+        self.forwards += 1
+        return self._net.forward(*names)
+
+    def __getattr__(self, name):
+        return getattr(self._net, name)
+
+
+class ColourOnlyNet:
+    """Like a fast back end of helpers.backends: ab out, a temperature of its own, no scores."""
+
+    def __init__(self, net):
+        self._net = net
+        self.forwards = 0
+
+    def setInput(self, blob):
+        self._net.setInput(blob)
+
+    def forward(self):
+        self.forwards += 1
+        return self._net.forward()
+
+    def set_temperature(self, temperature):
+        helpers.set_temperature(self._net, temperature)
+
+    def get_temperature(self):
+        return helpers.get_temperature(self._net)
+
+
+def test_a_temperature_move_does_not_run_the_network(tiny_model, gray_image):
+    net = CountingNet(helpers.load_model(model_dir=tiny_model))
+    ex = ColorizeExplorer(gray_image, net)
+    assert net.forwards == 1 and ex.network_ran and "network ran" in ex.status.value
+    shown = {ex.image.value}
+    for t in (0.05, 0.2, 1.0):
+        ex.temperature.value = t
+        shown.add(ex.image.value)
+        assert not ex.network_ran and not ex.from_memory
+        assert "network NOT run" in ex.status.value and f"T = {t:.2g}" in ex.status.value
+    assert net.forwards == 1 and len(shown) == 4
+    ex.size.value = 288  # a new size: the network runs once...
+    assert net.forwards == 2 and ex.network_ran
+    ex.temperature.value = 0.2  # ...and its scores serve every temperature at that size
+    assert net.forwards == 2 and not ex.network_ran
+
+
+@pytest.mark.parametrize("size", [160, 224, 288])
+def test_explorer_shows_what_colorize_gives(make_tiny_model, gray_image, size):
+    model_dir = make_tiny_model(seed=5)
+    ex = ColorizeExplorer(gray_image, helpers.load_model(model_dir=model_dir))
+    reference = helpers.load_model(model_dir=model_dir)
+    ex.size.value = size
+    for t in (0.05, 0.3, 1.0):
+        ex.temperature.value = t
+        expected = helpers.colorize(ex.photo, reference, temperature=t, size=size)
+        assert np.abs(ex.result().astype(int) - expected).max() <= 1  # float rounding, one level at most
+    assert not np.array_equal(ex.result(), helpers.colorize(ex.photo, reference, temperature=0.05, size=size))
+
+
+def test_explorer_works_with_a_network_without_scores(tiny_model, gray_image):
+    net = ColourOnlyNet(helpers.load_model(model_dir=tiny_model, temperature=0.5))
+    ex = ColorizeExplorer(gray_image, net)
+    assert net.forwards == 1
+    ex.temperature.value = 0.1  # no scores to keep: the network runs in full for every T
+    assert net.forwards == 2 and ex.network_ran and "no scores" in ex.status.value
+    assert net.get_temperature() == pytest.approx(0.5)  # put back after use
+    expected = helpers.colorize(ex.photo, helpers.load_model(model_dir=tiny_model), temperature=0.1)
+    np.testing.assert_array_equal(ex.result(), expected)
 
 
 def test_explorer_leaves_the_shared_network_as_it_was(tiny_model, gray_image):
@@ -80,6 +157,7 @@ def test_explorer_leaves_the_shared_network_as_it_was(tiny_model, gray_image):
     before = helpers.colorize(gray_image, net)
     ex = ColorizeExplorer(gray_image, net)
     ex.temperature.value = 0.05
+    ex.size.value = 320
     assert helpers.get_temperature(net) == pytest.approx(0.5)
     np.testing.assert_array_equal(helpers.colorize(gray_image, net), before)
 
