@@ -75,6 +75,13 @@ def test_first_run_checks_and_remembers_second_run_only_rebuilds(tiny_model, tmp
         else:  # tolerance 0: no reduced precision passes
             assert not candidate["accepted"] and candidate["error"] > 0, label
 
+    remembered = backends.remembered_choice(paths, folder=tmp_path, tolerance=0.0)
+    assert remembered == verdict
+    assert backends.remembered_choice(paths, folder=tmp_path, tolerance=0.0, temperature=0.2) is None
+    table = backends.choice_table(remembered).splitlines()
+    assert [line.split("  <-")[0].split()[:2] for line in table if "<- chosen" in line] == [expected.split()]
+    assert len(table) == 1 + len(verdict["candidates"])
+
     monkeypatch.setattr(auto, "choose_backend", lambda *a, **k: pytest.fail("checked again"))
     lines.clear()
     second = backends.load_auto(paths, folder=tmp_path, log=lines.append, tolerance=0.0)

@@ -34,7 +34,15 @@ a network goes through them:
 The Caffe files are read by ``helpers.caffe``, which needs none of the optional packages.
 """
 
-from .auto import CACHE_ENV, backend_label, cache_folder, choose_backend, load_auto
+from .auto import (
+    CACHE_ENV,
+    backend_label,
+    cache_folder,
+    choice_table,
+    choose_backend,
+    load_auto,
+    remembered_choice,
+)
 from .available import (
     BACKENDS,
     INSTALL_HINT,
@@ -71,6 +79,7 @@ __all__ = [
     "available_precisions",
     "backend_label",
     "cache_folder",
+    "choice_table",
     "check_accuracy",
     "choose_backend",
     "load_auto",
@@ -79,4 +88,5 @@ __all__ = [
     "load_sample_images",
     "network_inputs",
     "read_model_graph",
+    "remembered_choice",
 ]

@@ -332,6 +332,31 @@ def _remember(net: ColorizationNet, verdict: dict) -> None:
         pass
 
 
+def remembered_choice(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE,
+                      tolerance: float = DEFAULT_TOLERANCE, folder: Path | None = None) -> dict | None:
+    """The verdict ``load_auto`` remembered for this model, machine and temperature; None if none yet."""
+    key = fingerprint(paths, temperature, tolerance)
+    verdict = _read_verdict(verdict_path(key, Path(folder) if folder else cache_folder()))
+    return verdict if verdict is not None and verdict.get("key") == key else None
+
+
+def choice_table(verdict: dict) -> str:
+    """The candidates of a verdict as a text table: colour error, time per pass, speed, and which won."""
+    chosen = verdict["chosen"]
+    reference = next(c["ms"] for c in verdict["candidates"] if c["backend"] == "opencv")
+    lines = [f"{'back end':18s} {'mean |Δab| vs OpenCV':>20s} {'ms a pass':>10s} {'speed':>6s}"]
+    for c in verdict["candidates"]:
+        label = f"{c['backend']} {c['precision']}"
+        error = "-" if c["error"] is None else f"{c['error']:.3f}"
+        ms, speed = ("-", "-") if c["ms"] is None else (f"{c['ms']:.0f}", f"{reference / c['ms']:.1f}x")
+        if (c["backend"], c["precision"]) == (chosen["backend"], chosen["precision"]):
+            remark = "  <- chosen"
+        else:
+            remark = "" if c["accepted"] else f"  ({c['note']})"
+        lines.append(f"{label:18s} {error:>20s} {ms:>10s} {speed:>6s}{remark}")
+    return "\n".join(lines)
+
+
 def backend_label(net: ColorizationNet) -> str:
     """``"opencv fp32"``, ``"openvino int8"``...: what runs ``net``, for messages and the frames' manifest."""
     return f"{getattr(net, 'name', 'opencv')} {getattr(net, 'precision', 'fp32')}"
