@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
+from .backends import backend_label
 from .colorize import DEFAULT_SIZE, check_size, colorize
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .frames_folder import (
@@ -120,7 +121,8 @@ def colorize_frames(
         As for ``colorize``; ``temperature=None`` keeps the network's.
     model : str, optional
         Which model ``net`` is, recorded in the manifest so that frames of two models never
-        mix; by default ``model_id()``: the weights file that ``load_model()`` reads.
+        mix; by default ``model_id()``: the weights file that ``load_model()`` reads, and what
+        runs ``net`` unless it is OpenCV (``backends.backend_label``: "openvino fp32"...).
     start, max_frames : int
         Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
     restart : bool
@@ -165,7 +167,9 @@ def colorize_frames(
     frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
     if temperature is not None:
         set_temperature(net, temperature)
-    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_id(),
+    runtime = backend_label(net)
+    model = model or (model_id() if runtime == "opencv fp32" else f"{model_id()}; {runtime}")
+    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model,
                 "deinterlace": deinterlace}
     if mode == "fast":
         settings.update(mode="fast", keyframe_interval=keyframe_interval)
