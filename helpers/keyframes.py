@@ -22,12 +22,15 @@ from .colorize import DEFAULT_SIZE, network_input, predict_ab
 from .lab import lab_to_bgr, lightness
 from .motion import WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
 
-KEYFRAME_INTERVAL = 8
-"""K: a keyframe at least every 8 frames (1/3 s at 24 fps); see ``KeyframePropagator``."""
+KEYFRAME_INTERVAL = 32
+"""K: at most K frames between keyframes (32: 1.3 s at 24 fps), a safety cap; the error measures
+(``OCCLUSION_MAX``, ``RESIDUAL_MAX``) decide the rest. See ``KeyframePropagator``."""
 OCCLUSION_MAX = 0.3
 """Share of pixels with no trusted path back to the last keyframe that forces a new one."""
-RESIDUAL_MAX = 4.0
+RESIDUAL_MAX = 3.0
 """Mean L error (0..100 scale) of the last keyframe moved onto a frame that forces a new one."""
+CUT_OCCLUSION_MAX = 0.1
+"""The same as ``OCCLUSION_MAX`` for the last frame before a scene cut, which has no later keyframe."""
 DUPLICATE_DIFF = 1.0
 """Mean gray difference (0..255) to the previous frame below which a frame is a duplicate."""
 UNTRUSTED_WEIGHT = 0.01
@@ -97,45 +100,60 @@ class KeyframePropagator:
         ``(N, H, W)`` float32 L (0..100, full resolution) -> ``(N, h, w, 2)`` float32 ab, any
         size: ``network_predictor(net)``, another backend, or a test oracle.
     keyframe_interval : int
-        K: every frame whose index is a multiple of K is a keyframe. 1 is per-frame mode.
+        K: every frame whose index is a multiple of K is a keyframe, so keyframes are at most K
+        frames apart; the error measures add more where needed. 1 is per-frame mode.
     work_side : int
         Longest side in pixels of the flow and of the carried ab (``helpers.motion.WORK_SIDE``).
-    occlusion_max, residual_max, duplicate_diff : float
+    occlusion_max, residual_max, cut_occlusion_max, duplicate_diff : float
         When propagation is unreliable, and when a frame repeats: see Notes.
 
     Notes
     -----
-    - Keyframes: the first frame, each frame with ``index % K == 0`` (a GLOBAL grid, so a run
-      started on a grid frame gives the same results as a whole-video run: ``feed_range``),
-      every scene cut (``is_scene_cut``), the last frame, and a frame whose path back to the
-      last keyframe is unreliable: more than ``OCCLUSION_MAX = 0.3`` of its pixels untrusted
-      (hidden, or from outside the picture), or the keyframe's L moved onto it differs from its
-      own L by more than ``RESIDUAL_MAX = 4`` on average, after removing the mean difference
-      (so exposure flicker of old film does not count). On the validation clips good flow
-      stays below 1.8 after 8 frames and 3.7 after 32; half the picture brightening by 4
-      gray levels a frame exceeds 4 after 6 frames.
-    - ``K = 8``: one network pass per 8 frames (1/3 s at 24 fps). On the validation clips
+    - Keyframes: the first frame, every scene cut (``is_scene_cut``), the last frame, a frame
+      whose path back to the last keyframe is unreliable, the last frame before a scene cut
+      when more than ``CUT_OCCLUSION_MAX = 0.1`` of it is untrusted (see below), and at the
+      latest each frame with ``index % K == 0`` (a GLOBAL grid, so a run started on a grid
+      frame gives the same results as a whole-video run: ``feed_range``). Unreliable,
+      measured on the gray input: more than ``OCCLUSION_MAX = 0.3`` of its pixels untrusted
+      (hidden, or from outside the picture), or the keyframe's L moved onto it differs from
+      its own L by more than ``RESIDUAL_MAX = 3`` on average, after removing the mean
+      difference (so exposure flicker of old film does not count). On the validation clips
+      good flow stays below 1.8 after 8 frames and 3.7 after 32 (the slow zoom into the
+      coffee cup passes 3 after 21 frames); half the picture brightening by 4 gray levels a
+      frame passes 3 after 4 frames. On the tests' fine synthetic texture DIS overestimates
+      pans of 1 pixel a frame by 13%, and the residual sees that drift late.
+    - So the picture decides how many passes are needed, and ``K = KEYFRAME_INTERVAL = 32``
+      (1.3 s at 24 fps) is only a safety cap on drift that the measures cannot see (colours
+      that change while the gray picture does not). On the validation clips
       (``python -m tools.validate_keyframes``: pans, zooms, cuts, a network that knows the
-      truth) carried colours err about as much as the network's own 56 x 56 output (mean
-      |Δab| 2.34 against 2.29 per frame), and with a network whose guesses jitter from frame
-      to frame the flicker drops 7x. Larger K saves more passes but drifts further.
+      truth) that takes 15 network passes for 160 frames where a keyframe every 8 frames took
+      21, and carried colours err about as much as the network's own 56 x 56 output (mean
+      |Δab| 2.37; 2.34 with a keyframe every 8 frames, 2.29 with the network on every frame);
+      with a network whose guesses jitter from frame to frame the flicker drops 12x (7x with
+      every 8 frames). ``RESIDUAL_MAX = 4`` saves one pass but errs 2.41. On a 300-frame slow
+      zoom (``bench.video_speed.make_clip``) it takes 19 passes instead of 40.
     - A frame at time t between keyframes A and B blends ab from both, each moved along the
       chained frame-to-frame flows, weighted by ``(B - t)`` and ``(t - A)`` times the trust of
-      the path (1, or ``UNTRUSTED_WEIGHT = 0.01``). Before a scene cut only A is used.
+      the path (1, or ``UNTRUSTED_WEIGHT = 0.01``). Before a scene cut only A is used, so
+      there what A does not show gets no trusted colour: hence the keyframe before a cut.
     - A frame whose mean gray difference to the previous one is below ``DUPLICATE_DIFF = 1``
       (repeated frames of digitised film, plus codec noise) takes the previous frame's ab. On
       the grid it is a keyframe all the same, to keep the grid global.
-    - Memory: at most K frames wait for their next keyframe (each: the input frame and a few
-      work-size arrays).
+    - Memory: up to K frames wait for their next keyframe, each with its input frame and about
+      2.5 MB of work-size arrays: with K = 32 about 105 MB at 640 x 480 and 250 MB at
+      1920 x 1080 (K = 8: a quarter of that).
     """
 
     def __init__(self, predict_ab: PredictAB, *, keyframe_interval: int = KEYFRAME_INTERVAL,
                  work_side: int = WORK_SIDE, occlusion_max: float = OCCLUSION_MAX,
-                 residual_max: float = RESIDUAL_MAX, duplicate_diff: float = DUPLICATE_DIFF) -> None:
+                 residual_max: float = RESIDUAL_MAX, cut_occlusion_max: float = CUT_OCCLUSION_MAX,
+                 duplicate_diff: float = DUPLICATE_DIFF) -> None:
         if keyframe_interval < 1:
-            raise ValueError(f"keyframe_interval must be at least 1 (8 is a good start), got {keyframe_interval}.")
+            raise ValueError(f"keyframe_interval must be at least 1 (the default, {KEYFRAME_INTERVAL}, is a good "
+                             f"start), got {keyframe_interval}.")
         self.predict_ab, self.keyframe_interval, self.work_side = predict_ab, keyframe_interval, work_side
         self.occlusion_max, self.residual_max, self.duplicate_diff = occlusion_max, residual_max, duplicate_diff
+        self.cut_occlusion_max = cut_occlusion_max
         self.network_calls = 0
         self._flow = OpticalFlow()
         self._L_of_gray = lightness(np.arange(256, dtype=np.uint8)[np.newaxis])[0]  # gray level -> L
@@ -173,6 +191,12 @@ class KeyframePropagator:
             else:
                 new = self._next(index, frame, small, last, key)
             if new.info.kind == "keyframe":
+                if new.cut and waiting and waiting[-1].info.occluded_share > self.cut_occlusion_max:
+                    end = waiting.pop()  # the shot's last frame: no keyframe after it could fill in what is new
+                    end_key = self._keyframe(end.index, end.frame, end.small, f"before the scene cut at {index}",
+                                             occluded=end.info.occluded_share, residual=end.info.residual)
+                    yield from self._release(key, waiting, end_key)
+                    key, waiting = end_key, []
                 yield from self._release(key, waiting, new)
                 key, waiting = new, []
             else:
