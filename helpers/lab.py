@@ -35,21 +35,24 @@ def lightness(image: np.ndarray) -> np.ndarray:
     return bgr_to_lab(image)[:, :, 0]
 
 
-def lab_to_bgr(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+def lab_to_bgr(L: np.ndarray, ab: np.ndarray, *, scratch: np.ndarray | None = None) -> np.ndarray:
     """Join lightness and colour and convert to a displayable BGR image.
 
     Parameters
     ----------
     L : (H, W) float32 ndarray, 0..100
     ab : (H, W, 2) float32 ndarray, about -127..127
+    scratch : (H, W, 3) float32 ndarray, optional
+        Working memory, overwritten: pass the same one for every frame of a video. A new 12-byte
+        a pixel array every frame costs page faults, about a tenth of fast mode's time.
 
     Returns
     -------
     img_bgr : (H, W, 3) uint8 ndarray
         Colours outside the sRGB gamut are clipped; values are rounded, not truncated.
     """
-    lab = cv2.merge([L.astype(np.float32, copy=False), ab.astype(np.float32, copy=False)])
-    img_bgr = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
+    lab = cv2.merge([L.astype(np.float32, copy=False), ab.astype(np.float32, copy=False)], dst=scratch)
+    img_bgr = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR, dst=lab)  # pixel by pixel: in place is safe
     # in place: four times faster than building new arrays, which matters at video frame rates
     np.clip(img_bgr, 0, 1, out=img_bgr)
     img_bgr *= 255
