@@ -142,9 +142,10 @@ class KeyframePropagator:
     - A frame whose mean gray difference to the previous one is below ``DUPLICATE_DIFF = 1``
       (repeated frames of digitised film, plus codec noise) takes the previous frame's ab. On
       the grid it is a keyframe all the same, to keep the grid global.
-    - Memory: up to K frames wait for their next keyframe, each with its input frame and about
-      2.5 MB of work-size arrays: with K = 32 about 105 MB at 640 x 480 and 250 MB at
-      1920 x 1080 (K = 8: a quarter of that).
+    - Memory: up to K frames wait for their next keyframe, each with its input (a gray frame,
+      B = G = R, is kept as gray: a third of the size) and about 2.3 MB of work-size arrays.
+      With K = 32 that is 75 MB more than per-frame mode at 640 x 480 and 110 MB at
+      1920 x 1080 for gray input, 95 and 235 MB for colour input; K = 8 needs a quarter.
     """
 
     def __init__(self, predict_ab: PredictAB, *, keyframe_interval: int = KEYFRAME_INTERVAL,
@@ -188,7 +189,7 @@ class KeyframePropagator:
                                  f"got {frame.shape} {frame.dtype}.")
             gray = to_gray(frame)
             # keep a truly gray frame (B = G = R, as decoded from a B&W video) as gray: a third of the memory
-            source = gray if frame.ndim == 2 or is_gray(frame, gray) else frame
+            source = gray if frame.ndim == 2 or _is_gray(frame, gray) else frame
             small = small_gray(gray, self.work_side)
             thumbnail = small_gray(small, CUT_THUMB_SIDE)  # made once, compared twice
             if last is None:
@@ -291,9 +292,9 @@ class KeyframePropagator:
             yield f.index, self._finish(f.source, ab), f.info
         yield new.index, self._finish(new.source, new.ab_low), new.info
 
-    def _lightness(self, source: np.ndarray) -> np.ndarray:
-        """``lightness`` of a ``_Frame.source``: 10x faster for gray, a table lookup."""
-        return cv2.LUT(source, self._L_of_gray) if source.ndim == 2 else lightness(source)
+    def _lightness(self, source: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``lightness`` of a ``_Frame.source``: 10x faster for gray, a table lookup (into ``out``)."""
+        return cv2.LUT(source, self._L_of_gray, dst=out) if source.ndim == 2 else lightness(source)
 
     def _finish(self, source: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """The output frame: the input's own full-resolution L with ``ab`` enlarged to its size."""
@@ -302,15 +303,12 @@ class KeyframePropagator:
             self._scratch = (np.empty((h, w), np.float32), np.empty((h, w, 2), np.float32),
                              np.empty((h, w, 3), np.float32))
         L, ab_full, lab = self._scratch  # the same arrays every frame: new ones cost page faults, 10% of the time
-        if source.ndim == 2:
-            cv2.LUT(source, self._L_of_gray, dst=L)
-        else:
-            L = lightness(source)
+        L = self._lightness(source, out=L)
         cv2.resize(ab, (w, h), dst=ab_full, interpolation=cv2.INTER_LINEAR)
         return lab_to_bgr(L, ab_full, scratch=lab)
 
 
-def is_gray(frame_bgr: np.ndarray, gray: np.ndarray) -> bool:
+def _is_gray(frame_bgr: np.ndarray, gray: np.ndarray) -> bool:
     """Whether ``frame_bgr`` ``(H, W, 3)`` uint8 has B = G = R everywhere; ``gray`` is its ``to_gray``."""
     return cv2.norm(frame_bgr, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), cv2.NORM_INF) == 0
 
@@ -318,8 +316,8 @@ def is_gray(frame_bgr: np.ndarray, gray: np.ndarray) -> bool:
 def _blend(ab_1: np.ndarray, weight_1: np.ndarray, ab_2: np.ndarray, weight_2: np.ndarray) -> np.ndarray:
     """``(weight_1 ab_1 + weight_2 ab_2) / (weight_1 + weight_2)``: ab ``(h, w, 2)``, weights ``(h, w)``, float32.
 
-    The weights are doubled into two channels first: NumPy's broadcasting over a last axis of 2
-    is 3x slower. Works in place on ``ab_2``.
+    The weights are doubled into two channels first: NumPy broadcasting ``(h, w, 1)`` over a last
+    axis of 2 loops over pairs, which is slower. Works in place on ``ab_2``.
     """
     total = weight_1 + weight_2
     result = cv2.merge([weight_1, weight_1])
