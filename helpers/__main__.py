@@ -204,9 +204,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="skip the first N frames (default: 0)")
     video.add_argument("--mode", choices=["exact", "fast"], default="exact",
                        help="exact: the network on every frame (default); fast: the network on keyframes "
-                       "only, colour carried along the optical flow in between (many times faster)")
+                       "only, colour carried along the optical flow in between (measured on 2 cores at "
+                       "640 x 480: about 10 frames/s against 1.8 for exact, start-up included)")
     video.add_argument("--keyframe-interval", type=_whole_number(1), default=KEYFRAME_INTERVAL, metavar="K",
-                       help=f"fast mode: a keyframe at least every K frames (default: {KEYFRAME_INTERVAL})")
+                       help="fast mode: at most K frames from one keyframe to the next; within that, keyframes go "
+                       f"where carrying the colour is measured to fail (default: {KEYFRAME_INTERVAL})")
     video.add_argument("--deinterlace", choices=DEINTERLACE, default="auto",
                        help="auto: deinterlace the frames the video marks as interlaced (default); on: every "
                        "frame (tape captures marked progressive but showing comb lines); off: never")
