@@ -12,7 +12,7 @@ import tomllib
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
 NAMED_BY_THE_OWNER = {"jupyterlab", "opencv-python-headless", "numpy", "matplotlib", "imutils",
-                      "ipywidgets", "pooch", "tqdm", "av", "pillow"}
+                      "ipywidgets", "pooch", "tqdm", "av", "pillow", "openvino"}
 
 
 def requirement_names(path):
@@ -29,6 +29,8 @@ def test_requirements_name_every_dependency_and_pin_opencv_below_5():
     text = (REPO_ROOT / "requirements.txt").read_text()
     assert re.search(r"^opencv-python-headless>=4\.8,<5$", text, re.M)
     assert "opencv-python>" not in text and "opencv-python=" not in text  # the libGL-hungry wheel
+    # OpenVINO has wheels for some machines only: elsewhere it is left out (auto then uses OpenCV)
+    assert re.search(r'^openvino>=[\d.]+,<\d+; platform_machine == "x86_64"', text, re.M)
 
 
 def test_pyproject_takes_its_dependencies_from_requirements_txt():
