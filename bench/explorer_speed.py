@@ -32,21 +32,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
 import helpers
+from bench import bench_model_dir
 from bench.photo_speed import machine
 from helpers import backends
-from helpers.fetch import MODEL_DIR_ENV
 from helpers.model import model_paths
-from helpers.paths import INPUT_IMAGES, REPO_ROOT
+from helpers.paths import INPUT_IMAGES
 from helpers.widgets import ColorizeExplorer
-from tools.standin_model import make_standin_model_dir
 
 GOAL_S = 0.4
 """The issue's goal: the explorer answers a slider move within 0.4 s at 224 px."""
@@ -141,8 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     moves = 3 if args.quick else args.moves
 
-    env_dir = os.environ.get(MODEL_DIR_ENV)
-    model_dir = Path(env_dir) if env_dir else make_standin_model_dir(REPO_ROOT / "build" / "standin-model")
+    model_dir = bench_model_dir()
     photo = helpers.read_image(INPUT_IMAGES / "chelsea_cat.jpg")
     # two OpenCV nets, so that the old way's temperature changes never touch the new way's net
     old_net, new_net = (helpers.load_model(model_dir=model_dir) for _ in range(2))

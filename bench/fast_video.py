@@ -33,12 +33,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import bench_model_dir
 from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, make_clip, run_classic
 from helpers.backends import CACHE_ENV
 from helpers.fetch import MODEL_DIR_ENV
 from helpers.paths import REPO_ROOT
-from tools.standin_model import make_standin_model_dir
 
 TARGET_FAST_FPS = 25.0
 TARGET_EXACT_RATIO = 2.0
@@ -90,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     frames = 24 if args.quick else args.frames
 
-    model_dir = os.environ.get(MODEL_DIR_ENV) or str(make_standin_model_dir(REPO_ROOT / "build" / "standin-model"))
+    model_dir = str(bench_model_dir())
     clip = make_clip(frames)
     print(f"machine: {machine()}")
     print(f"clip: {clip.name}, 640 x 480, {frames} frames; model: {model_dir}")

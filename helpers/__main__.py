@@ -36,10 +36,9 @@ from .model import (
     describe_model,
     get_model_files,
     load_model,
-    model_id,
 )
 from .paths import COLORIZED_IMAGES
-from .video import VideoError, colorize_video, output_path, probe_video
+from .video import VideoError, colorize_video, model_name, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
 
 ENVIRONMENT = (
@@ -232,12 +231,6 @@ def _load(args: argparse.Namespace):
     return net
 
 
-def _model_name(args: argparse.Namespace, net) -> str:
-    """For the frames' manifest: frames of two back ends or precisions must not mix either."""
-    name, runtime = model_id(args.variant), backend_label(net)
-    return name if runtime == "opencv fp32" else f"{name}; {runtime}"
-
-
 def _video(args: argparse.Namespace) -> int:
     try:
         info = probe_video(args.input)
@@ -253,7 +246,7 @@ def _video(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():  # the report below says it, without a Python warning's source line
             warnings.filterwarnings("ignore", message="Decoding stopped")
             report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
-                                    model=_model_name(args, net), start=args.start, max_frames=args.max_frames,
+                                    model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, mode=args.mode,
                                     keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace)
     except (OSError, VideoError, FolderInUseError) as exc:

@@ -91,6 +91,13 @@ class FramesReport:
 
 
 # --------------------------------------------------------------------------- colourising
+def model_name(net, variant: str = "v2") -> str:
+    """The model as the frames' manifest records it: the weights file (``model_id``), and what runs
+    ``net`` unless it is OpenCV, so frames of two back ends or precisions never mix."""
+    runtime = backend_label(net)
+    return model_id(variant) if runtime == "opencv fp32" else f"{model_id(variant)}; {runtime}"
+
+
 def colorize_frames(
     video: str | os.PathLike | VideoInfo,
     net: cv2.dnn.Net,
@@ -121,8 +128,8 @@ def colorize_frames(
         As for ``colorize``; ``temperature=None`` keeps the network's.
     model : str, optional
         Which model ``net`` is, recorded in the manifest so that frames of two models never
-        mix; by default ``model_id()``: the weights file that ``load_model()`` reads, and what
-        runs ``net`` unless it is OpenCV (``backends.backend_label``: "openvino fp32"...).
+        mix; by default ``model_name(net)``: the weights file that ``load_model()`` reads, and
+        what runs ``net`` unless it is OpenCV ("openvino fp32"...).
     start, max_frames : int
         Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
     restart : bool
@@ -167,9 +174,7 @@ def colorize_frames(
     frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
     if temperature is not None:
         set_temperature(net, temperature)
-    runtime = backend_label(net)
-    model = model or (model_id() if runtime == "opencv fp32" else f"{model_id()}; {runtime}")
-    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model,
+    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_name(net),
                 "deinterlace": deinterlace}
     if mode == "fast":
         settings.update(mode="fast", keyframe_interval=keyframe_interval)

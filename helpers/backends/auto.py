@@ -52,7 +52,7 @@ from ..model import (
     set_temperature,
 )
 from .available import available_backends, available_precisions
-from .load import DEFAULT_TOLERANCE, read_model_graph
+from .load import DEFAULT_TOLERANCE, build_backend, load_backend, read_model_graph
 from .onnx_backend import OnnxRuntimeBackend, onnx_model
 from .openvino_backend import OpenVinoBackend, openvino_model
 from .quantize import calibrated_ranges, int8_onnx, load_sample_images, network_inputs
@@ -176,20 +176,18 @@ def _build(candidate: Candidate, graph, temperature: float, calibration: np.ndar
     """Build ``candidate``. int8 needs ``calibration`` (network inputs) unless ``saved`` holds what
     calibration gave earlier: OpenVINO's ranges, or the path of ONNX Runtime's int8 model."""
     name, precision = candidate.backend, candidate.precision
+    if precision != "int8":
+        return build_backend(name, graph, precision, temperature, None)
     if name == "openvino":
-        ranges = None
-        if precision == "int8":
-            ranges = saved["ranges"] if "ranges" in saved else calibrated_ranges(graph, calibration)
-            saved["ranges"] = {op: list(r) for op, r in ranges.items()}
+        ranges = saved["ranges"] if "ranges" in saved else calibrated_ranges(graph, calibration)
+        saved["ranges"] = {op: list(r) for op, r in ranges.items()}
         return OpenVinoBackend(openvino_model(graph, ranges), precision, temperature)
-    if precision == "int8":
-        model_file = Path(saved["model_file"]) if "model_file" in saved else None
-        if model_file is None or not model_file.is_file():
-            data = int8_onnx(onnx_model(graph), calibration, graph)
-            model_file = write_bytes(folder / f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx", data)
-        saved["model_file"] = str(model_file)
-        return OnnxRuntimeBackend(model_file.read_bytes(), precision, temperature)
-    return OnnxRuntimeBackend(onnx_model(graph).SerializeToString(), precision, temperature)
+    model_file = Path(saved["model_file"]) if "model_file" in saved else None
+    if model_file is None or not model_file.is_file():
+        data = int8_onnx(onnx_model(graph), calibration, graph)
+        model_file = write_bytes(folder / f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx", data)
+    saved["model_file"] = str(model_file)
+    return OnnxRuntimeBackend(model_file.read_bytes(), precision, temperature)
 
 
 def _read_verdict(path: Path) -> dict | None:
@@ -204,9 +202,7 @@ def _read_verdict(path: Path) -> dict | None:
 def _from_verdict(verdict: dict, paths: ModelPaths, temperature: float, folder: Path) -> ColorizationNet:
     chosen = Candidate(verdict["chosen"]["backend"], verdict["chosen"]["precision"])
     if chosen.backend == "opencv":
-        net = read_network(paths)
-        set_temperature(net, temperature)
-        return net
+        return load_backend("opencv", paths, temperature=temperature)
     return _build(chosen, read_model_graph(paths), temperature, None, verdict.get("saved", {}), folder)
 
 
@@ -267,8 +263,7 @@ def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, 
         if own is not saved and "model_file" in own:
             Path(own["model_file"]).unlink(missing_ok=True)
     if best_net is None:
-        best_net = read_network(paths)
-        set_temperature(best_net, temperature)
+        best_net = load_backend("opencv", paths, temperature=temperature)
     verdict = {"chosen": {"backend": best.backend, "precision": best.precision, "ms": best.ms,
                           "speedup": candidates[0].ms / best.ms},
                "candidates": [asdict(c) for c in candidates], "saved": saved,
@@ -298,8 +293,8 @@ def load_auto(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE, to
     Returns
     -------
     ColorizationNet
-        A ``cv2.dnn.Net`` or a ``Backend``; its verdict is in ``auto_verdict`` where the
-        object takes attributes (``Backend``; for OpenCV's net see ``describe_backend``).
+        A ``cv2.dnn.Net`` or a ``Backend`` (``backend_label`` names it); what was measured:
+        ``remembered_choice``.
     """
     say = log or (lambda message: None)
     check_temperature(temperature)
@@ -320,7 +315,6 @@ def load_auto(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE, to
             say(f"Back end {chosen['backend']} {chosen['precision']}: the fastest whose colours match OpenCV's "
                 f"on this machine ({chosen['speedup']:.1f}x OpenCV's speed; checked {verdict['checked'][:10]}, "
                 f"remembered in {path}).")
-            _remember(net, verdict)
             return net
     names = ", ".join(f"{name} ({'/'.join(available_precisions(name))})" for name in available_backends())
     say(f"Choosing the fastest back end for this model on this machine, once (10-20 s): {names}, each on the "
@@ -334,15 +328,7 @@ def load_auto(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE, to
     except OSError as exc:
         where = f"not remembered: {exc}"
     say(f"Back end {chosen['backend']} {chosen['precision']}: {chosen['speedup']:.1f}x OpenCV's speed ({where}).")
-    _remember(net, verdict)
     return net
-
-
-def _remember(net: ColorizationNet, verdict: dict) -> None:
-    try:
-        net.auto_verdict = verdict
-    except AttributeError:  # cv2.dnn.Net takes no new attributes
-        pass
 
 
 def remembered_choice(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE,

@@ -129,12 +129,13 @@ def load_backend(
         set_temperature(net, temperature)
         return net
     check_temperature(temperature)
-    return _build(name, read_model_graph(paths), precision, temperature, calibration_images)
+    return build_backend(name, read_model_graph(paths), precision, temperature, calibration_images)
 
 
-def _build(name: str, graph: Graph, precision: str, temperature: float,
+def build_backend(name: str, graph: Graph, precision: str, temperature: float,
            calibration_images: Sequence[np.ndarray] | None) -> Backend:
-    """Back end ``name`` at ``precision`` from ``graph``; int8 is calibrated on ``calibration_images``."""
+    """Back end ``name`` (not opencv) at ``precision`` from ``graph``; int8 is calibrated on
+    ``calibration_images``. Also used by ``auto``, which keeps int8's calibration itself."""
     calibration = None
     if precision == "int8":
         images = load_sample_images() if calibration_images is None else calibration_images
@@ -235,12 +236,12 @@ def load_fast_backend(
     require(name)
     check_temperature(temperature)
     graph = read_model_graph(paths)
-    reference = _build(name, graph, "fp32", temperature, None)
+    reference = build_backend(name, graph, "fp32", temperature, None)
     offered = available_precisions(name)
     tried = [p for p in precisions if p in offered and p != "fp32"]
     images = load_sample_images() if sample_images is None else list(sample_images)
     for precision in tried:
-        fast = _build(name, graph, precision, temperature, images)
+        fast = build_backend(name, graph, precision, temperature, images)
         error = check_accuracy(fast, reference, images)
         if error <= tolerance:
             fast.accuracy = error
