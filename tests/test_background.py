@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers.background import ahead
+from helpers.background import ahead, in_parallel
 
 
 def test_items_come_in_order_from_another_thread():
@@ -54,3 +54,36 @@ def test_stopping_early_closes_the_source_and_bounds_the_work_ahead():
     assert len(made) <= 1 + 4 + 2  # the one taken, a full buffer, and the one the thread holds (+ one being made)
     items.close()
     assert closed.wait(2)
+
+
+def test_in_parallel_keeps_order_uses_threads_and_raises_in_place():
+    threads = set()
+
+    def slow_square(n):
+        threads.add(threading.current_thread())
+        time.sleep(0.01 * (n % 3))  # later items finish first sometimes
+        if n == 7:
+            raise ValueError("damaged at 7")
+        return n * n
+
+    got = []
+    with pytest.raises(ValueError, match="damaged at 7"):
+        for value in in_parallel(slow_square, range(20), workers=2, buffer=4):
+            got.append(value)
+    assert got == [n * n for n in range(7)]
+    assert len(threads) == 2 and threading.current_thread() not in threads
+
+
+def test_in_parallel_bounds_the_work_ahead():
+    started = []
+
+    def record(n):
+        started.append(n)
+        return n
+
+    results = in_parallel(record, range(1000), workers=2, buffer=4)
+    assert next(results) == 0
+    time.sleep(0.1)
+    assert len(started) <= 4
+    results.close()
+    assert len(started) <= 4
