@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 import warnings
+from contextlib import contextmanager
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
@@ -49,6 +51,8 @@ ENVIRONMENT = (
      "output folders) in DIR instead of the repository"),
     ("COLORIZE_CACHE_DIR=DIR", "where --backend auto remembers which back end it chose (default: your user cache "
      "folder, e.g. ~/.cache/colorize-tutorial); delete it to check again"),
+    ("DASK_SCHEDULER_ADDRESS=ADDR", "photo and video run on this Dask cluster (tcp://host:8786), as with "
+     "--scheduler, unless --workers is given"),
 )
 """The environment variables the command line reads: (NAME=VALUE, what it does)."""
 
@@ -152,6 +156,41 @@ def _network_options(variant: argparse.ArgumentParser) -> argparse.ArgumentParse
     return options
 
 
+def _cluster_options() -> argparse.ArgumentParser:
+    """``--workers`` and ``--scheduler``: spread the work over Dask workers (photo and video)."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("more than one process or machine (Dask)").add_mutually_exclusive_group()
+    group.add_argument("--workers", type=_whole_number(1), metavar="N",
+                       help="start N worker processes on this machine (a Dask LocalCluster on 127.0.0.1 only; its "
+                       "dashboard link is printed); each gets cores / N threads. Same frames as one process")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="use a running Dask cluster instead (tcp://host:8786; default: $DASK_SCHEDULER_ADDRESS). "
+                       "The workers must see the input files at the same path (a shared folder); they get the "
+                       "model from this machine if they cannot see it. See the README, \"More than one machine\"")
+    return options
+
+
+@contextmanager
+def _dask_client(args: argparse.Namespace):
+    """The Dask client that ``--workers`` or ``--scheduler`` asks for (None: one process); closed after."""
+    from .cluster import SCHEDULER_ENV
+
+    address = args.scheduler or (None if args.workers else os.environ.get(SCHEDULER_ENV))
+    if not args.workers and not address:
+        yield None
+        return
+    from . import cluster
+
+    client = cluster.start_cluster(args.workers) if args.workers else cluster.connect(address)
+    try:
+        print(cluster.describe(client))
+        yield client
+    finally:
+        client.close()
+        if args.workers:
+            client.cluster.close()
+
+
 def _command(commands, name: str, *, help: str, description: str, examples: str = "",
              parents: tuple[argparse.ArgumentParser, ...] = ()) -> argparse.ArgumentParser:
     """A sub-command whose --help ends with its examples and the environment variables."""
@@ -171,6 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     variant = _variant_option()
     network = _network_options(variant)
+    dask = _cluster_options()
 
     fetch = _command(
         commands, "fetch", parents=(variant,),
@@ -182,14 +222,14 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"a folder or URL base to try first (default: ${MIRROR_ENV})")
 
     photo = _command(commands, "photo", help="colourise image files and folders", description=PHOTO_DESCRIPTION,
-                     examples=PHOTO_EXAMPLES, parents=(network,))
+                     examples=PHOTO_EXAMPLES, parents=(network, dask))
     photo.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                        help=f"image files or folders ({', '.join(IMAGE_EXTENSIONS)})")
     photo.add_argument("--out", type=Path, default=COLORIZED_IMAGES, metavar="DIR",
                        help="output folder, created if needed (default: colorized_images/)")
 
     video = _command(commands, "video", help="colourise a video, keeping its sound", description=VIDEO_DESCRIPTION,
-                     examples=VIDEO_EXAMPLES, parents=(network,))
+                     examples=VIDEO_EXAMPLES, parents=(network, dask))
     video.add_argument("input", type=Path, metavar="INPUT", help="the black-and-white video")
     video.add_argument("--out", metavar="FILE|DIR",
                        help=f"the colourised video: a file ending in {', '.join(CONTAINERS)} (.mp4 plays in "
@@ -243,13 +283,14 @@ def _video(args: argparse.Namespace) -> int:
     if net is None:
         return 2
     try:
-        with warnings.catch_warnings():  # the report below says it, without a Python warning's source line
-            warnings.filterwarnings("ignore", message="Decoding stopped")
+        with warnings.catch_warnings(), _dask_client(args) as client:
+            warnings.filterwarnings("ignore", message="Decoding stopped")  # the report says it, without a source line
             report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, mode=args.mode,
-                                    keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace)
-    except (OSError, VideoError, FolderInUseError) as exc:
+                                    keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace,
+                                    client=client, variant=args.variant)
+    except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -325,17 +366,47 @@ def _output_path(src: Path, out_dir: Path, taken: set[Path]) -> Path:
         n += 1
 
 
-def _photo_notes(source: ImageFile, results: list[Picture], dest: Path) -> str:
+def _photo_notes(count: int, results: list[Picture], dest: Path) -> str:
     """What a learner should know about one result: pictures kept or not, transparency."""
     fmt = FORMATS[dest.suffix.lower()]
     notes = []
     if len(results) > 1:
         notes.append(f"all {len(results)} pages" if fmt == "TIFF" else f"all {len(results)} frames, with their times")
-    elif source.count > 1:
-        notes.append(f"only the first of its {source.count} pictures: a {fmt} file holds one")
+    elif count > 1:
+        notes.append(f"only the first of its {count} pictures: a {fmt} file holds one")
     if any(p.alpha is not None for p in results):
         notes.append("transparency kept" if fmt in TRANSPARENCY else f"transparent parts made white: {fmt} has none")
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _colorize_file(src: Path, keep_all: bool, net, size: int) -> tuple[ImageFile, list[Picture]]:
+    source = open_image_file(src)
+    keep = source.count if keep_all else 1
+    # One picture at a time: bench/photo_speed.py shows batches save nothing on a CPU.
+    # A bar for animations and scans of many pages (in a terminal only).
+    pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture", leave=False,
+                    disable=None if keep > 1 else True)
+    return source, [replace(p, image=colorize(p.image, net, size=size)) for p in pictures]
+
+
+def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespace, client):
+    """``(index in jobs, (count, loop, dpi, pictures) or None, error message or None)`` for each file,
+    colourised here, or on Dask workers (in the order they finish)."""
+    if client is not None:
+        from .cluster import colorize_files
+
+        for n, r in colorize_files(client, net, jobs, size=args.size, variant=args.variant):
+            yield n, (r.count, r.loop, r.dpi, r.pictures), r.error
+        return
+    for n, (src, keep_all) in enumerate(jobs):
+        try:
+            source, results = _colorize_file(src, keep_all, net, args.size)
+        except MemoryError:
+            yield n, None, "not enough memory to colourise this picture: shrink it, or close other programs"
+        except (OSError, ValueError) as exc:
+            yield n, None, str(exc)
+        else:
+            yield n, (source.count, source.loop, source.dpi, results), None
 
 
 def _photo(args: argparse.Namespace) -> int:
@@ -358,33 +429,32 @@ def _photo(args: argparse.Namespace) -> int:
         return 2
     remove_stale_parts(args.out)  # temporary files of a run that was killed
     taken = {f.resolve() for f in files}
+    dests = [_output_path(src, args.out, taken) for src in files]
+    jobs = [(src, FORMATS[dest.suffix.lower()] in SEVERAL_PICTURES) for src, dest in zip(files, dests)]
     done = 0
     try:
-        for src in files:
-            try:
-                source = open_image_file(src)
-                dest = _output_path(src, args.out, taken)
-                keep = source.count if FORMATS[dest.suffix.lower()] in SEVERAL_PICTURES else 1
-                # One picture at a time: bench/photo_speed.py shows batches save nothing on a CPU.
-                # A bar for animations and scans of many pages (in a terminal only).
-                pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture",
-                                leave=False, disable=None if keep > 1 else True)
-                results = [replace(p, image=colorize(p.image, net, size=args.size)) for p in pictures]
-                write_pictures(dest, results, loop=source.loop, dpi=source.dpi)
-            except MemoryError:
-                message = "not enough memory to colourise this picture: shrink it, or close other programs"
-            except (OSError, ValueError) as exc:
-                message = str(exc)
-            else:
-                print(f"{src} -> {dest}{_photo_notes(source, results, dest)}")
-                done += 1
-                continue
-            errors.append(message)
-            print(f"error: {src}: {message}", file=sys.stderr)
+        with _dask_client(args) as client:
+            for n, made, message in _colorized_files(jobs, net, args, client):
+                src, dest = files[n], dests[n]
+                if message is None:
+                    count, loop, dpi, results = made
+                    try:
+                        write_pictures(dest, results, loop=loop, dpi=dpi)
+                    except (OSError, ValueError) as exc:
+                        message = str(exc)
+                    else:
+                        print(f"{src} -> {dest}{_photo_notes(count, results, dest)}")
+                        done += 1
+                        continue
+                errors.append(message)
+                print(f"error: {src}: {message}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"\nInterrupted after {done} image(s); they are in {args.out} (no half-written files are left).",
               file=sys.stderr)
         return 130
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     failed = len(errors)
     summary = f"; {failed} failed (see errors above)." if failed else "."
     print(f"\n{done} image(s) colourised into {args.out}{summary}")

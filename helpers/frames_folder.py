@@ -159,10 +159,14 @@ class TimestampRecorder:
     def record(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Pass ``frames`` on unchanged, writing each one's ``pts`` into the manifest (not yet to disk)."""
         for frame in frames:
-            if len(self.pts) <= frame.index:
-                self.pts.extend([None] * (frame.index + 1 - len(self.pts)))
-            self.pts[frame.index] = frame.pts
+            self.add(frame.index, frame.pts)
             yield frame
+
+    def add(self, index: int, pts: int) -> None:
+        """Record the ``pts`` of frame ``index`` (0-based), decoded elsewhere (a Dask worker)."""
+        if len(self.pts) <= index:
+            self.pts.extend([None] * (index + 1 - len(self.pts)))
+        self.pts[index] = pts
 
 
 def numbered_frames(frames_dir: Path) -> list[tuple[int, Path]]:

@@ -87,6 +87,8 @@ class FramesReport:
     decode_notes: list[str] = field(default_factory=list)
     """Damage FFmpeg stepped over (those frames may show it)."""
     deinterlaced: bool = False
+    seek_fallbacks: int = 0
+    """With Dask: ranges whose worker could not seek as the frame table said, so decoded from the start."""
     new_frames: list[int] = field(default_factory=list, repr=False)
 
 
@@ -113,6 +115,9 @@ def colorize_frames(
     keyframe_interval: int = KEYFRAME_INTERVAL,
     deinterlace: str = "auto",
     progress: bool = True,
+    client=None,
+    variant: str = "v2",
+    model_dir: str | os.PathLike | None = None,
 ) -> FramesReport:
     """Colourise every frame of a video into PNG files, resuming any earlier run.
 
@@ -145,6 +150,13 @@ def colorize_frames(
         ``auto`` deinterlaces frames the video marks as interlaced (most digitised tape).
     progress : bool
         Show a progress bar with frames per second and time left.
+    client : dask.distributed.Client, optional
+        Spread the work over a Dask cluster (``helpers.cluster``): ranges of a few seconds go
+        to the workers, which decode the video themselves (its path must be visible to them)
+        and send the frames back; the frames are the same as without ``client``.
+    variant, model_dir
+        With ``client``: what ``net`` was loaded with (``load_model(variant, model_dir=...)``),
+        for the workers to load the same; each worker's colours are checked against ``net``'s.
 
     Returns
     -------
@@ -218,7 +230,13 @@ def colorize_frames(
                 manifest["frame_count"] = seen
 
         try:
-            if mode == "exact":
+            if client is not None:
+                from .cluster import colorize_ranges  # Dask is imported only when it is used
+
+                colorize_ranges(client, info, net, frames_dir, manifest, timestamps, report, bar, start=start,
+                                max_frames=max_frames, mode=mode, size=size, keyframe_interval=keyframe_interval,
+                                deinterlace=deinterlace, variant=variant, model_dir=model_dir)
+            elif mode == "exact":
                 for frame in frames(start, max_frames):
                     if frame_file_ok(frame_path(frames_dir, frame.index + 1), frame.image.shape[:2]):
                         report.reused += 1
@@ -393,7 +411,7 @@ def colorize_video(
     ``out`` may be a file (``.mp4``, ``.mkv`` or ``.mov``) or an existing folder; it is
     checked before any work (``output_path``). Then ``colorize_frames`` (which takes the
     ``options``: temperature, size, model, start, max_frames, restart, mode,
-    keyframe_interval, deinterlace), with ``smooth`` ``smooth_frames``, then
+    keyframe_interval, deinterlace, client, variant, model_dir), with ``smooth`` ``smooth_frames``, then
     ``frames_to_video``, which checks the result against the frames' times.
     """
     source = probe_video(video)

@@ -8,6 +8,8 @@ an error, deinterlaces through FFmpeg's filters, and writes H.264 with the origi
 
 * ``probe_video`` tells what a video is: size, rotation, interlacing, frame rates, sound streams.
 * ``read_frames`` decodes frames in a background thread: ``Frame(index, pts, time, image)``.
+  With ``frame_times`` it starts part way by seeking, checking every frame's time: what
+  ``helpers.cluster`` workers do with their range of a long film.
 * ``write_video`` encodes frames at the times you give (so variable rate stays variable) and
   adds the source's sound (``helpers.sound``); ``helpers.video_check`` checks the result.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +40,9 @@ DEINTERLACE = ("auto", "on", "off")
 """``auto``: deinterlace when the video says it is interlaced; ``on``: every frame; ``off``: never."""
 CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov"}
 """Output suffixes and their FFmpeg formats. MP4 plays in browsers; MKV holds any sound codec."""
+SEEK_MARGIN = 4
+"""Frames decoded (and dropped) before the first wanted one when starting by seeking: the
+deinterlacer looks at the frames around each one, so they must be there as in a whole run."""
 CRF = 18
 """x264 quality: 18 is close to visually lossless (lower: bigger files; 23 is x264's default)."""
 PRESET = "veryfast"
@@ -46,6 +51,14 @@ PRESET = "veryfast"
 
 class VideoError(ValueError):
     """A video that cannot be read, or frames that do not make a video."""
+
+
+class SeekError(VideoError):
+    """Seeking did not land where ``frame_times`` said: decode from the first frame instead."""
+
+
+class _LandedLateError(Exception):
+    """Seeking landed after the frames needed before the range."""
 
 
 class DecodeError(VideoError):
@@ -268,11 +281,14 @@ class _Deinterlacer:
                 return
 
 
-def _frames(path: Path, deinterlace: str, notes: list[str]) -> Iterator[tuple[av.VideoFrame, Fraction, int]]:
+def _frames(path: Path, deinterlace: str, notes: list[str],
+            seek: tuple[int, dict[int, int]] | None = None) -> Iterator[tuple[av.VideoFrame, Fraction, int]]:
     """(frame, its time base, index) in display order, deinterlaced if asked.
 
     Errors FFmpeg logs but steps over go to ``notes``; errors after the last frame (a
-    truncated file: "File ended prematurely") raise ``DecodeError``.
+    truncated file: "File ended prematurely") raise ``DecodeError``. ``seek``: (a time to
+    seek to, {frame time: index} from ``frame_times``): start at the keyframe before that
+    time; the first frame's time gives its index (``SeekError`` if it is not in the table).
     """
     with open_video(path) as container, _Errors() as errors:
         stream = container.streams.video[0]
@@ -281,11 +297,20 @@ def _frames(path: Path, deinterlace: str, notes: list[str]) -> Iterator[tuple[av
         time_base = Fraction(stream.time_base)
         index = 0
         filter_ = None
+        if seek is not None:
+            container.seek(seek[0], stream=stream, backward=True, any_frame=False)
 
         def out_of(frame: av.VideoFrame | None):
-            nonlocal index
+            nonlocal index, seek
             for out in filter_(frame) if filter_ else (() if frame is None else (frame,)):
-                yield out, Fraction(out.time_base) if out.time_base else time_base, index
+                out_base = Fraction(out.time_base) if out.time_base else time_base
+                if seek is not None:  # the first frame after seeking: which one is it?
+                    pts = None if out.pts is None else round(out.pts * out_base / time_base)
+                    if pts not in seek[1]:
+                        raise SeekError(f"seeking in {path.name} gave a frame at {pts} that frame_times does not "
+                                        "list")
+                    index, seek = seek[1][pts], None
+                yield out, out_base, index
                 index += 1
 
         try:
@@ -321,8 +346,28 @@ def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     return frame.to_ndarray(format="bgr24", width=width, height=height)
 
 
+def frame_times(video: str | os.PathLike | VideoInfo) -> list[int] | None:
+    """Every frame's ``pts`` in display order, read from the packets without decoding (seconds per hour
+    of video): the table that lets ``read_frames(times=...)`` start part way by seeking.
+
+    ``None`` when the packets cannot serve: a time missing or repeated, or damage. The table is
+    a guess until decoding confirms it, which ``read_frames`` does frame by frame.
+    """
+    info = probe_video(video)
+    try:
+        with open_video(info.path) as container, _Errors():
+            stream = container.streams.video[0]
+            pts = [packet.pts for packet in container.demux(stream) if packet.size]
+    except av.FFmpegError:
+        return None
+    if not pts or None in pts or len(set(pts)) != len(pts):
+        return None
+    return sorted(pts)
+
+
 def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_frames: int | None = None,
-                deinterlace: str = "auto", buffer: int = 8, notes: list[str] | None = None) -> Iterator[Frame]:
+                deinterlace: str = "auto", buffer: int = 8, notes: list[str] | None = None,
+                times: Sequence[int] | None = None) -> Iterator[Frame]:
     """Yield the frames of a video, decoded ahead by a background thread.
 
     Parameters
@@ -337,6 +382,11 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
         At most this many decoded frames wait in memory, whatever the video's length.
     notes : list, optional
         Receives FFmpeg's messages about damage it stepped over (the frames may show it).
+    times : sequence of int, optional
+        Every frame's ``pts``, from ``frame_times``: start near ``start`` by seeking rather than
+        decoding every frame before it (a worker's range of a long film). The frames are the
+        same as without: each one's time is checked against ``times``, and ``SeekError`` says
+        when they disagree (then read without ``times``).
 
     Yields
     ------
@@ -347,6 +397,8 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
     ------
     DecodeError
         After the last good frame, when the file is damaged or truncated; ``index`` says where.
+    SeekError
+        With ``times`` only: the video is not where the table says.
     """
     if deinterlace not in DEINTERLACE:
         raise ValueError(f"deinterlace must be one of {', '.join(DEINTERLACE)}, got {deinterlace!r}.")
@@ -356,15 +408,32 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
     width, height = (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
     stop_at = math.inf if max_frames is None else start + max_frames
 
+    position = {pts: i for i, pts in enumerate(times)} if times is not None else {}
+
     def upright() -> Iterator[Frame]:
+        back = 0  # seeking can land after the time asked for (MPEG-TS): then ask for an earlier one
+        while True:
+            first = start - SEEK_MARGIN - back
+            try:
+                yield from upright_from((times[first], position) if times is not None and first > 0 else None)
+                return
+            except _LandedLateError:
+                back = 4 * back or 16
+
+    def upright_from(seek: tuple[int, dict[int, int]] | None) -> Iterator[Frame]:
         last_pts = None
-        decoded = _frames(info.path, deinterlace, notes if notes is not None else [])
+        decoded = _frames(info.path, deinterlace, notes if notes is not None else [], seek)
         try:
             for frame, time_base, index in decoded:
                 if index >= stop_at:
                     break
                 pts = frame.pts if frame.pts is not None else frame.dts
                 pts = round(pts * time_base / info.time_base) if pts is not None else None
+                if seek is not None and last_pts is None and index > start - SEEK_MARGIN:
+                    raise _LandedLateError
+                if seek is not None and index < len(times) and pts != times[index]:
+                    raise SeekError(f"after seeking in {info.path.name}, frame {index + 1} is at {pts}, not at "
+                                    f"{times[index]} as frame_times says")
                 if pts is None or (last_pts is not None and pts <= last_pts):  # missing or repeated timestamps
                     pts = 0 if last_pts is None else last_pts + max(1, round(1 / (info.fps * info.time_base)))
                 last_pts = pts

@@ -54,12 +54,13 @@ def scene(t: float, n: int, size: tuple[int, int], seed: int = 0, *, pan: bool =
 def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48), fps: float = 12,
                times: list[float] | None = None, audio: float | None = None, codecs: tuple | None = None,
                interlaced: bool = False, rotation: int = 0, pix_fmt: str | None = None, faststart: bool = True,
-               sample_aspect: Fraction | None = None, seed: int = 0) -> Path:
+               sample_aspect: Fraction | None = None, seed: int = 0, gop: int | None = None) -> Path:
     """Write a test video and return its path.
 
     ``audio``: seconds of a 440 Hz tone (None: no sound); ``times``: each frame's time in
     seconds (variable rate); ``rotation``: display rotation in degrees, as phones store it;
-    ``sample_aspect``: the shape of a pixel (16/15: PAL DVD 4:3).
+    ``sample_aspect``: the shape of a pixel (16/15: PAL DVD 4:3); ``gop``: frames from one
+    keyframe to the next (where seeking can land), the encoder's default otherwise.
     """
     path = Path(path)
     vcodec, default_pix, acodec = codecs or CODECS[path.suffix]
@@ -70,6 +71,8 @@ def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48
         video.width, video.height = size
         video.pix_fmt = pix_fmt or default_pix
         codec_options = {"qp": "0"} if vcodec == "libx264" else {}
+        if gop:
+            video.codec_context.gop_size = gop
         if interlaced:
             video.codec_context.flags |= (av.codec.context.Flags.interlaced_dct
                                           | av.codec.context.Flags.interlaced_me)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..caffe import Graph
+from . import runtime
 from .runtime import Backend
 
 OPSET = 17
@@ -90,6 +91,8 @@ class OnnxRuntimeBackend(Backend):
         super().__init__(precision, temperature)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if runtime.THREADS:
+            options.intra_op_num_threads = runtime.THREADS
         self._session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
     def _run(self, blob: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..caffe import Graph
+from . import runtime
 from .runtime import Backend
 
 
@@ -113,6 +114,8 @@ class OpenVinoBackend(Backend):
         # fp32 must be asked for: on CPUs with bf16 OpenVINO's default precision is bf16.
         # int8 runs its non-quantised layers (the first convolution, the head) in fp32.
         config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32", "PERFORMANCE_HINT": "LATENCY"}
+        if runtime.THREADS:
+            config["INFERENCE_NUM_THREADS"] = runtime.THREADS
         self._request = ov.Core().compile_model(model, "CPU", config).create_infer_request()
 
     def _run(self, blob: np.ndarray) -> np.ndarray:

@@ -19,6 +19,19 @@ import numpy as np
 
 from ..model import check_temperature, temperature_of_scale
 
+THREADS: int | None = None
+"""Threads each back end may use for one pass; None: as many as the machine has. Set with
+``set_threads`` before loading: ``helpers.cluster`` gives each of N worker processes cores / N."""
+
+
+def set_threads(threads: int | None) -> None:
+    """Threads for the networks loaded from now on (OpenVINO, ONNX Runtime) and for OpenCV."""
+    import cv2
+
+    global THREADS
+    THREADS = threads
+    cv2.setNumThreads(threads if threads else -1)  # -1: OpenCV's default, all cores
+
 
 def _inverse_temperature(temperature: float) -> np.ndarray:
     return np.array([1.0 / check_temperature(temperature)], np.float32)  # float32, like OpenCV's Scale blob
