@@ -7,6 +7,7 @@ import os
 import sys
 import textwrap
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from itertools import islice
@@ -172,23 +173,37 @@ def _cluster_options() -> argparse.ArgumentParser:
 
 @contextmanager
 def _dask_client(args: argparse.Namespace):
-    """The Dask client that ``--workers`` or ``--scheduler`` asks for (None: one process); closed after."""
+    """Start (or reach) the Dask cluster that ``--workers`` or ``--scheduler`` ask for, in the background
+    while the model loads. Yields a function that waits for it and returns its client (None: one
+    process, no Dask); the cluster is closed after."""
     from .cluster import SCHEDULER_ENV
 
     address = args.scheduler or (None if args.workers else os.environ.get(SCHEDULER_ENV))
     if not args.workers and not address:
-        yield None
+        yield lambda: None
         return
     from . import cluster
 
-    client = cluster.start_cluster(args.workers) if args.workers else cluster.connect(address)
+    pool = ThreadPoolExecutor(max_workers=1)
+    starting = pool.submit(cluster.start_cluster, args.workers) if args.workers else pool.submit(cluster.connect,
+                                                                                                  address)
+
+    def ready():
+        client = starting.result()
+        if not getattr(ready, "said", False):
+            print(cluster.describe(client))
+            ready.said = True
+        return client
+
     try:
-        print(cluster.describe(client))
-        yield client
+        yield ready
     finally:
-        client.close()
-        if args.workers:
-            client.cluster.close()
+        pool.shutdown(wait=True)
+        if starting.exception() is None:
+            client = starting.result()
+            client.close()
+            if args.workers:
+                client.cluster.close()
 
 
 def _command(commands, name: str, *, help: str, description: str, examples: str = "",
@@ -279,17 +294,17 @@ def _video(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(info.describe())
-    net = _load(args)
-    if net is None:
-        return 2
     try:
-        with warnings.catch_warnings(), _dask_client(args) as client:
+        with warnings.catch_warnings(), _dask_client(args) as dask:
             warnings.filterwarnings("ignore", message="Decoding stopped")  # the report says it, without a source line
+            net = _load(args)
+            if net is None:
+                return 2
             report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, mode=args.mode,
                                     keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace,
-                                    client=client, variant=args.variant)
+                                    client=dask(), variant=args.variant)
     except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -424,17 +439,17 @@ def _photo(args: argparse.Namespace) -> int:
     except OutputFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    net = _load(args)
-    if net is None:
-        return 2
-    remove_stale_parts(args.out)  # temporary files of a run that was killed
-    taken = {f.resolve() for f in files}
-    dests = [_output_path(src, args.out, taken) for src in files]
-    jobs = [(src, FORMATS[dest.suffix.lower()] in SEVERAL_PICTURES) for src, dest in zip(files, dests)]
     done = 0
     try:
-        with _dask_client(args) as client:
-            for n, made, message in _colorized_files(jobs, net, args, client):
+        with _dask_client(args) as dask:
+            net = _load(args)
+            if net is None:
+                return 2
+            remove_stale_parts(args.out)  # temporary files of a run that was killed
+            taken = {f.resolve() for f in files}
+            dests = [_output_path(src, args.out, taken) for src in files]
+            jobs = [(src, FORMATS[dest.suffix.lower()] in SEVERAL_PICTURES) for src, dest in zip(files, dests)]
+            for n, made, message in _colorized_files(jobs, net, args, dask()):
                 src, dest = files[n], dests[n]
                 if message is None:
                     count, loop, dpi, results = made
@@ -452,7 +467,7 @@ def _photo(args: argparse.Namespace) -> int:
         print(f"\nInterrupted after {done} image(s); they are in {args.out} (no half-written files are left).",
               file=sys.stderr)
         return 130
-    except ModelLoadError as exc:
+    except (ModelLoadError, OSError) as exc:  # the workers cannot load the model; the cluster cannot be reached
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = len(errors)

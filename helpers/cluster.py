@@ -29,6 +29,7 @@ import hashlib
 import math
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,7 +76,11 @@ def connect(address: str | None = None):
     address = address or os.environ.get(SCHEDULER_ENV)
     if not address:
         raise ValueError(f"No cluster address: give one (tcp://host:8786) or set {SCHEDULER_ENV}.")
-    return Client(address, timeout="20s")
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise OSError(f"Could not reach the Dask scheduler at {address} ({exc}). Is `dask scheduler` running there, "
+                      "and is its port open to this machine?") from None
 
 
 def describe(client) -> str:
@@ -291,6 +296,7 @@ def frame_ranges(start: int, stop: float, known_frames: int, fps: float, keyfram
     """Cut frames ``start .. stop - 1`` into ranges of whole keyframe intervals on the keyframe
     grid: at most about ``RANGE_SECONDS`` long, and short enough that each worker gets about 3
     (a short clip spreads evenly; Dask hands the next range to whichever worker is free).
+    Any cut on the grid gives the frames of a whole run (``keyframes.feed_range``).
 
     ``known_frames``: the length as far as it is known (frame table or header). The last range
     is open-ended (``stop`` of ``2**62``) unless ``stop`` is finite: the video decides where it ends.
@@ -347,24 +353,28 @@ def _colorize_range(job: RangeJob, net, times: list[int] | None) -> RangeResult:
                 raise  # let colorize_range decode from the start: the same frames and message as one process
             result.decode_error = (str(exc), exc.index)
 
-    def keep(index: int, img_bgr: np.ndarray | None) -> None:
-        png = None if img_bgr is None else cv2.imencode(".png", img_bgr)[1].tobytes()
-        result.frames.append((index, pts_of[index], png))
+    encoded: list = []
+    with ThreadPoolExecutor(max_workers=1) as encoder:  # PNG encoding overlaps the next frame's work
 
-    if job.mode == "fast":
-        propagator = KeyframePropagator(network_predictor(net, size=job.size),
-                                        keyframe_interval=job.keyframe_interval)
-        for index, img_bgr, _ in propagator.run((f.index, f.image) for f in frames()):
-            if job.first <= index < stop:
-                keep(index, None if index in job.skip else img_bgr)
-        result.network_passes = propagator.network_calls
-    else:
-        for frame in frames():
-            if frame.index in job.skip:
-                keep(frame.index, None)
-            else:
-                keep(frame.index, colorize(frame.image, net, size=job.size))
-                result.network_passes += 1
+        def keep(index: int, img_bgr: np.ndarray | None) -> None:
+            png = None if img_bgr is None else encoder.submit(lambda: cv2.imencode(".png", img_bgr)[1].tobytes())
+            encoded.append((index, pts_of[index], png))
+
+        if job.mode == "fast":
+            propagator = KeyframePropagator(network_predictor(net, size=job.size),
+                                            keyframe_interval=job.keyframe_interval)
+            for index, img_bgr, _ in propagator.run((f.index, f.image) for f in frames()):
+                if job.first <= index < stop:
+                    keep(index, None if index in job.skip else img_bgr)
+            result.network_passes = propagator.network_calls
+        else:
+            for frame in frames():
+                if frame.index in job.skip:
+                    keep(frame.index, None)
+                else:
+                    keep(frame.index, colorize(frame.image, net, size=job.size))
+                    result.network_passes += 1
+    result.frames = [(index, pts, png and png.result()) for index, pts, png in encoded]
     if result.decode_error is not None:
         result.end = result.decode_error[1]
     elif count is None or seen < feed_start + count:

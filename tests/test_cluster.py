@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -13,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import helpers
 from helpers import cluster, video
+from helpers.paths import INPUT_IMAGES, REPO_ROOT
 from helpers.video_io import SEEK_MARGIN, SeekError, frame_times, read_frames
 from tests.videos import make_video
 
@@ -224,3 +230,59 @@ def test_sample_aspect_and_time_base_survive(tmp_path, net, tiny_model, client):
                           model_dir=tiny_model)
     manifest = video.read_manifest(tmp_path / "many")
     assert manifest["sample_aspect"] == "16/15" and len(manifest["pts"]) == 50
+
+
+# --------------------------------------------------------------------------- the command line
+def _run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "helpers", *map(str, args)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_cli_video_with_workers_gives_the_one_process_frames(long_clip, tiny_model, tmp_path):
+    env = {"COLORIZE_MODEL_DIR": str(tiny_model)}
+    one = _run("video", long_clip, "--backend", "opencv", "--mode", "fast", "--frames-dir", tmp_path / "one", "--out",
+               tmp_path / "one.mp4", env=env)
+    many = _run("video", long_clip, "--backend", "opencv", "--mode", "fast", "--frames-dir", tmp_path / "many",
+                "--out", tmp_path / "many.mp4", "--workers", "2", env=env)
+    assert one.returncode == 0 and many.returncode == 0, many.stderr[-2000:]
+    assert re.search(r"Dask: 2 worker\(s\); dashboard: http://127\.0\.0\.1:\d+/status", many.stdout)
+    assert "150 computed" in many.stdout
+    assert _digests(tmp_path / "many") == _digests(tmp_path / "one")
+
+
+def test_cli_photo_with_workers(tiny_model, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("astronaut.jpg", "coffee.jpg"):
+        shutil.copy(INPUT_IMAGES / name, folder / name)
+    frames = [Image.fromarray(np.full((30, 40), 60 * i, np.uint8)) for i in range(3)]
+    frames[0].save(folder / "wave.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 50)
+    env = {"COLORIZE_MODEL_DIR": str(tiny_model)}
+    one = _run("photo", folder, "--backend", "opencv", "--out", tmp_path / "one", env=env)
+    many = _run("photo", folder, "--backend", "opencv", "--out", tmp_path / "many", "--workers", "2", env=env)
+    assert one.returncode == many.returncode == 1  # the broken file
+    assert "broken.png" in many.stderr and "3 image(s) colourised" in many.stdout
+    assert "all 3 frames, with their times" in many.stdout
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "many").iterdir()) == [
+        "astronaut_color.jpg", "coffee_color.jpg", "wave_color.gif"]
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes(), name
+
+
+def test_cli_uses_the_cluster_named_by_the_environment(long_clip, tiny_model, client, tmp_path):
+    env = {"COLORIZE_MODEL_DIR": str(tiny_model), cluster.SCHEDULER_ENV: client.scheduler.address}
+    result = _run("video", long_clip, "--backend", "opencv", "--max-frames", "20", "--frames-dir", tmp_path / "f",
+                  "--out", tmp_path / "o.mp4", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Dask: 2 worker(s)" in result.stdout and "20 computed" in result.stdout
+
+
+def test_cli_says_when_the_scheduler_cannot_be_reached(long_clip, tiny_model, tmp_path):
+    result = _run("video", long_clip, "--backend", "opencv", "--scheduler", "tcp://127.0.0.1:9", "--out",
+                  tmp_path / "o.mp4", env={"COLORIZE_MODEL_DIR": str(tiny_model)})
+    assert result.returncode == 1
+    assert "Could not reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o.mp4").exists()
