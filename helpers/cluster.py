@@ -124,12 +124,19 @@ class NetSpec:
 
 
 def _model_digest(files) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for path in files:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    """BLAKE2b of the files' contents (0.2 s for the weights), remembered while they are unchanged."""
+    key = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in map(Path, files))
+    if key not in _digests:
+        digest = hashlib.blake2b(digest_size=16)
+        for path in files:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        _digests[key] = digest.hexdigest()
+    return _digests[key]
+
+
+_digests: dict[tuple, str] = {}
 
 
 _shipped: dict[str, Path] = {}  # digest -> folder of files the client sent to this worker
@@ -158,6 +165,7 @@ def find_model(spec: NetSpec) -> Path | None:
 def worker_net(spec: NetSpec):
     """This worker process's network for ``spec``: loaded on first use, then kept (one per process)."""
     if spec not in _nets:
+        _nets.clear()  # one model per worker process: let the last one go before loading another
         if spec.threads:
             runtime.set_threads(spec.threads)
         folder = find_model(spec)
@@ -172,7 +180,6 @@ def worker_net(spec: NetSpec):
             raise ModelLoadError(f"This worker runs the model as {backend_label(net)}, the client as {spec.backend} "
                                  f"{spec.precision}: their frames would differ. Use --backend opencv (or an fp32 "
                                  "back end) on clusters of unlike machines.")
-        _nets.clear()  # one model per worker process
         _nets[spec] = net
     return _nets[spec]
 

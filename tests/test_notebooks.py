@@ -94,6 +94,15 @@ def test_video_notebook_shows_the_plain_method_with_sound(executed):
         assert f"{label}" in html  # the players are labelled
 
 
+def test_video_notebook_spreads_the_work_over_two_dask_workers(executed):
+    """Section 9: a 2-worker LocalCluster on 127.0.0.1 gives the same frames as section 8's one process."""
+    from tests.conftest import PREVIEW_FRAMES
+
+    text = text_of(executed(NOTEBOOKS / "03_video.ipynb"))
+    assert re.search(r"Dask: 2 worker\(s\); dashboard: http://127\.0\.0\.1:\d+/status", text)
+    assert f"the same bytes as section 8's one-process frames: {PREVIEW_FRAMES} of {PREVIEW_FRAMES}" in text
+
+
 def test_notebooks_follow_the_skeleton():
     for path in NOTEBOOK_FILES:
         nb = nbformat.read(path, as_version=4)
