@@ -18,10 +18,11 @@ JUPYTER_ARGS ?=
 USER_ID ?= $(shell id -u 2>/dev/null)
 ALLOW_ROOT := $(if $(filter 0,$(USER_ID)),--allow-root)
 
-.PHONY: help lab test demo model standin clean
+.PHONY: help lab app test demo model standin clean
 
 help:
 	@echo "make lab    - set up, fetch the model and open JupyterLab (options: JUPYTER_ARGS=\"--no-browser --port 9999\")"
+	@echo "make app    - set up, fetch the model and start the classroom web app (options: APP_ARGS=\"--host 0.0.0.0\")"
 	@echo "make test   - set up with dev tools and run all tests (offline)"
 	@echo "make demo   - set up, fetch the model and colourise input_images/"
 	@echo "make standin - build a stand-in model (random weights) in $(STANDIN) for offline demos (no download)"
@@ -46,6 +47,9 @@ model: $(READY)
 
 lab: model
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/
+
+app: model
+	$(BIN)/python -m helpers app $(APP_ARGS)
 
 test: $(DEV_READY)
 	$(BIN)/ruff check helpers tests tools bench

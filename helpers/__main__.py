@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import textwrap
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,21 @@ PHOTO_DESCRIPTION = (
     "could not be loaded)."
 )
 PHOTO_EXAMPLES = "example:\n  python -m helpers photo input_images --out colorized_images"
+
+APP_DESCRIPTION = (
+    "Start the classroom web app: students open the address on their phones, take or choose a "
+    "photo, and get it back in colour with a before/after wipe, a temperature slider and a "
+    "download button; the gallery of the session's photos can go on the projector. One process "
+    "and one network serve everyone, with a queue (each page shows its place in it). By default "
+    "only this computer can open it; with --host it needs the access code, printed at the start "
+    "with a QR code for phones. Uploads are checked by content (image types only, size limits), "
+    "kept only in this session's folder, and deleted when the app stops or a student removes "
+    "theirs. Stop with Ctrl+C."
+)
+APP_EXAMPLES = (
+    "examples:\n  python -m helpers app                  # try it: http://localhost:8000/\n"
+    "  python -m helpers app --host 0.0.0.0   # the class joins over the room's Wi-Fi"
+)
 
 VIDEO_DESCRIPTION = (
     "Colourise every frame of a video (saved as PNG files, so an interrupted run "
@@ -242,6 +258,15 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"image files or folders ({', '.join(IMAGE_EXTENSIONS)})")
     photo.add_argument("--out", type=Path, default=COLORIZED_IMAGES, metavar="DIR",
                        help="output folder, created if needed (default: colorized_images/)")
+
+    app = _command(commands, "app", help="a web page for a class: phones send photos, the class sees them in colour",
+                   description=APP_DESCRIPTION, examples=APP_EXAMPLES, parents=(network,))
+    app.add_argument("--host", default="127.0.0.1",
+                     help="the address to listen on: 127.0.0.1 (default) is this computer only; 0.0.0.0 is every "
+                     "network it is on (the classroom's Wi-Fi). Any other than 127.0.0.1 requires the access code")
+    app.add_argument("--port", type=_whole_number(0), default=8000, help="the port (default: 8000; 0: any free one)")
+    app.add_argument("--code", metavar="CODE",
+                     help="the access code (default: 6 random letters, printed at the start); required with --host")
 
     video = _command(commands, "video", help="colourise a video, keeping its sound", description=VIDEO_DESCRIPTION,
                      examples=VIDEO_EXAMPLES, parents=(network, dask))
@@ -476,9 +501,40 @@ def _photo(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _app(args: argparse.Namespace) -> int:
+    from . import classroom
+
+    local = args.host in ("127.0.0.1", "localhost", "::1")
+    code = (args.code.strip().upper() if args.code else classroom.access_code()) if not local or args.code else None
+    net = _load(args)
+    if net is None:
+        return 2
+    folder = Path(tempfile.mkdtemp(prefix="colorize-classroom-"))  # this session's uploads, removed at the end
+
+    def ready(url: str, queue) -> None:
+        join = classroom.join_url(args.host, url, code)
+        print(f"\nClassroom app: {join}")
+        if code:
+            print(f"Access code: {code}  (students scan this QR code, or open the address and type the code)")
+            print(classroom.qr_text(join))
+        else:
+            print("Only this computer can open it; start with --host 0.0.0.0 to let the class join.")
+        print(f"Uploads are kept in {folder} until the app stops. Stop with Ctrl+C.", flush=True)
+
+    try:
+        classroom.serve(net, host=args.host, port=args.port, folder=folder, size=args.size, code=code, ready=ready)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc} (another program uses the "
+              "port? try --port 8001)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped; this session's uploads are deleted.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"fetch": _fetch, "photo": _photo, "video": _video}[args.command](args)
+    return {"app": _app, "fetch": _fetch, "photo": _photo, "video": _video}[args.command](args)
 
 
 if __name__ == "__main__":

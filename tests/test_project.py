@@ -12,7 +12,7 @@ import tomllib
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
 NAMED_BY_THE_OWNER = {"jupyterlab", "opencv-python-headless", "numpy", "matplotlib", "imutils",
-                      "ipywidgets", "pooch", "tqdm", "av", "pillow", "openvino", "dask"}
+                      "ipywidgets", "pooch", "tqdm", "av", "pillow", "openvino", "dask", "segno"}
 
 
 def requirement_names(path):
