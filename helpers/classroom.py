@@ -241,6 +241,11 @@ class PhotoQueue:
                 job.state = "done"
                 self.done_count += 1
             job.seconds = time.perf_counter() - started
+            with self._lock:
+                if job.id not in self.jobs:  # removed while it was being colourised: leave nothing behind
+                    self.result_path(job).unlink(missing_ok=True)
+                    if not any(j.source == job.source for j in self.jobs.values()):
+                        self.gray_path(job).unlink(missing_ok=True)
 
     def _colorize(self, job: Job) -> None:
         picture = next(open_image_file(job.source).pictures())  # turned upright (phones), first frame

@@ -161,3 +161,44 @@ def test_notebook_in_a_real_browser(lab, browser, path):
     assert before != after, "moving the slider did not change the picture"
     assert not errors, errors
     page.close()
+
+
+def test_classroom_app_in_a_real_browser(browser, notebook_model):
+    """The classroom app: send a sample photo, see it colourised, move the before/after wipe.
+    The screenshot is the README's (test-output/browser/classroom.png; docs/classroom.png is a copy)."""
+    import re
+
+    from helpers.paths import INPUT_IMAGES
+
+    env = {**os.environ, "COLORIZE_MODEL_DIR": str(notebook_model)}
+    app = subprocess.Popen([sys.executable, "-m", "helpers", "app", "--port", "0"], cwd=REPO_ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in app.stdout:
+            lines.append(line)
+            if "Stop with Ctrl+C" in line:
+                break
+        url = re.search(r"Classroom app: (http://\S+)", "".join(lines)).group(1)
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.goto(url)
+        page.set_input_files("#photo", str(INPUT_IMAGES / "astronaut.jpg"))
+        page.wait_for_selector("#result:not([hidden])", timeout=120_000)
+        page.wait_for_function("() => document.getElementById('after').naturalWidth > 0", timeout=30_000)
+        assert "Done in" in page.inner_text("#status")
+        assert page.eval_on_selector("#after", "img => img.naturalWidth") == 512  # the full-size result
+        page.locator("#split").fill("25")
+        assert page.eval_on_selector("#after", "img => img.style.clipPath") == "inset(0px 0px 0px 25%)"
+        box = page.locator("#wipe").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 20)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + 20, steps=5)
+        page.mouse.up()
+        assert abs(float(page.input_value("#split")) - 70) < 3  # dragging across the picture moves the wipe
+        page.wait_for_selector(".gallery figure img", timeout=10_000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "classroom.png"))
+        page.close()
+    finally:
+        app.terminate()
+        app.wait(30)
