@@ -45,10 +45,10 @@ from .keyframes import KeyframePropagator, feed_range, network_predictor
 from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_temperature, load_model, model_paths, set_temperature
 from .video_io import DecodeError, SeekError, frame_times, read_frames
 
-RANGE_SECONDS = 4
-"""A range is about this many seconds of video (rounded up to whole keyframe intervals): long
-enough that the one network pass it repeats at its end (fast mode) and the scheduling cost
-little; short enough that a killed worker loses little and a 10 s clip still spreads."""
+RANGE_SECONDS = 6
+"""A range is at most about this many seconds of video (whole keyframe intervals): long enough
+that the network pass fast mode repeats at its end and the scheduling cost little; short enough
+that a killed worker loses little and a 10 s clip still spreads."""
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 """The environment variable Dask itself reads for a cluster's address (``tcp://host:8786``)."""
 
@@ -68,7 +68,20 @@ def start_cluster(workers: int, *, dashboard: bool = True):
     # the dashboard on Dask's usual port, or another free one if that is taken (Dask says so)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address="127.0.0.1:8787" if dashboard else "127.0.0.1:0")
-    return Client(cluster)
+    client = Client(cluster)
+    client.run(_import_runtimes)  # while this process loads its own network (the command line does that meanwhile)
+    return client
+
+
+def _import_runtimes() -> None:
+    """Import what loading a network needs, ahead of it (about 1 s per worker)."""
+    import importlib
+
+    for name in ("openvino", "onnxruntime"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def connect(address: str | None = None):
@@ -107,7 +120,9 @@ class NetSpec:
     model_dir: str
     """Where the client found the model files (workers look there first)."""
     digest: str
-    """BLAKE2b of the three files: a worker's copy must be the same model."""
+    """BLAKE2b of the three files: names the copy sent to workers that lack them."""
+    sizes: tuple[int, int, int]
+    """The three files' sizes: a worker's copy must match them (and give the client's colours)."""
     backend: str
     precision: str
     threads: int | None = None
@@ -119,8 +134,8 @@ class NetSpec:
         """The spec of ``net``, loaded by ``load_model(variant, model_dir=model_dir, ...)``."""
         paths = model_paths(variant, Path(model_dir) if model_dir else None)
         backend, precision = backend_label(net).split()
-        return cls(variant, str(paths.prototxt.parent.resolve()), _model_digest(paths.files), backend, precision,
-                   threads)
+        return cls(variant, str(paths.prototxt.parent.resolve()), _model_digest(paths.files),
+                   tuple(path.stat().st_size for path in paths.files), backend, precision, threads)
 
 
 def _model_digest(files) -> str:
@@ -154,8 +169,9 @@ def find_model(spec: NetSpec) -> Path | None:
         pass
     candidates += [_shipped[spec.digest]] if spec.digest in _shipped else []
     for folder in candidates:
+        # the sizes here; that the weights are the same is checked by their colours (prepare_workers)
         try:
-            if _model_digest(model_paths(spec.variant, folder).files) == spec.digest:
+            if tuple(p.stat().st_size for p in model_paths(spec.variant, folder).files) == spec.sizes:
                 return folder
         except (ModelLoadError, OSError, ValueError):
             continue
@@ -299,20 +315,27 @@ class RangeResult:
 
 
 def frame_ranges(start: int, stop: float, known_frames: int, fps: float, keyframe_interval: int,
-                 workers: int = 1) -> list[range]:
-    """Cut frames ``start .. stop - 1`` into ranges of whole keyframe intervals on the keyframe
-    grid: at most about ``RANGE_SECONDS`` long, and short enough that each worker gets about 3
-    (a short clip spreads evenly; Dask hands the next range to whichever worker is free).
-    Any cut on the grid gives the frames of a whole run (``keyframes.feed_range``).
+                 workers: int = 1, boundary_cost: float = 0.0) -> list[range]:
+    """Cut frames ``start .. stop - 1`` into equal ranges of whole keyframe intervals on the keyframe
+    grid, at most about ``RANGE_SECONDS`` long. Any cut on the grid gives the frames of a whole run
+    (``keyframes.feed_range``); the length is the one that should finish soonest on ``workers``
+    workers: rounds of ranges (the last round may leave workers idle), plus ``boundary_cost``
+    frames of work per cut (fast mode repeats a network pass at each), shared by the workers.
+    On a tie, the shorter ranges: a killed worker loses less.
 
     ``known_frames``: the length as far as it is known (frame table or header). The last range
     is open-ended (``stop`` of ``2**62``) unless ``stop`` is finite: the video decides where it ends.
     """
     k = keyframe_interval
     end = stop if math.isfinite(stop) else max(known_frames, start + 1)
-    longest = math.ceil(RANGE_SECONDS * (fps if fps > 0 else 25) / k)
-    balanced = math.ceil((end - start) / (3 * max(1, workers)) / k)
-    length = k * max(1, min(longest, balanced))
+    total, workers = end - start, max(1, workers)
+    longest = max(1, math.ceil(RANGE_SECONDS * (fps if fps > 0 else 25) / k))
+
+    def finish(length: int) -> float:
+        count = math.ceil(total / length)
+        return math.ceil(count / workers) * length + (count - 1) * boundary_cost / workers
+
+    length = min((k * j for j in range(1, longest + 1)), key=lambda n: (finish(n), n))
     ranges = []
     cell = start - start % length
     while cell < end:
@@ -321,6 +344,11 @@ def frame_ranges(start: int, stop: float, known_frames: int, fps: float, keyfram
     if not math.isfinite(stop):
         ranges[-1] = range(ranges[-1].start, 2**62)
     return ranges
+
+
+BOUNDARY_COST = 8
+"""Frames of work one extra keyframe pass is worth (fast mode, each range boundary): a pass costs
+about as much as carrying the colour to 5-10 frames (bench/fast_video's profile)."""
 
 
 def colorize_range(job: RangeJob, spec: NetSpec, times: list[int] | None) -> RangeResult:
@@ -409,7 +437,8 @@ def colorize_ranges(client, info, net, frames_dir: Path, manifest: dict, timesta
     jobs = []
     workers = len(client.scheduler_info()["workers"])
     known = len(times) if times else info.frames_estimate
-    for r in frame_ranges(start, stop, known, info.fps, keyframe_interval, workers):
+    for r in frame_ranges(start, stop, known, info.fps, keyframe_interval, workers,
+                          BOUNDARY_COST if mode == "fast" else 0.0):
         open_ended = r.stop >= 2**62
         if not open_ended and all(i in done for i in r):
             continue  # on disk already: not sent

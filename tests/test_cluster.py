@@ -88,17 +88,20 @@ def test_frame_times_is_none_when_packets_have_no_usable_times(tmp_path):
 
 
 # --------------------------------------------------------------------------- ranges
-def test_frame_ranges_follow_the_keyframe_grid_and_spread_evenly():
-    ranges = cluster.frame_ranges(0, float("inf"), 3000, 30, 32)
-    assert ranges[0] == range(0, 128) and ranges[1] == range(128, 256)  # 4 s at 30 fps: 120 -> 4 x 32
-    assert ranges[-1].start == 2944 and ranges[-1].stop >= 2**62  # open-ended: the video decides
-    assert cluster.frame_ranges(100, 200, 3000, 30, 32) == [range(100, 128), range(128, 192), range(192, 200)]
-    # a resumed run starting part way cuts on the same grid
-    assert cluster.frame_ranges(130, float("inf"), 3000, 30, 32)[0] == range(130, 256)
-    # a short clip: about 3 ranges per worker, still whole keyframe intervals
-    short = cluster.frame_ranges(0, float("inf"), 300, 30, 32, workers=2)
-    assert [len(r) for r in short[:-1]] == [64] * 4 and short[-1].start == 256
-    assert all(r.start % 32 == 0 for r in short)
+def test_frame_ranges_follow_the_keyframe_grid_and_finish_soonest():
+    # fast mode, a 10 s clip, 2 workers: one range each beats 5 ranges (3 rounds) and their extra passes
+    assert cluster.frame_ranges(0, float("inf"), 300, 30, 32, workers=2, boundary_cost=8) == [
+        range(0, 160), range(160, 2**62)]
+    # exact mode (no cost per cut): the shortest ranges that finish as soon, so a killed worker loses little
+    exact = cluster.frame_ranges(0, float("inf"), 300, 30, 32, workers=2)
+    assert [r.start for r in exact] == list(range(0, 300, 32)) and exact[-1].stop >= 2**62
+    # a film on 10 workers: ranges of at most RANGE_SECONDS, whole keyframe intervals
+    film = cluster.frame_ranges(0, float("inf"), 135_000, 25, 32, workers=10, boundary_cost=8)
+    assert len(film[0]) == 160 and all(r.start % 32 == 0 for r in film)
+    assert len(film[0]) <= cluster.RANGE_SECONDS * 25 + 32
+    # a finite stop, and a start part way (a resumed run): cut on the same grid
+    assert cluster.frame_ranges(100, 200, 3000, 30, 32) == [range(100, 128), range(128, 160), range(160, 192),
+                                                            range(192, 200)]
 
 
 # --------------------------------------------------------------------------- on a cluster
@@ -205,8 +208,8 @@ def test_workers_that_cannot_see_the_model_get_it_from_the_client(tmp_path, net,
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tmp_path / "nowhere"))  # the workers' usual place is empty
     spec = cluster.NetSpec.of(net, model_dir=tiny_model)
     # as if the client's folder were on a disk the workers do not have
-    hidden = cluster.NetSpec(spec.variant, str(tmp_path / "only-on-the-client"), spec.digest, spec.backend,
-                             spec.precision)
+    hidden = cluster.NetSpec(spec.variant, str(tmp_path / "only-on-the-client"), spec.digest, spec.sizes,
+                             spec.backend, spec.precision)
     with cluster.start_cluster(1, dashboard=False) as c:
         assert not any(c.run(cluster._sees_model, hidden).values())
         assert len(cluster.ship_model(c, hidden, source=tiny_model)) == 1
