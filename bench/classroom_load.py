@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,8 +28,8 @@ from bench import bench_model_dir
 from bench.photo_speed import machine
 from helpers.fetch import MODEL_DIR_ENV
 from helpers.images import write_image
-from helpers.paths import INPUT_IMAGES, REPO_ROOT
-from tests.test_classroom import Server
+from helpers.paths import INPUT_IMAGES
+from tests.test_classroom import Server, start_app
 
 STUDENTS, PHOTOS_EACH = 30, 2
 
@@ -42,17 +40,11 @@ def main() -> None:
     photos = [p.read_bytes() for p in sorted(INPUT_IMAGES.glob("*.jpg"))]
     print(f"machine: {machine()}")
     print(f"model: {model_dir}; {STUDENTS} clients x {PHOTOS_EACH} photos ({len(photos)} sample photos in turn)")
-    app = subprocess.Popen([sys.executable, "-m", "helpers", "app", "--port", "0"], cwd=REPO_ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    app, url, printed = start_app(model_dir)
     try:
-        lines = []
-        for line in app.stdout:
-            lines.append(line)
-            if "Stop with Ctrl+C" in line:
-                break
         server = Server.__new__(Server)
-        server.url = re.search(r"Classroom app: (http://\S+)", "".join(lines)).group(1)
-        backend = re.search(r"Model \(([^)]+)\)", "".join(lines)).group(1)
+        server.url = url
+        backend = re.search(r"Model \(([^)]+)\)", printed).group(1)
         me = psutil.Process(app.pid)
         server.wait(server.upload(photos[0], "warm-up.jpg")[1]["id"], timeout=300)
         time.sleep(0.5)

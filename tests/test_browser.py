@@ -166,20 +166,11 @@ def test_notebook_in_a_real_browser(lab, browser, path):
 def test_classroom_app_in_a_real_browser(browser, notebook_model):
     """The classroom app: send a sample photo, see it colourised, move the before/after wipe.
     The screenshot is the README's (test-output/browser/classroom.png; docs/classroom.png is a copy)."""
-    import re
-
     from helpers.paths import INPUT_IMAGES
+    from tests.test_classroom import start_app
 
-    env = {**os.environ, "COLORIZE_MODEL_DIR": str(notebook_model)}
-    app = subprocess.Popen([sys.executable, "-m", "helpers", "app", "--port", "0"], cwd=REPO_ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    app, url, _ = start_app(notebook_model)
     try:
-        lines = []
-        for line in app.stdout:
-            lines.append(line)
-            if "Stop with Ctrl+C" in line:
-                break
-        url = re.search(r"Classroom app: (http://\S+)", "".join(lines)).group(1)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         page.goto(url)
         page.set_input_files("#photo", str(INPUT_IMAGES / "astronaut.jpg"))

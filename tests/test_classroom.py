@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -231,10 +232,12 @@ def test_the_access_code_guards_every_request(net, tmp_path):
 
 
 # --------------------------------------------------------------------------- the command line
-def _start_app(tiny_model, *args):
-    env = {"COLORIZE_MODEL_DIR": str(tiny_model), "PATH": "/usr/bin:/bin"}
-    process = subprocess.Popen([sys.executable, "-m", "helpers", "app", "--backend", "opencv", "--port", "0", *args],
-                               cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_app(model_dir, *args):
+    """``python -m helpers app --port 0 ARGS`` with the model files in ``model_dir``, started and
+    listening: (the process, the address it printed, all it printed until then)."""
+    env = {**os.environ, "COLORIZE_MODEL_DIR": str(model_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "helpers", "app", "--port", "0", *args], cwd=REPO_ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in process.stdout:
         lines.append(line)
@@ -247,7 +250,7 @@ def _start_app(tiny_model, *args):
 
 
 def test_cli_listens_on_this_computer_only_by_default(tiny_model):
-    process, url, text = _start_app(tiny_model)
+    process, url, text = start_app(tiny_model, "--backend", "opencv")
     try:
         assert "Only this computer can open it" in text and "Access code" not in text
         addresses = {c.laddr.ip for c in psutil.Process(process.pid).net_connections() if c.status == "LISTEN"}
@@ -260,7 +263,7 @@ def test_cli_listens_on_this_computer_only_by_default(tiny_model):
 
 
 def test_cli_with_host_requires_the_printed_code(tiny_model):
-    process, url, text = _start_app(tiny_model, "--host", "0.0.0.0")
+    process, url, text = start_app(tiny_model, "--backend", "opencv", "--host", "0.0.0.0")
     try:
         code = re.search(r"Access code: ([A-Z0-9]{6})", text).group(1)
         assert f"?code={code}" in url and "▀" in text or "█" in text  # the QR code, drawn in the terminal
@@ -279,7 +282,7 @@ def test_cli_with_host_requires_the_printed_code(tiny_model):
 def test_thirty_students_at_once(tiny_model, tmp_path):
     """30 clients x 2 photos against one server process: every request answered, none lost, the
     queue drains, and the server's memory stays flat (peak RSS under load <= 1.3 x idle)."""
-    process, url, _ = _start_app(tiny_model)
+    process, url, _ = start_app(tiny_model, "--backend", "opencv")
     server = Server.__new__(Server)
     server.url = url
     try:
