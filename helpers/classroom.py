@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
 from PIL import Image
 
 from .colorize import DEFAULT_SIZE, colorize
@@ -256,12 +255,8 @@ class PhotoQueue:
         gray = self.gray_path(job)
         if not gray.exists():
             gray_bgr = cv2.cvtColor(result, cv2.COLOR_BGR2GRAY)  # what the network saw: the photo's lightness
-            write_image(gray, _jpeg_ready(gray_bgr))
-        write_image(self.result_path(job), _jpeg_ready(result))
-
-
-def _jpeg_ready(img: np.ndarray) -> np.ndarray:
-    return img if img.dtype == np.uint8 else (img / 257).astype(np.uint8)
+            write_image(gray, gray_bgr)
+        write_image(self.result_path(job), result)
 
 
 def _display_name(name: str) -> str:
