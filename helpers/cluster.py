@@ -25,7 +25,6 @@ Introduced in notebook 03_video ("More than one machine").
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
@@ -39,10 +38,10 @@ from dask.distributed import Client, LocalCluster, WorkerPlugin, as_completed
 
 from .backends import backend_label, load_backend, runtime
 from .colorize import colorize
-from .files import write_bytes
+from .files import file_digest, write_bytes
 from .frames_folder import frame_file_ok, frame_path
 from .keyframes import KeyframePropagator, feed_range, network_predictor
-from .model import DEFAULT_TEMPERATURE, ModelLoadError, get_temperature, load_model, model_paths, set_temperature
+from .model import ModelLoadError, get_temperature, load_model, model_paths, set_temperature
 from .video_io import DecodeError, SeekError, frame_times, read_frames
 
 RANGE_SECONDS = 6
@@ -120,7 +119,7 @@ class NetSpec:
     model_dir: str
     """Where the client found the model files (workers look there first)."""
     digest: str
-    """BLAKE2b of the three files: names the copy sent to workers that lack them."""
+    """BLAKE2b of the weights: names the copy sent to workers that lack the files."""
     sizes: tuple[int, int, int]
     """The three files' sizes: a worker's copy must match them (and give the client's colours)."""
     backend: str
@@ -134,24 +133,8 @@ class NetSpec:
         """The spec of ``net``, loaded by ``load_model(variant, model_dir=model_dir, ...)``."""
         paths = model_paths(variant, Path(model_dir) if model_dir else None)
         backend, precision = backend_label(net).split()
-        return cls(variant, str(paths.prototxt.parent.resolve()), _model_digest(paths.files),
+        return cls(variant, str(paths.prototxt.parent.resolve()), file_digest(paths.weights),
                    tuple(path.stat().st_size for path in paths.files), backend, precision, threads)
-
-
-def _model_digest(files) -> str:
-    """BLAKE2b of the files' contents (0.2 s for the weights), remembered while they are unchanged."""
-    key = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in map(Path, files))
-    if key not in _digests:
-        digest = hashlib.blake2b(digest_size=16)
-        for path in files:
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-        _digests[key] = digest.hexdigest()
-    return _digests[key]
-
-
-_digests: dict[tuple, str] = {}
 
 
 _shipped: dict[str, Path] = {}  # digest -> folder of files the client sent to this worker
@@ -235,18 +218,10 @@ def _worker_probe(spec: NetSpec, temperature: float):
     with _one_at_a_time:
         try:
             net = worker_net(spec)
-            _set_temperature(net, temperature)
+            set_temperature(net, temperature)
             return _probe_colours(net)
         except (ModelLoadError, OSError, RuntimeError, ValueError, ImportError) as exc:
             return str(exc)
-
-
-def _set_temperature(net, temperature: float) -> None:
-    """The client's temperature, to the bit: ``get_temperature`` rounds to 6 decimals, and the
-    paper's default 1/2.606 does not survive that (its colours would differ in the last bit)."""
-    if abs(temperature - DEFAULT_TEMPERATURE) < 1e-6:
-        temperature = DEFAULT_TEMPERATURE
-    set_temperature(net, temperature)
 
 
 def ship_model(client, spec: NetSpec, source: str | os.PathLike | None = None) -> list[str]:
@@ -355,7 +330,7 @@ def colorize_range(job: RangeJob, spec: NetSpec, times: list[int] | None) -> Ran
     """Colourise one range on a worker (see ``RangeJob``); runs where Dask puts it."""
     with _one_at_a_time:
         net = worker_net(spec)
-        _set_temperature(net, job.temperature)
+        set_temperature(net, job.temperature)
         if times is not None:
             try:
                 return _colorize_range(job, net, times)
@@ -510,7 +485,7 @@ def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperatu
 
     with _one_at_a_time:
         net = worker_net(spec)
-        _set_temperature(net, temperature)
+        set_temperature(net, temperature)
         try:
             source = open_image_file(path)
             keep = source.count if keep_all else 1

@@ -381,8 +381,12 @@ def set_temperature(net: ColorizationNet, temperature: float) -> None:
     OpenCV folds the Scale layer into the convolution before it when the network first runs,
     so changing the Scale weights later would have no effect. Toggling fusion off and on makes
     OpenCV set the network up again with the new weights on the next forward pass.
+    ``get_temperature`` reports ``T`` rounded to 6 decimals; that value of the default
+    (0.38373) sets the default exactly again (scale 2.606), so the colours stay the same to the bit.
     """
     check_temperature(temperature)
+    if round(temperature, 6) == round(DEFAULT_TEMPERATURE, 6):
+        temperature = DEFAULT_TEMPERATURE
     if isinstance(net, KeepsTemperature):
         net.set_temperature(temperature)
         return

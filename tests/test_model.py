@@ -164,6 +164,19 @@ def test_bad_temperature(tiny_model, temperature):
         load_model(model_dir=tiny_model, temperature=temperature)
 
 
+def test_the_reported_default_temperature_sets_the_default_exactly(tiny_model):
+    """get_temperature rounds to 6 decimals; setting that value back (a Dask worker does, from the
+    client's) must give the default's scale 2.606 to the bit, or the colours differ in the last bit."""
+    net = load_model(model_dir=tiny_model)
+    scale = helpers.model._scale_layer(net).blobs[0].flat[0]
+    assert scale == np.float32(2.606)
+    helpers.set_temperature(net, 0.5)
+    helpers.set_temperature(net, helpers.get_temperature(load_model(model_dir=tiny_model)))
+    assert helpers.model._scale_layer(net).blobs[0].flat[0] == scale
+    helpers.set_temperature(net, 0.38)  # a nearby value is itself, not the default
+    assert helpers.model._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
+
+
 # --------------------------------------------------------------------------- which model is in use
 
 

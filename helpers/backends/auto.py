@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ..colorize import DEFAULT_SIZE
-from ..files import write_bytes
+from ..files import file_digest, write_bytes
 from ..model import (
     DEFAULT_TEMPERATURE,
     ColorizationNet,
@@ -96,16 +96,6 @@ def cache_folder() -> Path:
     return Path(pooch.os_cache("colorize-tutorial"))
 
 
-def _digest(path: Path) -> str:
-    """BLAKE2b of a file's contents (0.2 s for the 129 MB weights): the same name with other weights
-    is another model."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cpu() -> str:
     """The CPU's model name (Linux: /proc/cpuinfo), or what ``platform`` knows; and its core count."""
     name = ""
@@ -136,7 +126,7 @@ def _versions(names: list[str]) -> dict[str, str]:
 def fingerprint(paths: ModelPaths, temperature: float, tolerance: float) -> dict:
     """What a verdict depends on: the model files' contents, the runtimes, the CPU, T and the tolerance."""
     names = available_backends()
-    return {"format": CACHE_FORMAT, "model": {p.name: _digest(p) for p in paths.files},
+    return {"format": CACHE_FORMAT, "model": {p.name: file_digest(p) for p in paths.files},
             "runtimes": _versions(names), "backends": names, "cpu": _cpu(),
             "temperature": round(float(temperature), 6), "tolerance": tolerance}
 
