@@ -1,30 +1,39 @@
-"""Read a Caffe network description into plain Python data (needs only NumPy).
+"""Read a Caffe network into plain Python data (needs only NumPy).
 
 The colourisation model comes as Caffe files. The ``.prototxt`` is protobuf *text*: a list
 of ``layer { name: ... type: ... bottom: ... top: ... convolution_param { ... } }`` blocks,
-each reading the blobs named by ``bottom`` and writing those named by ``top``. This module
+each reading the blobs named by ``bottom`` and writing those named by ``top``. The
+``.caffemodel`` is the same kind of message in protobuf's *binary* form, with the weights.
+This module
 
-* parses that text (``parse_prototxt``) into nested dicts of lists, and
+* parses the text (``parse_prototxt``) into nested dicts of lists;
+* reads the weights out of the binary file (``read_caffemodel``), so the network can be
+  rebuilt where OpenCV no longer reads Caffe files (OpenCV 5 removed its Caffe importer);
 * turns the layers, together with their weights, into a ``Graph``: a list of simple
   operations (convolution, per-channel affine, ReLU, temperature, softmax) that any runtime
-  can rebuild, as the faster back ends of ``helpers.backends`` do for ONNX Runtime and
-  OpenVINO (the ``--backend`` option of ``python -m helpers``).
+  can rebuild: ``helpers.onnx_file`` writes it as the ONNX file that OpenCV 5 reads, and the
+  faster back ends of ``helpers.backends`` build it for ONNX Runtime and OpenVINO.
 
-The weights are not read here: OpenCV parses the binary ``.caffemodel`` (in
-``helpers.model.read_network``) and ``read_graph`` takes them from the caller, so this module
-never has to second-guess Caffe's binary format. ``tools/standin_model.py``, which writes
-stand-in ``.caffemodel`` files for the tests, sizes their weights with ``parse_prototxt``.
+``tools/standin_model.py``, which writes stand-in ``.caffemodel`` files for the tests, sizes
+their weights with ``parse_prototxt``.
+
+Introduced in notebook 02_photo (section 2: one network, two file formats).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from .protobuf import WireFormatError, fields, packed_ints
+
 _TOKEN = re.compile(r"#[^\n]*|\"[^\"]*\"|'[^']*'|[{}]|[^\s{}:]+:?")
+
 
 class GraphError(ValueError):
     """The layers and weights do not make a network that ``read_graph`` can describe."""
@@ -215,3 +224,110 @@ def read_graph(
     if not first_input or output not in current:
         raise GraphError(f"There is no input layer or no {output} output: not the colourisation network.")
     return Graph(ops, first_input, current[output])
+
+
+# --------------------------------------------------------------------------- binary weights
+# Field numbers of caffe.proto (see helpers.protobuf for the wire format):
+_NET_LAYER, _NET_LAYER_V1 = 100, 2             # NetParameter.layer, and .layers of files before 2015
+_LAYER_NAME, _LAYER_BLOBS = 1, 7               # LayerParameter
+_LAYER_V1_NAME, _LAYER_V1_BLOBS = 4, 6         # V1LayerParameter
+_BLOB_LEGACY_DIMS = (1, 2, 3, 4)               # BlobProto num, channels, height, width
+_BLOB_DATA, _BLOB_SHAPE, _BLOB_DOUBLE_DATA = 5, 7, 8
+_SHAPE_DIM = 1                                 # BlobShape.dim
+
+
+class CaffeModelError(ValueError):
+    """A ``.caffemodel`` that is not a readable Caffe network (truncated, or another kind of file)."""
+
+
+def _blob(data: memoryview) -> np.ndarray:
+    """A ``BlobProto`` as a read-only float32 array of its shape."""
+    shape: list[int] = []
+    legacy = dict.fromkeys(_BLOB_LEGACY_DIMS, 1)
+    chunks: list[np.ndarray] = []
+    for number, wire, value in fields(data):
+        if number == _BLOB_DATA:
+            if wire == 2:     # packed: one run of little-endian float32
+                chunks.append(np.frombuffer(value, "<f4"))
+            else:             # one float32 per field (wire type 5)
+                chunks.append(np.array([value], np.uint32).view("<f4"))
+        elif number == _BLOB_DOUBLE_DATA:
+            chunks.append(np.frombuffer(value, "<f8") if wire == 2
+                          else np.array([value], np.uint64).view("<f8"))
+        elif number == _BLOB_SHAPE:
+            for dim_number, _, dims in fields(value):
+                if dim_number == _SHAPE_DIM:
+                    shape += packed_ints(dims)
+        elif number in legacy and wire == 0:
+            legacy[number] = value
+    if len(chunks) == 1:  # the usual case: a view of the file's bytes, copied only if misaligned
+        values = chunks[0].astype(np.float32, copy=not chunks[0].flags.aligned)
+    else:
+        values = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if not shape:
+        shape = [legacy[n] for n in _BLOB_LEGACY_DIMS]
+    if int(np.prod(shape)) != values.size:
+        raise CaffeModelError(f"a blob of shape {tuple(shape)} holds {values.size} values")
+    return values.reshape(shape)
+
+
+def read_caffemodel(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
+    """The weights of a binary ``.caffemodel``: each layer's name and its blobs.
+
+    Parameters
+    ----------
+    path : path
+        A ``.caffemodel`` file (a protobuf ``NetParameter``).
+
+    Returns
+    -------
+    dict of str to list of float32 ndarray
+        Layer name -> its blobs as Caffe stores them, e.g. a convolution's
+        ``(C_out, C_in, k, k)`` kernel and ``(C_out,)`` bias, a BatchNorm's running mean,
+        variance and scale factor. Layers without weights are left out.
+
+    Raises
+    ------
+    CaffeModelError
+        The file is truncated or not a Caffe model.
+
+    Notes
+    -----
+    Only the fields the network needs are read (``caffe.proto``: ``NetParameter.layer`` = 100,
+    ``LayerParameter`` name 1 and blobs 7, ``BlobProto`` data 5 and shape 7); files written
+    before Caffe's 2015 format (``layers`` = 2) are read too. The file is read once and the blobs
+    are views of its bytes (read-only), so the 129 MB weights cost 129 MB of memory, not twice that.
+
+    Examples
+    --------
+    >>> weights = read_caffemodel("model/colorization_release_v2.caffemodel")  # doctest: +SKIP
+    >>> weights["conv8_313"][0].shape                                           # doctest: +SKIP
+    (313, 256, 1, 1)
+    """
+    data = memoryview(Path(path).read_bytes())
+    if not data:
+        raise CaffeModelError("the file is empty")
+    try:
+        return _layers(data)
+    except WireFormatError as exc:
+        raise CaffeModelError(str(exc)) from None
+
+
+def _layers(data: memoryview) -> dict[str, list[np.ndarray]]:
+    layers: dict[str, list[np.ndarray]] = {}
+    for number, wire, value in fields(data):
+        if number not in (_NET_LAYER, _NET_LAYER_V1) or wire != 2:
+            continue
+        name_field, blobs_field = (_LAYER_NAME, _LAYER_BLOBS) if number == _NET_LAYER else (_LAYER_V1_NAME,
+                                                                                          _LAYER_V1_BLOBS)
+        name, blobs = None, []
+        for field_number, field_wire, field_value in fields(value):
+            if field_number == name_field and field_wire == 2:
+                name = bytes(field_value).decode("utf-8", "replace")
+            elif field_number == blobs_field and field_wire == 2:
+                blobs.append(_blob(field_value))
+        if name is not None and blobs:
+            layers[name] = blobs
+    if not layers:
+        raise CaffeModelError("it holds no layer with weights: not a Caffe model")
+    return layers

@@ -10,7 +10,7 @@ import pytest
 
 from helpers.caffe import GraphError, UnsupportedLayerError, parse_prototxt, read_graph
 from helpers.paths import MODEL_DIR, REPO_ROOT
-from tools.standin_model import PROTOTXT_NAME, random_weights, tiny_prototxt
+from tools.standin_model import PROTOTXT_NAME, encode_caffemodel, random_weights, tiny_prototxt
 
 
 def test_prototxt_text_becomes_nested_lists():
@@ -73,16 +73,18 @@ def test_unknown_layers_and_missing_weights_are_named():
         read_graph(tiny[:tiny.index('layer { name: "class8_ab"')], weights)
 
 
-def test_the_reader_needs_neither_opencv_nor_the_fast_packages():
-    # Loaded as a file of its own: importing helpers.caffe would run helpers/__init__.py, which loads OpenCV.
+def test_the_reader_needs_neither_opencv_nor_the_fast_packages(tmp_path):
+    # An empty package in place of helpers/__init__.py, which loads OpenCV: only caffe.py and what it imports.
+    (tmp_path / "w.caffemodel").write_bytes(encode_caffemodel([("c", "Convolution", [np.ones((2, 1, 1, 1))])]))
     code = (
-        "import importlib.util, sys\n"
-        "for m in ('cv2', 'onnx', 'onnxruntime', 'openvino', 'helpers'): sys.modules[m] = None\n"
-        f"spec = importlib.util.spec_from_file_location('caffe', {str(REPO_ROOT / 'helpers' / 'caffe.py')!r})\n"
-        "caffe = sys.modules['caffe'] = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(caffe)\n"
+        "import sys, types\n"
+        "for m in ('cv2', 'onnx', 'onnxruntime', 'openvino'): sys.modules[m] = None\n"
+        "package = sys.modules['helpers'] = types.ModuleType('helpers')\n"
+        f"package.__path__ = [{str(REPO_ROOT / 'helpers')!r}]\n"
+        "import helpers.caffe as caffe\n"
         "print(caffe.parse_prototxt('a: 1'))\n"
+        f"print(caffe.read_caffemodel({str(tmp_path / 'w.caffemodel')!r})['c'][0].shape)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "{'a': ['1']}"
+    assert result.stdout.split("\n")[:2] == ["{'a': ['1']}", "(2, 1, 1, 1)"]

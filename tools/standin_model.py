@@ -8,10 +8,11 @@ module writes ``.caffemodel`` files itself:
 * ``tiny_prototxt`` + ``write_caffemodel`` - a tiny network with the real input and
   output layer names, for fast unit tests and "oracle" networks with a known output.
 
-A ``.caffemodel`` is a protobuf ``NetParameter``; only the fields OpenCV reads are
-written: ``layer`` = 100 (``LayerParameter``: name 1, type 2, bottom 3, top 4,
-blobs 7) and ``BlobProto`` (data 5 as packed float, shape 7 = ``BlobShape`` with
-dim 1 as packed int64). OpenCV matches binary layers to the prototxt by name.
+A ``.caffemodel`` is a protobuf ``NetParameter`` (``helpers.protobuf``); only the fields
+that OpenCV 4 and ``helpers.caffe.read_caffemodel`` read are written: ``layer`` = 100
+(``LayerParameter``: name 1, type 2, blobs 7) and ``BlobProto`` (data 5 as packed float,
+shape 7 = ``BlobShape`` with dim 1 as packed int64). Both match the binary layers to the
+prototxt's by name.
 
 Command line::
 
@@ -30,6 +31,7 @@ import numpy as np
 from helpers.caffe import parse_prototxt
 from helpers.files import atomic_path, write_bytes
 from helpers.model import STANDIN_MARKER
+from helpers.protobuf import field, varint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTOTXT_NAME = "colorization_deploy_v2.prototxt"
@@ -38,37 +40,20 @@ WEIGHTS_NAME = "colorization_release_v2.caffemodel"
 
 
 # --------------------------------------------------------------------------- protobuf
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (wire type 2)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def _blob(array: np.ndarray) -> bytes:
     array = np.ascontiguousarray(array, dtype="<f4")
-    dims = b"".join(_varint(int(d)) for d in array.shape)
-    shape = _field(1, dims)  # BlobShape.dim, packed int64
-    return _field(7, shape) + _field(5, array.tobytes())
+    dims = b"".join(varint(int(d)) for d in array.shape)
+    shape = field(1, dims)  # BlobShape.dim, packed int64
+    return field(7, shape) + field(5, array.tobytes())
 
 
 def encode_caffemodel(layers: list[tuple[str, str, list[np.ndarray]]]) -> bytes:
     """Encode ``(name, type, blobs)`` triples as a binary Caffe ``NetParameter``."""
     out = bytearray()
     for name, layer_type, blobs in layers:
-        body = _field(1, name.encode()) + _field(2, layer_type.encode())
-        body += b"".join(_field(7, _blob(b)) for b in blobs)
-        out += _field(100, body)
+        body = field(1, name.encode()) + field(2, layer_type.encode())
+        body += b"".join(field(7, _blob(b)) for b in blobs)
+        out += field(100, body)
     return bytes(out)
 
 
