@@ -8,6 +8,13 @@ Typical use::
     img_bgr = helpers.colorize("input_images/coffee.jpg", net)
 """
 
+try:
+    import cv2  # noqa: F401 - every module below needs it: a broken install is explained here, once
+except ImportError as _error:
+    from .opencv_install import explain_import_error
+
+    explain_import_error(_error)
+
 from . import compare
 from .colorize import (
     DEFAULT_SIZE,
@@ -26,12 +33,14 @@ from .model import (
     ModelLoadError,
     ModelPaths,
     available_variants,
-    check_opencv,
     get_model_files,
     get_temperature,
     load_model,
+    onnx_file_of,
+    opencv_reads_caffe,
     set_temperature,
 )
+from .opencv_install import OpenCvInstallError, check_opencv
 
 __all__ = [
     "compare",
@@ -53,6 +62,9 @@ __all__ = [
     "lightness",
     "load_model",
     "network_input",
+    "onnx_file_of",
+    "opencv_reads_caffe",
+    "OpenCvInstallError",
     "predict_ab",
     "predict_scores",
     "read_image",

@@ -40,7 +40,10 @@ from .model import (
     describe_model,
     get_model_files,
     load_model,
+    onnx_file_of,
+    opencv_reads_caffe,
 )
+from .opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
 from .paths import COLORIZED_IMAGES
 from .video import VideoError, colorize_video, model_name, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
@@ -247,10 +250,13 @@ def _parser() -> argparse.ArgumentParser:
         commands, "fetch", parents=(variant,),
         help="download the model files into model/ (skips files already there and verified)",
         description="Download the model files into model/, trying each mirror in turn and "
-        "verifying every file's hash. Files already present and correct are kept.",
+        "verifying every file's hash. Files already present and correct are kept. With OpenCV 5, "
+        "which no longer reads Caffe files, the network is also written as ONNX beside them (once).",
     )
     fetch.add_argument("--mirror", metavar="DIR_OR_URL",
                        help=f"a folder or URL base to try first (default: ${MIRROR_ENV})")
+    fetch.add_argument("--onnx", action="store_true",
+                       help="also write the ONNX file with OpenCV 4 (with OpenCV 5 it is always written)")
 
     photo = _command(commands, "photo", help="colourise image files and folders", description=PHOTO_DESCRIPTION,
                      examples=PHOTO_EXAMPLES, parents=(network, dask))
@@ -354,6 +360,13 @@ def _fetch(args: argparse.Namespace) -> int:
     else:
         print(f"{MODEL_DIR_ENV} is set: using the model files in {where} as they are, nothing is downloaded. "
               f"They are {describe_model(args.variant)}.")
+    if args.onnx or not opencv_reads_caffe():
+        try:
+            onnx = onnx_file_of(paths)
+        except (ModelLoadError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"The same network as ONNX, for OpenCV 5: {onnx}")
     return 0
 
 
@@ -532,8 +545,24 @@ def _app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _opencv_works() -> bool:
+    """Check OpenCV before any work; False after saying on stderr what is wrong and how to repair it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OpenCvInstallWarning)
+        try:
+            check_opencv()
+        except OpenCvInstallError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return False
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not _opencv_works():
+        return 2
     return {"app": _app, "fetch": _fetch, "photo": _photo, "video": _video}[args.command](args)
 
 

@@ -101,23 +101,27 @@ def predict_ab(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
 
 
 def gives_scores(net: ColorizationNet) -> bool:
-    """True when ``predict_scores`` works on ``net``: an OpenCV net with the layers of ``load_model``.
+    """True when ``predict_scores`` works on ``net``: OpenCV's network of ``load_model``.
 
-    The fast back ends of ``helpers.backends`` output only the colour (``class8_ab``), so for
-    them every temperature needs a full forward pass.
+    On OpenCV 4 that is a Caffe net with the layers of ``load_model``; on OpenCV 5 the ONNX
+    file's network, which has the scores as an output. The fast back ends of
+    ``helpers.backends`` output only the colour (``class8_ab``), so for them every temperature
+    needs a full forward pass.
     """
+    if hasattr(net, "outputs"):
+        return SCORES_LAYER in net.outputs and getattr(net, "cluster_centres", None) is not None
     if not hasattr(net, "getLayerId"):
         return False
     return net.getLayerId(SCORES_LAYER) >= 0 and net.getLayerId("class8_ab") >= 0
 
 
-def predict_scores(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
+def predict_scores(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
     """Run the network up to its 313 scores per point, without the temperature and the softmax.
 
     Parameters
     ----------
-    net : cv2.dnn.Net
-        From ``load_model`` (see ``gives_scores``).
+    net : ColorizationNet
+        From ``load_model`` with the opencv back end (see ``gives_scores``).
     L_small : (N, S, S) float32 ndarray
         Outputs of ``network_input``.
 
@@ -132,17 +136,21 @@ def predict_scores(net: cv2.dnn.Net, L_small: np.ndarray) -> np.ndarray:
     Asking OpenCV for a layer by name keeps that layer's output: it does not fold the
     ``1 / T`` Scale layer into ``conv8_313`` as it does for a plain ``forward()``, so these
     are the raw scores whatever temperature is set. Switching between ``forward()`` and this
-    makes OpenCV set the network up again once (about one extra forward pass).
+    makes OpenCV set the network up again once (about one extra forward pass). The ONNX file of
+    OpenCV 5 has the scores as an output of their own (``helpers.onnx_file``).
     """
     net.setInput(np.ascontiguousarray(L_small[:, np.newaxis], dtype=np.float32))
     return net.forward(SCORES_LAYER)
 
 
-def cluster_centres_of(net: cv2.dnn.Net) -> np.ndarray:
+def cluster_centres_of(net: ColorizationNet) -> np.ndarray:
     """The ``(313, 2)`` float32 ab bin centres that ``net``'s ``class8_ab`` layer holds.
 
-    ``load_model`` put them there from ``pts_in_hull.npy`` as a (2, 313, 1, 1) kernel.
+    ``load_model`` put them there from ``pts_in_hull.npy`` as a (2, 313, 1, 1) kernel; the
+    network of OpenCV 5's ONNX file keeps them as ``cluster_centres``.
     """
+    if getattr(net, "cluster_centres", None) is not None:
+        return net.cluster_centres
     blobs = net.getLayer(net.getLayerId("class8_ab")).blobs
     if not blobs or blobs[0].size % 2:
         raise ValueError("The network's class8_ab layer has no bin centres: load it with helpers.load_model, "

@@ -10,6 +10,10 @@ we set them here:
 * ``class8_ab`` is a 1x1 convolution whose weights are the 313 ab bin centres of
   ``pts_in_hull.npy``: it computes the expected ab colour under that softmax.
 
+OpenCV 5 no longer reads Caffe files. There, ``load_model`` reads the same network from an
+ONNX file that ``helpers.onnx_file`` writes once from the Caffe files, with both steps built
+in (the temperature is one of its inputs). OpenCV 4 reads the Caffe files, as it always did.
+
 ``ColorizationNet`` says what the rest of the package needs of a network (``setInput`` then
 ``forward``), so the faster back ends of ``helpers.backends`` can stand in for OpenCV's.
 
@@ -19,6 +23,7 @@ Introduced in notebook 02_photo.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -26,8 +31,11 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from .caffe import CaffeModelError, Graph, GraphError, UnsupportedLayerError, read_caffemodel, read_graph
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .files import looks_like_html
+from .onnx_file import onnx_for
+from .opencv_install import check_opencv
 from .paths import MODEL_DIR
 
 STANDIN_MARKER = "STANDIN.txt"
@@ -94,23 +102,9 @@ class ModelPaths:
         return self.prototxt, self.weights, self.points
 
 
-def check_opencv(version: str | None = None) -> None:
-    """Refuse OpenCV 5, which can no longer read Caffe models.
-
-    Raises
-    ------
-    RuntimeError
-        With the reason and the fix, when the major version is 5 or later.
-    """
-    version = version or cv2.__version__
-    if int(version.split(".")[0]) >= 5:
-        raise RuntimeError(
-            f"OpenCV {version} is installed, but OpenCV 5 removed the Caffe importer "
-            "(cv2.dnn.readNetFromCaffe) that this model needs.\n"
-            'Fix: pip install "opencv-python-headless>=4.8,<5" '
-            "(and `pip uninstall opencv-python opencv-contrib-python` if they are installed), "
-            "or simply `pip install -r requirements.txt`."
-        )
+def opencv_reads_caffe() -> bool:
+    """True for OpenCV 4, which reads Caffe models; OpenCV 5 removed ``cv2.dnn.readNetFromCaffe``."""
+    return hasattr(cv2.dnn, "readNetFromCaffe")
 
 
 def _only(folder: Path, pattern: str) -> Path | None:
@@ -228,13 +222,16 @@ def describe_model(variant: str = "v2", model_dir: Path | None = None) -> str:
     return f"your own model files in {folder}{source}: {names}"
 
 
+def _fix(path: Path, managed: bool) -> str:
+    """What to do about a damaged model file, for the end of an error message."""
+    if managed:
+        return "Run `python -m helpers fetch` (or helpers.fetch_model() in a notebook) to download it again."
+    return f"Check the files in {path.parent} (the folder named by {MODEL_DIR_ENV})."
+
+
 def check_model_file(path: Path, managed: bool) -> None:
     """Catch the common problems before OpenCV turns them into an opaque parse error."""
-    fix = (
-        "Run `python -m helpers fetch` (or helpers.fetch_model() in a notebook) to download it again."
-        if managed
-        else f"Check the files in {path.parent} (the folder named by {MODEL_DIR_ENV})."
-    )
+    fix = _fix(path, managed)
     if not path.is_file():
         raise ModelLoadError(f"Model file {path} is missing. {fix}")
     size = path.stat().st_size
@@ -261,6 +258,22 @@ def load_cluster_centres(path: Path) -> np.ndarray:
     if points.ndim != 2 or points.shape[1] != 2:
         raise ModelLoadError(f"{path} holds an array of shape {points.shape}; expected (313, 2) ab bin centres.")
     return points.astype(np.float32)
+
+
+def cluster_kernel(points: np.ndarray) -> np.ndarray:
+    """The weights of ``class8_ab``, the 1x1 convolution that takes the expected colour.
+
+    Parameters
+    ----------
+    points : (Q, 2) ndarray
+        The ab bin centres (``load_cluster_centres``), Q = 313.
+
+    Returns
+    -------
+    (2, Q, 1, 1) float32 ndarray
+        2 output channels (a, b), Q inputs (the bins), a 1x1 kernel.
+    """
+    return np.ascontiguousarray(np.asarray(points, np.float32).T.reshape(2, -1, 1, 1))
 
 
 def load_model(
@@ -291,14 +304,20 @@ def load_model(
     Returns
     -------
     ColorizationNet
-        For ``"opencv"`` a ``cv2.dnn.Net``. Input ``data_l``: (N, 1, S, S) float32, the L
+        For ``"opencv"`` on OpenCV 4 a ``cv2.dnn.Net``. Input ``data_l``: (N, 1, S, S) float32, the L
         channel (0..100) minus 50, with S a multiple of 8 (224 in training). Output
         ``class8_ab``: (N, 2, S/4, S/4) ab values.
 
+    Notes
+    -----
+    OpenCV 5 cannot read Caffe files: there the network is read from the ONNX file that
+    ``helpers.onnx_file`` writes once beside the weights, and the result is a network of
+    ``helpers.backends.opencv_onnx`` that runs like a ``cv2.dnn.Net``.
+
     Raises
     ------
-    RuntimeError
-        OpenCV 5 or later is installed (it cannot read Caffe models).
+    OpenCvInstallError
+        OpenCV is missing or broken (the message says how to repair it).
     ModelLoadError
         A file is missing, truncated, an HTML page, or not this network.
     """
@@ -314,15 +333,20 @@ def load_model(
     return net
 
 
-def read_network(paths: ModelPaths) -> cv2.dnn.Net:
-    """Read the Caffe files with OpenCV and add the cluster centres (the temperature comes next).
+def read_network(paths: ModelPaths) -> ColorizationNet:
+    """OpenCV's network of the model files, without its temperature (set it next).
 
-    Shared by ``load_model`` and the faster back ends, which read the weights from it before
-    any forward pass. Raises as ``load_model`` does.
+    On OpenCV 4: the Caffe files, with the cluster centres added as ``class8_ab``'s weights.
+    On OpenCV 5: the ONNX file made from them (``helpers.onnx_file``). Shared by ``load_model``
+    and ``--backend auto``, whose reference it is. Raises as ``load_model`` does.
     """
     check_opencv()
     for path in paths.files:
         check_model_file(path, paths.managed)
+    if not opencv_reads_caffe():
+        from .backends.opencv_onnx import read_onnx_network  # the back ends import this module
+
+        return read_onnx_network(paths)
     points = load_cluster_centres(paths.points)
     try:
         # str(): OpenCV's Python bindings do not take Path objects in older 4.x releases.
@@ -343,9 +367,66 @@ def read_network(paths: ModelPaths) -> cv2.dnn.Net:
             raise ModelLoadError(
                 f"{paths.prototxt} has no layer named {layer!r}: it is not the colourisation network."
             )
-    # (313, 2) -> (2, 313, 1, 1): 2 output channels (a, b), 313 inputs (the bins), a 1x1 kernel.
-    net.getLayer(net.getLayerId("class8_ab")).blobs = [points.T.reshape(2, -1, 1, 1).copy()]
+    net.getLayer(net.getLayerId("class8_ab")).blobs = [cluster_kernel(points)]
     return net
+
+
+def onnx_file_of(paths: ModelPaths, log: Callable[[str], None] | None = print) -> Path:
+    """The ONNX file of the model files: the same network for OpenCV 5, written first if need be.
+
+    See ``helpers.onnx_file``: the file goes beside the weights (or into the cache folder when
+    their folder is read-only) and is written again only when the Caffe files change. ``log``
+    hears, in one line, when it is being written (a few seconds, once).
+
+    Raises
+    ------
+    ModelLoadError
+        A model file is missing or damaged.
+    """
+    for path in paths.files:
+        check_model_file(path, paths.managed)
+    return onnx_for(*paths.files, read_graph=lambda: read_model_graph(paths), log=log)
+
+
+def read_model_graph(paths: ModelPaths) -> Graph:
+    """The network of the model files as a ``helpers.caffe.Graph``, read without OpenCV.
+
+    The prototxt gives the layers, the ``.caffemodel`` their weights (``read_caffemodel``) and
+    ``pts_in_hull.npy`` the weights of ``class8_ab`` (``cluster_kernel``), which the Caffe
+    model leaves to its user. The ONNX file of OpenCV 5 and the faster back ends are built
+    from it.
+
+    Raises
+    ------
+    ModelLoadError
+        A file is missing or damaged (as for ``load_model``), or the prototxt has a layer that
+        ``helpers.caffe`` does not rebuild.
+    """
+    for path in paths.files:
+        check_model_file(path, paths.managed)
+    kernel = cluster_kernel(load_cluster_centres(paths.points))
+    try:
+        weights = read_caffemodel(paths.weights)
+    except CaffeModelError as exc:
+        raise ModelLoadError(f"Model file {paths.weights} is damaged or not a Caffe model ({exc}). "
+                             f"{_fix(paths.weights, paths.managed)}") from None
+
+    def blobs(name: str, tops: list[str]) -> list[np.ndarray]:
+        if name == "class8_ab":
+            return [kernel]
+        # OpenCV 4 names a layer after its output where the two differ (bw_conv1_1 -> conv1_1): a
+        # .caffemodel saved from OpenCV's net, or another tool, may use either name.
+        return weights.get(name) or (weights.get(tops[0], []) if tops else [])
+
+    try:
+        return read_graph(paths.prototxt.read_text(), blobs)
+    except UnsupportedLayerError as exc:
+        raise ModelLoadError(
+            f"{paths.prototxt.name}: {exc} Only the layers of this colourisation network are rebuilt (for "
+            "OpenCV 5 and the fast back ends); OpenCV 4 (--backend opencv) reads other Caffe models as they are."
+        ) from None
+    except GraphError as exc:
+        raise ModelLoadError(f"{paths.prototxt.name} with {paths.weights.name}: {exc}") from None
 
 
 def check_temperature(temperature: float) -> float:

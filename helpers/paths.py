@@ -19,3 +19,18 @@ INPUT_VIDEO = REPO_ROOT / "input_video"
 COLORIZED_IMAGES = OUTPUT_ROOT / "colorized_images"
 COLORIZED_FRAMES = OUTPUT_ROOT / "colorized_frames"
 COLORIZED_VIDEOS = OUTPUT_ROOT / "colorized_videos"
+
+CACHE_ENV = "COLORIZE_CACHE_DIR"
+"""Environment variable: the cache folder to use instead of your user cache folder."""
+
+
+def cache_folder() -> Path:
+    """Where the package keeps what it measured or made once (``--backend auto``'s verdicts, an ONNX
+    file for a read-only model folder): ``$COLORIZE_CACHE_DIR``, else your user cache folder
+    (``~/.cache/colorize-tutorial`` on Linux, as ``pooch.os_cache`` says)."""
+    folder = os.environ.get(CACHE_ENV)
+    if folder:
+        return Path(folder)
+    import pooch
+
+    return Path(pooch.os_cache("colorize-tutorial"))

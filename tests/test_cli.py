@@ -17,9 +17,12 @@ from PIL import Image, ImageSequence
 
 import helpers
 import helpers.__main__ as cli
+import helpers.model
+import helpers.opencv_install
 from helpers.__main__ import main
 from helpers.image_files import open_image_file
 from helpers.images import read_image
+from helpers.opencv_install import OpenCvInstall
 from helpers.paths import INPUT_IMAGES, INPUT_VIDEO, REPO_ROOT
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME
 
@@ -82,11 +85,22 @@ def test_inputs_are_never_overwritten(model_env, photos, capsys):
     assert {"a_color_2.png", "a_color_color.png", "b_color.jpg"} <= {p.name for p in photos.iterdir()}
 
 
-def test_opencv_5_is_refused(model_env, photos, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cv2, "__version__", "5.0.0")
+def test_without_a_caffe_reader_photos_come_from_the_onnx_file(tiny_model, photos, tmp_path, monkeypatch):
+    """OpenCV 5: the network is written as ONNX beside the weights once, and colours the photos."""
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
+    monkeypatch.setattr(helpers.model, "opencv_reads_caffe", lambda: False)
+    assert main(["photo", str(photos), "--out", str(tmp_path / "out"), "--backend", "opencv"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_color.png", "b_color.jpg"]
+    assert (tiny_model / WEIGHTS_NAME).with_suffix(".onnx").is_file()
+
+
+def test_a_broken_opencv_is_named_before_any_work(model_env, photos, tmp_path, monkeypatch, capsys):
+    broken = OpenCvInstall({"opencv-python-headless": "4.14.0.94", "opencv-python": "5.1.0.95"}, None,
+                           "the cv2 folder holds no OpenCV")
+    monkeypatch.setattr(helpers.opencv_install, "find_opencv", lambda: broken)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "OpenCV 5.0.0" in err and "opencv-python-headless>=4.8,<5" in err
+    assert "opencv-python-headless 4.14.0.94, opencv-python 5.1.0.95" in err and "--force-reinstall" in err
     assert not (tmp_path / "out").exists()
 
 

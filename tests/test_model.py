@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 
 import helpers
 import helpers.model
+import helpers.opencv_install
 import tools.standin_model
-from helpers.model import STANDIN_MARKER, ModelLoadError, check_opencv, describe_model, load_model, model_paths
+from helpers.backends.opencv_onnx import OpenCvOnnxBackend
+from helpers.model import STANDIN_MARKER, ModelLoadError, describe_model, load_model, model_paths
+from helpers.opencv_install import OpenCvInstall, OpenCvInstallError
 from helpers.paths import REPO_ROOT
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, find_source_dir
 from tools.standin_model import main as standin_main
@@ -134,22 +136,23 @@ def test_managed_folder_catches_truncation_by_size(tiny_model, tmp_path, monkeyp
     assert "truncated" in str(info.value) and "python -m helpers fetch" in str(info.value)
 
 
-@pytest.mark.parametrize("version", ["5.0.0", "5.1.0-pre", "6.0.0"])
-def test_opencv_5_is_refused_with_the_fix(version):
-    with pytest.raises(RuntimeError) as info:
-        check_opencv(version)
-    message = str(info.value)
-    assert version in message and "Caffe" in message and "opencv-python-headless>=4.8,<5" in message
+def test_without_a_caffe_reader_the_onnx_file_is_read(tiny_model, monkeypatch):
+    """OpenCV 5 (no readNetFromCaffe): load_model gives the network of the ONNX file, same colours."""
+    caffe_or_not = load_model(model_dir=tiny_model)
+    monkeypatch.setattr(helpers.model, "opencv_reads_caffe", lambda: False)
+    net = load_model(model_dir=tiny_model, temperature=0.5)
+    assert isinstance(net, OpenCvOnnxBackend) and helpers.get_temperature(net) == 0.5
+    assert (tiny_model / WEIGHTS_NAME).with_suffix(".onnx").is_file()
+    helpers.set_temperature(caffe_or_not, 0.5)
+    img = np.random.default_rng(2).integers(0, 256, (40, 56), np.uint8)
+    a, b = helpers.colorize(img, caffe_or_not), helpers.colorize(img, net)
+    assert np.abs(a.astype(int) - b).max() <= 1
 
 
-def test_opencv_4_is_accepted():
-    check_opencv("4.8.0")
-    check_opencv(cv2.__version__)  # the installed one, pinned <5 by requirements.txt
-
-
-def test_load_model_refuses_opencv_5(tiny_model, monkeypatch):
-    monkeypatch.setattr(cv2, "__version__", "5.0.0")
-    with pytest.raises(RuntimeError, match="OpenCV 5.0.0"):
+def test_a_broken_opencv_stops_loading_with_the_fix(tiny_model, monkeypatch):
+    broken = OpenCvInstall({"opencv-python-headless": "5.1.0.95"}, None, "the cv2 folder holds no OpenCV")
+    monkeypatch.setattr(helpers.opencv_install, "find_opencv", lambda: broken)
+    with pytest.raises(OpenCvInstallError, match="--force-reinstall"):
         load_model(model_dir=tiny_model)
 
 

@@ -51,14 +51,13 @@ from ..model import (
     read_network,
     set_temperature,
 )
+from ..paths import CACHE_ENV, cache_folder  # noqa: F401 - CACHE_ENV is part of this module's API
 from .available import available_backends, available_precisions
 from .load import DEFAULT_TOLERANCE, build_backend, load_backend, read_model_graph
 from .onnx_backend import OnnxRuntimeBackend, onnx_model
 from .openvino_backend import OpenVinoBackend, openvino_model
 from .quantize import calibrated_ranges, int8_onnx, load_sample_images, network_inputs
 
-CACHE_ENV = "COLORIZE_CACHE_DIR"
-"""Environment variable: the cache folder to use instead of your user cache folder."""
 FP32_TOLERANCE = 0.1
 """Largest mean |Δab| between an fp32 rebuild and OpenCV (they differ by float rounding, < 0.01)."""
 CACHE_FORMAT = 1
@@ -83,17 +82,6 @@ class Candidate:
     @property
     def label(self) -> str:
         return f"{self.backend} {self.precision}"
-
-
-def cache_folder() -> Path:
-    """Where verdicts are kept: ``$COLORIZE_CACHE_DIR``, else your user cache folder
-    (``~/.cache/colorize-tutorial`` on Linux, as ``pooch.os_cache`` says)."""
-    folder = os.environ.get(CACHE_ENV)
-    if folder:
-        return Path(folder)
-    import pooch
-
-    return Path(pooch.os_cache("colorize-tutorial"))
 
 
 def _cpu() -> str:

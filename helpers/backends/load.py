@@ -6,9 +6,9 @@ precision changes the colours, and by how much depends on the weights, so
 (``check_accuracy``) and keeps fp32 when the change is too large, saying so. This is what
 the ``--backend`` option of ``python -m helpers photo|video`` calls.
 
-The fast back ends rebuild the network from the same files OpenCV reads: OpenCV parses
-them (``helpers.model.read_network``), ``helpers.caffe.read_graph`` turns the prototxt and
-OpenCV's weights into plain ops, and ``onnx_backend`` or ``openvino_backend`` builds those.
+The fast back ends rebuild the network from the same files OpenCV reads:
+``helpers.model.read_model_graph`` turns the prototxt, the weights and the cluster centres into
+plain ops (``helpers.caffe``), and ``onnx_backend`` or ``openvino_backend`` builds those.
 """
 
 from __future__ import annotations
@@ -16,17 +16,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 
-import cv2
 import numpy as np
 
-from ..caffe import Graph, GraphError, UnsupportedLayerError, read_graph
+from ..caffe import Graph
 from ..colorize import DEFAULT_SIZE
 from ..model import (
     DEFAULT_TEMPERATURE,
     ColorizationNet,
-    ModelLoadError,
     ModelPaths,
     check_temperature,
+    read_model_graph,
     read_network,
     set_temperature,
 )
@@ -48,41 +47,6 @@ class PrecisionFallbackWarning(RuntimeWarning):
     """bf16 or int8 changed the colours too much on this machine, so fp32 is used."""
 
 
-def read_model_graph(paths: ModelPaths) -> Graph:
-    """The network of the model files as a ``helpers.caffe.Graph``, with the weights OpenCV read.
-
-    Raises
-    ------
-    ModelLoadError
-        A file is missing or damaged (as for ``load_model``), or the prototxt has a layer the
-        fast back ends do not rebuild.
-
-    Notes
-    -----
-    The weights are taken from OpenCV's layers before any forward pass: on the first pass
-    OpenCV fuses layers (BatchNorm and Scale into convolutions) and their blobs change.
-    ``class8_ab`` holds the cluster centres, which ``read_network`` put there.
-    """
-    net = read_network(paths)
-
-    def blobs(name: str, tops: list[str]) -> list[np.ndarray]:
-        # OpenCV renames a few layers after their output (bw_conv1_1 becomes conv1_1).
-        layer_id = net.getLayerId(name)
-        if layer_id < 0 and tops:
-            layer_id = net.getLayerId(tops[0])
-        return list(net.getLayer(layer_id).blobs) if layer_id >= 0 else []
-
-    try:
-        return read_graph(paths.prototxt.read_text(), blobs)
-    except UnsupportedLayerError as exc:
-        raise ModelLoadError(
-            f"{paths.prototxt.name}: {exc} The fast back ends rebuild only the layers of this colourisation "
-            "network. Use the opencv back end for this model."
-        ) from None
-    except GraphError as exc:
-        raise ModelLoadError(f"{paths.prototxt.name} with {paths.weights.name}: {exc}") from None
-
-
 def load_backend(
     name: str,
     paths: ModelPaths,
@@ -90,13 +54,13 @@ def load_backend(
     temperature: float = DEFAULT_TEMPERATURE,
     precision: str = "fp32",
     calibration_images: Sequence[np.ndarray] | None = None,
-) -> Backend | cv2.dnn.Net:
+) -> ColorizationNet:
     """Build the network from the model files for back end ``name``, without any accuracy check.
 
     Parameters
     ----------
     name : {"opencv", "onnxruntime", "openvino"}
-        ``"opencv"`` returns the ``cv2.dnn.Net`` that ``load_model`` would.
+        ``"opencv"`` returns the network that ``load_model`` would (a ``cv2.dnn.Net`` on OpenCV 4).
     paths : ModelPaths
         From ``helpers.model.model_paths`` (or ``get_model_files``).
     temperature : float
@@ -108,7 +72,7 @@ def load_backend(
 
     Returns
     -------
-    Backend or cv2.dnn.Net
+    ColorizationNet
         ``setInput((N, 1, S, S) float32)`` then ``forward() -> (N, 2, S/4, S/4) float32``.
 
     Raises
@@ -188,7 +152,7 @@ def load_fast_backend(
     tolerance: float = DEFAULT_TOLERANCE,
     precisions: Sequence[str] = _SPEED_ORDER,
     log: Callable[[str], None] | None = print,
-) -> Backend | cv2.dnn.Net:
+) -> ColorizationNet:
     """The fastest precision of back end ``name`` that keeps the colours, checked here and now.
 
     Each reduced precision (fastest first) is built, calibrated on ``sample_images`` (int8)
@@ -215,7 +179,7 @@ def load_fast_backend(
 
     Returns
     -------
-    Backend or cv2.dnn.Net
+    ColorizationNet
         Its ``precision`` says what was chosen and ``accuracy`` the measured mean |Δab|.
 
     Notes

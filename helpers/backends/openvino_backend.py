@@ -120,6 +120,6 @@ class OpenVinoBackend(Backend):
             config.update(INFERENCE_NUM_THREADS=runtime.THREADS, ENABLE_CPU_PINNING=False)
         self._request = ov.Core().compile_model(model, "CPU", config).create_infer_request()
 
-    def _run(self, blob: np.ndarray) -> np.ndarray:
+    def _run(self, blob: np.ndarray, output: str) -> np.ndarray:
         self._request.infer({"data_l": blob, "inv_temperature": self._inv_temperature})
         return self._request.get_tensor("class8_ab").data.copy()  # the buffer is reused by the next call

@@ -50,6 +50,10 @@ class Backend:
     """
 
     name = "?"
+    outputs: tuple[str, ...] = ("class8_ab",)
+    """What ``forward`` can give: the colour, and for some back ends the 313 scores (``conv8_313``)."""
+    cluster_centres: np.ndarray | None = None
+    """The (313, 2) ab bin centres, where ``conv8_313`` is an output (``helpers.ab_from_scores``)."""
 
     def __init__(self, precision: str, temperature: float) -> None:
         self.precision = precision
@@ -79,19 +83,26 @@ class Backend:
     def forward(self, outputName: str | None = None) -> np.ndarray:
         """Run the network on the input set by ``setInput``.
 
+        Parameters
+        ----------
+        outputName : str, optional
+            ``"class8_ab"`` (the default), or another of ``outputs``.
+
         Returns
         -------
         ab : (N, 2, S/4, S/4) float32 ndarray
-            A new array (not overwritten by the next call).
+            A new array (not overwritten by the next call); for ``"conv8_313"`` the scores,
+            (N, 313, S/4, S/4).
         """
-        if outputName not in (None, "", "class8_ab"):
-            raise ValueError(f"This network has one output, class8_ab; got {outputName!r}.")
+        output = outputName or self.outputs[0]
+        if output not in self.outputs:
+            raise ValueError(f"This network's outputs are {', '.join(self.outputs)}; got {outputName!r}.")
         if self._blob is None:
             raise RuntimeError("Call setInput(blob) before forward().")
-        return self._run(self._blob)
+        return self._run(self._blob, output)
 
-    def _run(self, blob: np.ndarray) -> np.ndarray:
-        """The runtime's forward pass: inputs ``data_l`` (the blob) and ``inv_temperature`` (1,)."""
+    def _run(self, blob: np.ndarray, output: str) -> np.ndarray:
+        """The runtime's forward pass to ``output``: inputs ``data_l`` (the blob) and ``inv_temperature`` (1,)."""
         raise NotImplementedError
 
     def set_temperature(self, temperature: float) -> None:
