@@ -1,4 +1,4 @@
-# Three commands for a fresh machine with only python3 >= 3.10:
+# Three commands for a fresh machine with only python3 (3.10 to 3.13):
 #   make lab    set up, fetch the model, open JupyterLab on notebooks/
 #   make test   set up with the dev tools, run the checks and the whole test suite (offline)
 #   make demo   set up, fetch the model, colourise input_images/ into colorized_images/
@@ -29,7 +29,8 @@ help:
 
 # The stamp is written only after a successful install, so a failed one is retried next time.
 $(READY): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed, this is " + sys.version.split()[0])'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 to 3.13 is needed, this is " + sys.version.split()[0])'
+	@$(PYTHON) -c 'import sys; sys.version_info < (3, 14) or print("Note: Python " + sys.version.split()[0] + " is newer than the tested 3.10 to 3.13; if pip cannot install something, use 3.13 (make PYTHON=python3.13 ...).")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
 	@touch $@

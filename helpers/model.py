@@ -31,7 +31,15 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from .caffe import CaffeModelError, Graph, GraphError, UnsupportedLayerError, read_caffemodel, read_graph
+from .caffe import (
+    CaffeModelError,
+    Graph,
+    GraphError,
+    UnsupportedLayerError,
+    parse_prototxt,
+    read_caffemodel,
+    read_graph,
+)
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .files import looks_like_html
 from .onnx_file import onnx_for
@@ -362,11 +370,7 @@ def read_network(paths: ModelPaths) -> ColorizationNet:
             )
             + f"\n(OpenCV said: {str(exc).strip().splitlines()[-1]})"
         ) from None
-    for layer in ("conv8_313_rh", "class8_ab"):
-        if net.getLayerId(layer) < 0:
-            raise ModelLoadError(
-                f"{paths.prototxt} has no layer named {layer!r}: it is not the colourisation network."
-            )
+    _require_added_layers(paths.prototxt, lambda layer: net.getLayerId(layer) >= 0)
     net.getLayer(net.getLayerId("class8_ab")).blobs = [cluster_kernel(points)]
     return net
 
@@ -388,6 +392,17 @@ def onnx_file_of(paths: ModelPaths, log: Callable[[str], None] | None = print) -
     return onnx_for(*paths.files, read_graph=lambda: read_model_graph(paths), log=log)
 
 
+ADDED_LAYERS = ("conv8_313_rh", "class8_ab")
+"""The two layers whose weights the Caffe model leaves to its user: 1 / T and the cluster centres."""
+
+
+def _require_added_layers(prototxt: Path, has: Callable[[str], bool]) -> None:
+    """Raise ModelLoadError unless the network has both ``ADDED_LAYERS`` (``has(name)`` says)."""
+    for layer in ADDED_LAYERS:
+        if not has(layer):
+            raise ModelLoadError(f"{prototxt} has no layer named {layer!r}: it is not the colourisation network.")
+
+
 def read_model_graph(paths: ModelPaths) -> Graph:
     """The network of the model files as a ``helpers.caffe.Graph``, read without OpenCV.
 
@@ -404,6 +419,9 @@ def read_model_graph(paths: ModelPaths) -> Graph:
     """
     for path in paths.files:
         check_model_file(path, paths.managed)
+    prototxt = paths.prototxt.read_text()
+    names = {layer["name"][0] for layer in parse_prototxt(prototxt).get("layer", []) if "name" in layer}
+    _require_added_layers(paths.prototxt, names.__contains__)
     kernel = cluster_kernel(load_cluster_centres(paths.points))
     try:
         weights = read_caffemodel(paths.weights)
@@ -419,7 +437,7 @@ def read_model_graph(paths: ModelPaths) -> Graph:
         return weights.get(name) or (weights.get(tops[0], []) if tops else [])
 
     try:
-        return read_graph(paths.prototxt.read_text(), blobs)
+        return read_graph(prototxt, blobs)
     except UnsupportedLayerError as exc:
         raise ModelLoadError(
             f"{paths.prototxt.name}: {exc} Only the layers of this colourisation network are rebuilt (for "

@@ -244,10 +244,10 @@ class UploadColorizer(widgets.VBox):
         super().__init__([self.upload, self.status, self.result])
 
     def _on_upload(self, change: dict) -> None:
-        for item in change["new"]:
-            name = Path(item["name"]).name  # never trust a folder part in an uploaded name
+        for name, content in uploaded_files(change["new"]):
+            name = Path(name).name  # never trust a folder part in an uploaded name
             try:
-                picture = read_image_bytes(bytes(item["content"]), repr(name))
+                picture = read_image_bytes(content, repr(name))
             except ValueError as exc:
                 self.status.value = f"{exc} Is it a photo (JPEG, PNG, TIFF...)?"
                 continue
@@ -261,6 +261,17 @@ class UploadColorizer(widgets.VBox):
             saved = write_image(self.out_dir / f"{Path(name).stem}_color{suffix}", result)
             self.status.value = f"{name}: {img.shape[1]} x {img.shape[0]} px, saved as {saved}"
             self.result.children = [WipeSlider(img, img_bgr)]
+
+
+def uploaded_files(value) -> list[tuple[str, bytes]]:
+    """The ``(name, content)`` of each file in a ``widgets.FileUpload``'s value.
+
+    ipywidgets 8 gives a tuple of dicts with ``"name"`` and ``"content"`` (a memoryview); 7.7, which
+    Google Colab ships, a dict from file name to ``{"metadata": {...}, "content": bytes}``.
+    """
+    if isinstance(value, Mapping):
+        return [(item.get("metadata", {}).get("name", name), bytes(item["content"])) for name, item in value.items()]
+    return [(item["name"], bytes(item["content"])) for item in value]
 
 
 def video_grid(videos: Mapping[str, str | os.PathLike], *, width: int = 360, columns: int = 2) -> HTML:

@@ -8,11 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.model import opencv_reads_caffe
 from helpers.paths import MODEL_DIR, REPO_ROOT
 from tools.standin_model import make_standin_model_dir, tiny_model_dir
 
 STANDIN_DIR = REPO_ROOT / "build" / "standin-model"
 """The full-size stand-in: the prototxt and cluster centres shipped in model/, generated weights."""
+
+
+def needs_opencv_4(test):
+    """Run ``test`` only where OpenCV reads Caffe files (OpenCV 4); it is marked ``opencv4``, which
+    .ci/run's OpenCV-4 lane selects, so it runs in CI whichever OpenCV the main lane has."""
+    reason = "needs OpenCV 4's Caffe reader (OpenCV 5 has none): .ci/run's OpenCV-4 lane runs it"
+    return pytest.mark.opencv4(pytest.mark.skipif(not opencv_reads_caffe(), reason=reason)(test))
 
 
 @pytest.fixture(autouse=True, scope="session")

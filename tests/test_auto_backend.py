@@ -95,7 +95,7 @@ def test_the_fastest_accepted_candidate_wins(tiny_model, tmp_path, fake_speed):
     fake_speed.update({"opencv fp32": 50.0, "openvino fp32": 100.0, "onnxruntime fp32": 200.0})
     net = backends.load_auto(model_paths(model_dir=tiny_model), folder=tmp_path, log=None, tolerance=0.0)
     assert backends.backend_label(net) == "opencv fp32"  # the slowest elsewhere, the fastest here
-    assert isinstance(net, cv2.dnn.Net)
+    assert type(net) is type(load_model(model_dir=tiny_model))  # OpenCV's, as load_model gives it
 
 
 @needs_openvino
@@ -155,7 +155,7 @@ def test_a_missing_model_file_is_said_as_load_model_says_it(tiny_model, tmp_path
 def test_without_the_fast_packages_auto_is_opencv(tiny_model, tmp_path):
     code = (
         "import sys\n"
-        "for m in ('onnx', 'onnxruntime', 'openvino'): sys.modules[m] = None\n"
+        "for m in ('onnxruntime', 'openvino'): sys.modules[m] = None\n"
         "from helpers import backends\n"
         "from helpers.model import load_model\n"
         f"net = load_model(model_dir={str(tiny_model)!r}, backend='auto')\n"
@@ -174,7 +174,6 @@ def test_without_the_fast_packages_auto_is_opencv(tiny_model, tmp_path):
 def test_the_command_line_uses_auto_by_default_and_says_what_it_chose(tiny_model, tmp_path, gray_image):
     import os
 
-    import cv2
 
     cv2.imwrite(str(tmp_path / "photo.png"), gray_image)
     env = {**os.environ, "COLORIZE_MODEL_DIR": str(tiny_model), "COLORIZE_CACHE_DIR": str(tmp_path / "cache")}

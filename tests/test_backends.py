@@ -195,7 +195,7 @@ def full_size_reference(tame_model):
     # The temperature is set by load_model, before the first pass: OpenCV ignores later
     # set_temperature calls on a net with Winograd off (seen with OpenCV 4.14).
     net = load_model(model_dir=tame_model)
-    net.enableWinograd(False)
+    getattr(net, "net", net).enableWinograd(False)  # OpenCV 5: the cv2.dnn.Net inside the ONNX file's network
     images = backends.load_sample_images()[:2]
     blobs = {size: backends.network_inputs(images, size) for size in (224, 160)}
     return blobs, {size: run(net, blob) for size, blob in blobs.items()}

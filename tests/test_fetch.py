@@ -587,6 +587,7 @@ def test_cli_fetch_with_mirror_folder(server, fake_model, dest, tmp_path, monkey
         (mirror / name).write_bytes(content[name])
     monkeypatch.setattr(fetch, "MODEL_DIR", dest)
     monkeypatch.setattr(helpers.model, "MODEL_DIR", dest)
+    monkeypatch.setattr(cli, "opencv_reads_caffe", lambda: True)  # the fake files are no network to write as ONNX
     assert cli.main(["fetch", "--variant", "v2_norebal", "--mirror", str(mirror)]) == 0
     out = capsys.readouterr().out
     assert f"Model v2_norebal ready in {dest}" in out

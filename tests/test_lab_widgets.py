@@ -17,6 +17,7 @@ from helpers.lab import ab_plane, in_srgb_gamut
 from helpers.paths import NOTEBOOKS
 from tests.test_lab_pictures import RED_LAB, assert_drawn_with_the_bin_symbols
 
+pytestmark = pytest.mark.widgets
 NOTEBOOK_01 = NOTEBOOKS / "01_lab_colour_space.ipynb"
 
 

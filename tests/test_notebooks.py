@@ -13,6 +13,8 @@ from helpers.paths import NOTEBOOKS
 from tests.conftest import prepare_notebook
 
 NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
+SMOKE = ("01_lab_colour_space", "02_photo")
+"""The notebooks every lane of .ci/run runs (each Python, each OpenCV); the main lane runs them all."""
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,8 @@ def text_of(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=[p.stem for p in NOTEBOOK_FILES])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.smoke] if p.stem in SMOKE else [])
+                                  for p in NOTEBOOK_FILES])
 def test_notebook_runs_top_to_bottom(path, executed):
     nb = executed(path)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -56,12 +59,17 @@ def test_notebook_runs_top_to_bottom(path, executed):
         "a notebook of this tutorial shows at least one figure"
 
 
+@pytest.mark.smoke
 def test_photo_notebook_step_by_step_matches_the_helper(executed):
     nb = executed(NOTEBOOKS / "02_photo.ipynb")
     text = text_of(nb)
     assert "largest difference between the two: 0 grey levels" in text
     assert "conv8_313 (scores): (1, 313, 56, 56)" in text and "class8_ab (colour): (1, 2, 56, 56)" in text
     assert "STAND-IN model with random weights" in text  # the learner is told why the colours are noise
+    assert re.search(r"OpenCV \d+\.\d+\.\d+ \(opencv-python-headless .*\): reads the model as (Caffe|ONNX)", text)
+    # the ONNX file holds both steps the Caffe model leaves to its user, on either OpenCV
+    assert "inputs:  ['data_l', 'inv_temperature']" in text and "outputs: ['class8_ab', 'conv8_313']" in text
+    assert "class8_ab's weights: (2, 313, 1, 1) = the bin centres: True" in text
     by_hand = re.search(r"by hand, T = 0.38:  ab = \((.*)\)", text).group(1)
     assert f"the network says: ab = ({by_hand})" in text  # the two layers do what the text says
     rows = re.findall(r"^T = (1.00|0.38|0.10):  ab = \(([-\d. ]+),([-\d. ]+)\)", text, re.M)

@@ -12,7 +12,9 @@ import tomllib
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
 NAMED_BY_THE_OWNER = {"jupyterlab", "opencv-python-headless", "numpy", "matplotlib", "imutils",
-                      "ipywidgets", "pooch", "tqdm", "av", "pillow", "openvino", "dask", "segno"}
+                      "ipywidgets", "pooch", "tqdm", "av", "pillow", "openvino", "dask", "segno", "onnx"}
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+"""The Pythons the project supports, each a lane of .ci/run."""
 
 
 def requirement_names(path):
@@ -24,13 +26,35 @@ def requirement_names(path):
     return names
 
 
-def test_requirements_name_every_dependency_and_pin_opencv_below_5():
+def test_requirements_name_every_dependency_and_allow_both_opencv_generations():
     assert requirement_names(REPO_ROOT / "requirements.txt") == NAMED_BY_THE_OWNER
     text = (REPO_ROOT / "requirements.txt").read_text()
-    assert re.search(r"^opencv-python-headless>=4\.8,<5$", text, re.M)
+    # OpenCV 4 reads the Caffe files, 5 the ONNX file; 4.10 is the first built for NumPy 2
+    assert re.search(r"^opencv-python-headless>=4\.10,<6$", text, re.M)
     assert "opencv-python>" not in text and "opencv-python=" not in text  # the libGL-hungry wheel
     # OpenVINO has wheels for some machines only: elsewhere it is left out (auto then uses OpenCV)
     assert re.search(r'^openvino>=[\d.]+,<\d+; platform_machine == "x86_64"', text, re.M)
+
+
+def test_each_python_gets_the_pyav_it_has_wheels_for():
+    from packaging.requirements import Requirement
+
+    lines = [line for line in (REPO_ROOT / "requirements.txt").read_text().splitlines() if line.startswith("av")]
+    wanted = {"3.10": "17.1.0", "3.11": "18.1.0", "3.12": "19.0.2", "3.13": "19.0.2"}  # the newest of each
+    unwanted = {"3.10": "18.1.0", "3.11": "19.0.2", "3.12": "20.0.0", "3.13": "20.0.0"}
+    for python in PYTHONS:
+        chosen = [r for r in map(Requirement, lines) if r.marker.evaluate({"python_version": python})]
+        assert len(chosen) == 1, python
+        assert wanted[python] in chosen[0].specifier and unwanted[python] not in chosen[0].specifier, python
+
+
+def test_the_supported_pythons_are_said_alike_everywhere():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert project["project"]["requires-python"] == ">=3.10"
+    assert "sys.version_info >= (3, 10)" in (REPO_ROOT / "Makefile").read_text()
+    assert "Python 3.10 to 3.13" in (REPO_ROOT / "README.md").read_text()
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert all(f":{python}" in ci for python in PYTHONS if python != "3.11")  # a lane each; 3.11 is the main one
 
 
 def test_pyproject_takes_its_dependencies_from_requirements_txt():

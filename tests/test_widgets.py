@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import cv2
+import ipywidgets
 import numpy as np
 import pytest
 
 import helpers
-from helpers.widgets import ColorizeExplorer, UploadColorizer, WipeSlider
+from helpers.widgets import ColorizeExplorer, UploadColorizer, WipeSlider, uploaded_files
+
+pytestmark = pytest.mark.widgets
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -162,15 +165,28 @@ def test_explorer_leaves_the_shared_network_as_it_was(tiny_model, gray_image):
     np.testing.assert_array_equal(helpers.colorize(gray_image, net), before)
 
 
-def upload_item(name: str, content: bytes) -> dict:
-    return {"name": name, "type": "image/png", "size": len(content),
-            "content": memoryview(content), "last_modified": datetime.now(timezone.utc)}
+IPYWIDGETS_7 = ipywidgets.__version__.startswith("7.")
+
+
+def upload_item(name: str, content: bytes):
+    """A FileUpload value holding one file, as the installed ipywidgets gives it (7.7 is Google Colab's)."""
+    if IPYWIDGETS_7:
+        return {name: {"metadata": {"name": name, "type": "image/png", "size": len(content),
+                                    "lastModified": 0}, "content": content}}
+    return ({"name": name, "type": "image/png", "size": len(content),
+             "content": memoryview(content), "last_modified": datetime.now(timezone.utc)},)
+
+
+def test_uploaded_files_are_read_from_either_ipywidgets():
+    eight = ({"name": "a.png", "content": memoryview(b"12")}, {"name": "b.jpg", "content": memoryview(b"3")})
+    seven = {"a.png": {"metadata": {"name": "a.png"}, "content": b"12"}, "b.jpg": {"metadata": {}, "content": b"3"}}
+    assert uploaded_files(eight) == uploaded_files(seven) == [("a.png", b"12"), ("b.jpg", b"3")]
 
 
 def test_upload_colourises_and_saves(tiny_model, gray_image, tmp_path):
     box = UploadColorizer(helpers.load_model(model_dir=tiny_model), out_dir=tmp_path)
     png = cv2.imencode(".png", gray_image)[1].tobytes()
-    box.upload.value = (upload_item("../../grandma.png", png),)
+    box.upload.set_trait("value", upload_item("../../grandma.png", png))
     saved = tmp_path / "grandma_color.png"
     assert saved.is_file()  # saved inside out_dir, whatever folder the name claimed
     assert cv2.imread(str(saved)).shape == (*gray_image.shape, 3)
@@ -180,7 +196,7 @@ def test_upload_colourises_and_saves(tiny_model, gray_image, tmp_path):
 
 def test_upload_of_a_non_image_says_so(tiny_model, tmp_path):
     box = UploadColorizer(helpers.load_model(model_dir=tiny_model), out_dir=tmp_path)
-    box.upload.value = (upload_item("notes.png", b"hello"),)
+    box.upload.set_trait("value", upload_item("notes.png", b"hello"))
     assert "Could not read 'notes.png'" in box.status.value
     assert list(tmp_path.iterdir()) == []
 
@@ -191,7 +207,8 @@ def test_upload_with_transparency_keeps_it(tiny_model, gray_image, tmp_path):
     bgra[:, : gray_image.shape[1] // 2, 3] = 255  # left half opaque, right half transparent (hidden: black)
     bgra[:, gray_image.shape[1] // 2:, :3] = 0
     box = UploadColorizer(helpers.load_model(model_dir=tiny_model), out_dir=tmp_path)
-    box.upload.value = (upload_item("logo.jpg", cv2.imencode(".png", bgra)[1].tobytes()),)  # named .jpg, is PNG
+    png = cv2.imencode(".png", bgra)[1].tobytes()
+    box.upload.set_trait("value", upload_item("logo.jpg", png))  # named .jpg, is PNG
     saved = tmp_path / "logo_color.png"  # JPEG has no transparency: saved as PNG
     result = cv2.imread(str(saved), cv2.IMREAD_UNCHANGED)
     assert result.shape == (*gray_image.shape, 4)

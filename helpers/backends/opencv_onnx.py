@@ -40,6 +40,11 @@ class OpenCvOnnxBackend(Backend):
     temperature : float
         Annealed-mean temperature ``T`` in (0, 10].
 
+    Attributes
+    ----------
+    net : cv2.dnn.Net
+        OpenCV's network, for OpenCV's own settings (``enableWinograd``, ``setPreferableBackend``).
+
     Raises
     ------
     ModelLoadError
@@ -56,7 +61,7 @@ class OpenCvOnnxBackend(Backend):
         try:
             # No engine argument: its names differ between OpenCV 5.0 and 5.1, and the default picks
             # OpenCV's own engine on both.
-            self._net = cv2.dnn.readNetFromONNX(str(self.path))
+            self.net = cv2.dnn.readNetFromONNX(str(self.path))
         except cv2.error as exc:
             raise ModelLoadError(
                 f"OpenCV could not read {self.path}: delete it and it will be written again from the Caffe files."
@@ -65,13 +70,13 @@ class OpenCvOnnxBackend(Backend):
 
     def _run(self, blob: np.ndarray, output: str) -> np.ndarray:
         # Both inputs by name: OpenCV 5 refuses an unnamed input where a network has two.
-        self._net.setInput(blob, "data_l")
-        self._net.setInput(self._inv_temperature, "inv_temperature")
-        return self._net.forward(output)
+        self.net.setInput(blob, "data_l")
+        self.net.setInput(self._inv_temperature, "inv_temperature")
+        return self.net.forward(output)
 
     def getLayerNames(self) -> list[str]:
         """The names of OpenCV's layers, as ``cv2.dnn.Net.getLayerNames`` gives them."""
-        return list(self._net.getLayerNames())
+        return list(self.net.getLayerNames())
 
 
 def read_onnx_network(paths: ModelPaths, *, log=print) -> OpenCvOnnxBackend:
