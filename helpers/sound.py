@@ -19,6 +19,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .av_compat import fraction, open_input
+
 BROWSER_AUDIO = {"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"}
 """Sound codecs copied as they are into MP4; others (PCM, MP2, Vorbis...) are re-encoded to AAC."""
 
@@ -45,7 +47,7 @@ class Soundtrack:
     def __init__(self, source: Path, output, start: float, end: float) -> None:
         self.notes: list[str] = []
         self.start, self.end = start, end
-        self.input = av.open(str(source), metadata_errors="ignore")
+        self.input = open_input(source)
         self.streams = {}  # input stream index -> (output stream, resampler or None for copy)
         copyable = BROWSER_AUDIO if output.format.name == "mp4" else output.supported_codecs
         for stream in self.input.streams.audio:
@@ -89,24 +91,26 @@ class Soundtrack:
         """Mux every sound packet that starts before ``seconds`` (source time)."""
         while (packet := self._pull()) is not None:
             pts = packet.pts if packet.pts is not None else packet.dts
-            when = float(pts * packet.time_base) if pts is not None else None
+            time_base = fraction(packet.time_base)
+            when = float(pts * time_base) if pts is not None else None
             if when is not None and when >= min(seconds, self.end):
                 self.more_after_end |= when >= self.end
                 return
             self._next = None
-            if when is None or when + float((packet.duration or 0) * packet.time_base) < self.start:
+            if when is None or when + float((packet.duration or 0) * time_base) < self.start:
                 continue  # before the first frame (a priming packet ending at the start is kept)
             self._mux(packet, output)
 
     def _mux(self, packet, output) -> None:
         index = packet.stream.index
         out, resampler = self.streams[index]
-        shift = round(self.start / packet.time_base)
+        time_base = fraction(packet.time_base)
+        shift = round(self.start / time_base)
         if resampler is None:
             packet.pts = packet.pts - shift if packet.pts is not None else None
             packet.dts = packet.dts - shift if packet.dts is not None else None
             if packet.pts is not None:
-                self.ends[index] = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                self.ends[index] = float((packet.pts + (packet.duration or 0)) * time_base)
             packet.stream = out
             output.mux(packet)
             return
@@ -119,7 +123,7 @@ class Soundtrack:
                         output.mux(out.encode(piece))
         except av.FFmpegError as exc:
             self.failed.add(index)
-            self.notes.append(f"sound stream {index} could not be decoded at {float(packet.pts * packet.time_base):.2f}"
+            self.notes.append(f"sound stream {index} could not be decoded at {float(packet.pts * time_base):.2f}"
                               f" s ({exc}); it stops there")
 
     def _trim(self, frame: av.AudioFrame, rate: int) -> av.AudioFrame | None:

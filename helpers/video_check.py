@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .av_compat import fraction
 from .video_io import VideoError, open_video
 
 
@@ -45,8 +46,9 @@ def stream_times(path: str | os.PathLike) -> StreamTimes:
         for packet in container.demux(video, *container.streams.audio):
             if packet.pts is None:
                 continue
-            start = float(packet.pts * packet.time_base)
-            end = start + float((packet.duration or 0) * packet.time_base)
+            time_base = fraction(packet.time_base)
+            start = float(packet.pts * time_base)
+            end = start + float((packet.duration or 0) * time_base)
             if packet.stream.index == video.index:
                 times.append(start)
                 video_end = max(video_end, end)

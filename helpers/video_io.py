@@ -31,6 +31,7 @@ import av.logging
 import cv2
 import numpy as np
 
+from .av_compat import field_order, fraction, open_input
 from .background import ahead
 from .sound import Soundtrack, Written
 
@@ -155,7 +156,7 @@ def open_video(path: Path) -> av.container.InputContainer:
     if not path.is_file():
         raise FileNotFoundError(f"No such video file: {path}" + (" (it is a folder)" if path.is_dir() else ""))
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = open_input(path)
     except av.FFmpegError as exc:
         raise VideoError(f"Could not read {path} as a video: the file is not a video, is damaged or truncated "
                          f"(FFmpeg: {exc.strerror or exc}).") from None
@@ -165,7 +166,7 @@ def open_video(path: Path) -> av.container.InputContainer:
     return container
 
 
-def _rate(value, fallback: float) -> float:
+def _rate(value: Fraction | None, fallback: float) -> float:
     rate = float(value) if value else 0.0
     return rate if rate > 0 and math.isfinite(rate) else fallback
 
@@ -199,23 +200,27 @@ def probe_video(path: str | os.PathLike | VideoInfo) -> VideoInfo:
         if first is None:
             raise VideoError(f"{path} has a video stream but no frame could be decoded: the file is damaged.")
         ctx = stream.codec_context
-        base_fps = _rate(stream.guessed_rate or stream.base_rate, DEFAULT_FPS)
-        fps = _rate(stream.average_rate, base_fps)
-        duration = float(stream.duration * stream.time_base) if stream.duration else (
+        time_base = fraction(stream.time_base)
+        if time_base is None:  # FFmpeg always sets one; a 0 would make every frame's time 0
+            raise VideoError(f"{path} gives no unit for its frames' times (time base 0): the file is damaged.")
+        base_fps = _rate(fraction(stream.guessed_rate) or fraction(stream.base_rate), DEFAULT_FPS)
+        fps = _rate(fraction(stream.average_rate), base_fps)
+        duration = float(stream.duration * time_base) if stream.duration else (
             container.duration / av.time_base if container.duration else None)
         estimate = stream.frames or (round(duration * fps) if duration else 0)
         rotation = round(first.rotation or 0) % 360
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
-        interlaced = bool(first.interlaced_frame) or ctx.field_order not in (0, 1)  # 0 unknown, 1 progressive
+        interlaced = bool(first.interlaced_frame) or field_order(ctx) not in (0, 1)  # 0 unknown, 1 progressive
         audio = tuple(
             AudioInfo(a.index, a.codec_context.codec.canonical_name, a.codec_context.sample_rate or 0,
-                      a.codec_context.layout.nb_channels, float(a.duration * a.time_base) if a.duration else None)
+                      a.codec_context.layout.nb_channels,
+                      float(a.duration * fraction(a.time_base)) if a.duration else None)
             for a in container.streams.audio)
         return VideoInfo(path=path, width=width, height=height, fps=fps, base_fps=base_fps,
                          frames_estimate=int(estimate), duration=duration, rotation=rotation, interlaced=interlaced,
                          codec=ctx.name, pixel_format=first.format.name,
-                         sample_aspect=Fraction(stream.sample_aspect_ratio or 1) if stream.sample_aspect_ratio
-                         else Fraction(1), time_base=Fraction(stream.time_base), audio=audio)
+                         sample_aspect=fraction(stream.sample_aspect_ratio) or Fraction(1), time_base=time_base,
+                         audio=audio)
 
 
 class _Errors:
@@ -294,7 +299,7 @@ def _frames(path: Path, deinterlace: str, notes: list[str],
         stream = container.streams.video[0]
         # FFmpeg's default slice threading, not "AUTO" (frame threading): with frame threads a damaged
         # packet is only logged, and decoding a frame takes ~1/100 of the network's time anyway
-        time_base = Fraction(stream.time_base)
+        time_base = fraction(stream.time_base)
         index = 0
         filter_ = None
         if seek is not None:
@@ -303,7 +308,7 @@ def _frames(path: Path, deinterlace: str, notes: list[str],
         def out_of(frame: av.VideoFrame | None):
             nonlocal index, seek
             for out in filter_(frame) if filter_ else (() if frame is None else (frame,)):
-                out_base = Fraction(out.time_base) if out.time_base else time_base
+                out_base = fraction(out.time_base) or time_base
                 if seek is not None:  # the first frame after seeking: which one is it?
                     pts = None if out.pts is None else round(out.pts * out_base / time_base)
                     if pts not in seek[1]:
