@@ -7,7 +7,6 @@ import subprocess
 
 import cv2
 import pytest
-import tomllib
 
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
@@ -15,6 +14,12 @@ NAMED_BY_THE_OWNER = {"jupyterlab", "opencv-python-headless", "numpy", "matplotl
                       "ipywidgets", "pooch", "tqdm", "av", "pillow", "openvino", "dask", "segno", "onnx"}
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 """The Pythons the project supports, each a lane of .ci/run."""
+
+
+def pyproject() -> dict:
+    """pyproject.toml, read with tomllib (Python 3.11+: on 3.10 the tests that need it are skipped)."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib comes with Python 3.11")
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 
 
 def requirement_names(path):
@@ -49,7 +54,7 @@ def test_each_python_gets_the_pyav_it_has_wheels_for():
 
 
 def test_the_supported_pythons_are_said_alike_everywhere():
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    project = pyproject()
     assert project["project"]["requires-python"] == ">=3.10"
     assert "sys.version_info >= (3, 10)" in (REPO_ROOT / "Makefile").read_text()
     assert "Python 3.10 to 3.13" in (REPO_ROOT / "README.md").read_text()
@@ -58,7 +63,7 @@ def test_the_supported_pythons_are_said_alike_everywhere():
 
 
 def test_pyproject_takes_its_dependencies_from_requirements_txt():
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    project = pyproject()
     assert project["project"]["dynamic"] == ["dependencies"]
     assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
 

@@ -420,9 +420,15 @@ def test_two_real_runs_at_once_never_mix(net, tiny_model, tmp_path):
     frames_dir = tmp_path / "f"
     first = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", tmp_path / "a.mp4")
     _wait_for(lambda: frame_path(frames_dir, 1).exists())
-    second = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", tmp_path / "b.mp4", "--temperature", "1.0",
-                  "--restart")
-    _, err = second.communicate(timeout=60)
+    # The first run is paused while it holds the folder, so the second finds it busy however slowly it
+    # starts (on a slow machine the first could otherwise finish before the second has imported helpers).
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", tmp_path / "b.mp4", "--temperature",
+                      "1.0", "--restart")
+        _, err = second.communicate(timeout=120)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 1 and "in use by process" in err
     assert first.wait(timeout=120) == 0
     assert read_all(frames_dir) == read_all(reference.frames_dir)
