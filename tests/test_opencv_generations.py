@@ -1,6 +1,6 @@
 """OpenCV 5 (the ONNX file) and OpenCV 4 (the Caffe files) colour the sample photos alike: within one grey
 level, at three temperatures, with the same stand-in weights. Each generation runs in its own Python:
-this one, and the one named by COLORIZE_OTHER_OPENCV_PYTHON (.ci/run sets it to its OpenCV-4 lane's)."""
+this one, and the one named by OTHER_OPENCV_PYTHON (.ci/run sets it to its OpenCV-4 lane's)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from helpers.paths import REPO_ROOT
 from tests.opencv_colours import sample_colours
 
-OTHER_ENV = "COLORIZE_OTHER_OPENCV_PYTHON"
+OTHER_ENV = "OTHER_OPENCV_PYTHON"
 OTHER = os.environ.get(OTHER_ENV)
 
 
