@@ -96,7 +96,8 @@ def onnx_model(graph: Graph, *, scores: bool = True, metadata: dict[str, str] | 
             ))
         elif op.kind == "affine":
             scale, shift = (w.reshape(1, -1, 1, 1) for w in op.weights)
-            nodes.append(helper.make_node("Mul", [x, const(f"{op.name}.gamma", scale)], [f"{out}.scaled"]))
+            nodes.append(helper.make_node("Mul", [x, const(f"{op.name}.gamma", scale)], [f"{out}.scaled"],
+                                          name=f"{op.name}.scale"))
             nodes.append(helper.make_node("Add", [f"{out}.scaled", const(f"{op.name}.beta", shift)], [out],
                                           name=op.name))
         elif op.kind == "relu":

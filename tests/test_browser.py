@@ -28,6 +28,8 @@ SCREENSHOTS = REPO_ROOT / "test-output" / "browser"
 NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 """The notebook on show (JupyterLab may restore other tabs, hidden, in the same page)."""
+CELLS_TO_SEE = {"02_photo": {"reading_the_network": "readNetFromONNX", "inside_the_onnx_file": "import onnx"}}
+"""Code cells whose input and output are saved as screenshots of their own (notebook: {name: text in the cell})."""
 CHROMIUM_ARGS = [  # no GPU, and no calls home: this machine's network is closed
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
@@ -146,6 +148,10 @@ def test_notebook_in_a_real_browser(lab, browser, path):
 
     outputs = "\n".join(page.locator(f"{PANEL} .jp-OutputArea-output").all_inner_texts())
     assert "Traceback" not in outputs and "Error" not in outputs.replace("ModelLoadError", ""), outputs[-3000:]
+    for name, text in CELLS_TO_SEE.get(path.stem, {}).items():  # what a learner reads there, to look at
+        cell = page.locator(f"{PANEL} .jp-CodeCell", has_text=text).first
+        cell.scroll_into_view_if_needed()
+        cell.screenshot(path=str(SCREENSHOTS / f"{path.stem}_{name}.png"))
 
     # the first slider widget and the output area (the picture) it belongs to
     slider_css = ".widget-slider .noUi-target, .widget-hslider .noUi-target"
