@@ -44,7 +44,7 @@ from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .files import looks_like_html
 from .onnx_file import onnx_for
 from .opencv_install import check_opencv
-from .paths import MODEL_DIR
+from .paths import CACHE_ENV, MODEL_DIR, cache_folder
 
 STANDIN_MARKER = "STANDIN.txt"
 """A file that tools/standin_model.py puts beside the weights it generates: a model with random
@@ -385,11 +385,19 @@ def onnx_file_of(paths: ModelPaths, log: Callable[[str], None] | None = print) -
     Raises
     ------
     ModelLoadError
-        A model file is missing or damaged.
+        A model file is missing or damaged, or the file can be written neither beside the weights
+        nor in the cache folder (read-only, or the disk is full).
     """
     for path in paths.files:
         check_model_file(path, paths.managed)
-    return onnx_for(*paths.files, read_graph=lambda: read_model_graph(paths), log=log)
+    try:
+        return onnx_for(*paths.files, read_graph=lambda: read_model_graph(paths), log=log)
+    except OSError as exc:
+        raise ModelLoadError(
+            f"OpenCV 5 needs the network as an ONNX file, which could be written neither beside the weights in "
+            f"{paths.weights.parent} nor in the cache folder {cache_folder()} ({exc.strerror or exc}). Free some "
+            f"disk space, or set {CACHE_ENV} to a folder you can write."
+        ) from None
 
 
 ADDED_LAYERS = ("conv8_313_rh", "class8_ab")

@@ -227,3 +227,15 @@ def test_onnx_colours_equal_caffe_colours_within_one_grey_level(standin_model, t
     for a, b in zip(helpers.colorize_batch(photos, caffe, temperature=temperature),
                     helpers.colorize_batch(photos, onnx, temperature=temperature)):
         assert np.abs(a.astype(int) - b).max() <= 1
+
+
+def test_no_folder_to_write_the_file_in_is_a_clear_error(tiny_model, tmp_path, monkeypatch):
+    folder = _copy(tiny_model, tmp_path / "shared")
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(onnx_file, "write_bytes", disk_full)
+    with pytest.raises(ModelLoadError, match="No space left on device.*COLORIZE_CACHE_DIR"):
+        helpers.onnx_file_of(model_paths(model_dir=folder), log=None)
+    assert not list(folder.glob("*.onnx")) and not list(folder.glob(".*.part"))
