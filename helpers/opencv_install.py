@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import re
 import sys
 import warnings
@@ -31,6 +32,9 @@ PACKAGES = ("opencv-python-headless", "opencv-python", "opencv-contrib-python-he
 REQUIREMENT = "opencv-python-headless>=4.10,<6"
 """What requirements.txt asks for (a test keeps the two the same). 4.10 is the first OpenCV built
 for NumPy 2; OpenCV 5 reads the network as ONNX (``helpers.onnx_file``)."""
+
+THIS_PYTHON = os.path.normpath(sys.executable)
+"""This interpreter, for the commands of a fix: the virtual environment's own, not the one it links to."""
 
 
 class OpenCvInstallError(ImportError):
@@ -60,7 +64,7 @@ class OpenCvInstall:
     packages: dict[str, str] = field(default_factory=dict)
     version: str | None = None
     error: str | None = None
-    python: str = sys.executable
+    python: str = THIS_PYTHON
 
     @property
     def works(self) -> bool:
@@ -68,7 +72,7 @@ class OpenCvInstall:
         return self.version is not None and self.error is None
 
 
-def find_opencv(python: str = sys.executable, import_error: BaseException | None = None) -> OpenCvInstall:
+def find_opencv(python: str = THIS_PYTHON, import_error: BaseException | None = None) -> OpenCvInstall:
     """Look at this Python's OpenCV: the installed packages, then ``import cv2``.
 
     ``import_error``: what ``import cv2`` raised already; it is not tried again (NumPy prints a
