@@ -23,6 +23,18 @@ from .av_compat import fraction, open_input
 
 BROWSER_AUDIO = {"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"}
 """Sound codecs copied as they are into MP4; others (PCM, MP2, Vorbis...) are re-encoded to AAC."""
+AAC_RATES = {7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
+"""Sample rates the AAC encoder takes (ISO 14496-3); sound at any other rate is resampled to 48 kHz."""
+
+
+def aac_layout(stream) -> str:
+    """The channel layout a sound stream gets when it is re-encoded to AAC: "mono" or "stereo".
+
+    Mono stays mono; two channels or more become stereo (more are mixed down: every browser plays
+    stereo). Only the channel count is read, because tape-capture files often store PCM without a
+    channel layout (FFmpeg calls it "2 channels"), which the AAC encoder refuses.
+    """
+    return "mono" if len(stream.layout.channels) == 1 else "stereo"
 
 
 @dataclass
@@ -56,8 +68,9 @@ class Soundtrack:
                 if name in copyable:
                     self.streams[stream.index] = (output.add_stream_from_template(stream), None)
                 else:
-                    layout = stream.layout.name if len(stream.layout.channels) <= 2 else "stereo"
-                    rate = stream.codec_context.sample_rate or 48000
+                    layout = aac_layout(stream)
+                    rate = stream.codec_context.sample_rate
+                    rate = rate if rate in AAC_RATES else 48000  # e.g. 192 kHz studio captures: resampled
                     out = output.add_stream("aac", rate=rate, layout=layout)
                     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
                     self.streams[stream.index] = (out, resampler)

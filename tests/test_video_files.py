@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 
+import av
 import cv2
 import numpy as np
 import pytest
 
 import helpers
+from helpers import sound as sound_module
 from helpers import video, video_check, video_io
 from helpers.__main__ import main
 from helpers.video import VideoError, colorize_video, frame_path
@@ -68,6 +70,32 @@ def test_sound_is_copied_when_mp4_can_hold_it_else_encoded(net, tmp_path):
                                 progress=False)
         assert [a.codec for a in video_io.probe_video(report.video).audio] == [codec], suffix
         assert ("re-encoded to AAC" in str(report)) == (codec == "aac")
+
+
+@pytest.mark.parametrize("suffix, acodec, layout, rate", [
+    (".avi", "pcm_s16le", "stereo", 48000),   # a tape-capture card: AVI stores PCM without a channel layout
+    (".avi", "pcm_u8", "mono", 11025),        # an old capture at 8 bits
+    (".avi", "pcm_s24le", "5.1", 48000),      # many channels: mixed down to stereo
+    (".avi", "adpcm_ima_wav", "stereo", 22050),
+    (".avi", "mp2", "stereo", 44100),
+    (".mkv", "pcm_s32le", "stereo", 192000),  # a studio capture, at a rate AAC does not take
+    (".mkv", "ac3", "5.1", 48000),            # copied as it is
+    (".mov", "pcm_s16be", "mono", 32000),       # QuickTime: big-endian PCM
+])
+def test_sound_of_every_kind_comes_through(suffix, acodec, layout, rate, net, tmp_path):
+    vcodec = "mpeg4" if suffix == ".avi" else "libx264"
+    clip = make_video(tmp_path / f"tape{suffix}", n=12, audio=1.0, codecs=(vcodec, "yuv420p", acodec), layout=layout,
+                      rate=rate)
+    report = colorize_video(clip, net, out=tmp_path / "tape.mp4", frames_dir=tmp_path / "f", progress=False)
+    [sound] = video_io.probe_video(report.video).audio
+    copied = acodec in sound_module.BROWSER_AUDIO
+    assert sound.codec == (acodec if copied else "aac")
+    assert sound.channels == (6 if copied and layout == "5.1" else 1 if layout == "mono" else 2)
+    times = video_check.stream_times(report.video)
+    assert times.audio_ends[0] == pytest.approx(1.0, abs=1 / FPS)  # all of the sound, in time with the picture
+    with av.open(str(report.video)) as container:  # and it is sound, not silence
+        samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
+    assert np.abs(samples).max() > 0.1
 
 
 def test_mkv_output_keeps_any_sound_as_it_is(net, tmp_path):

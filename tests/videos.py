@@ -54,10 +54,13 @@ def scene(t: float, n: int, size: tuple[int, int], seed: int = 0, *, pan: bool =
 def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48), fps: float = 12,
                times: list[float] | None = None, audio: float | None = None, codecs: tuple | None = None,
                interlaced: bool = False, rotation: int = 0, pix_fmt: str | None = None, faststart: bool = True,
-               sample_aspect: Fraction | None = None, seed: int = 0, gop: int | None = None) -> Path:
+               sample_aspect: Fraction | None = None, seed: int = 0, gop: int | None = None,
+               layout: str = "stereo", rate: int = 48000) -> Path:
     """Write a test video and return its path.
 
-    ``audio``: seconds of a 440 Hz tone (None: no sound); ``times``: each frame's time in
+    ``audio``: seconds of a 440 Hz tone (None: no sound), in ``layout`` ("mono", "5.1"...) at
+    ``rate`` samples a second; ``codecs``: (video codec, pixel format, sound codec), the
+    container's usual ones by default (``CODECS``); ``times``: each frame's time in
     seconds (variable rate); ``rotation``: display rotation in degrees, as phones store it;
     ``sample_aspect``: the shape of a pixel (16/15: PAL DVD 4:3); ``gop``: frames from one
     keyframe to the next (where seeking can land), the encoder's default otherwise.
@@ -88,8 +91,8 @@ def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48
             video.codec_context.sample_aspect_ratio = sample_aspect
         sound = None
         if audio:
-            sound = out.add_stream(acodec, rate=RATE)
-            sound.layout = "stereo"
+            sound = out.add_stream(acodec, rate=rate)
+            sound.layout = layout
         for i, picture in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(picture, format="gray")
             frame.pts = round(times[i] / time_base) if times is not None else i
@@ -97,35 +100,37 @@ def make_video(path: str | Path, *, n: int = 12, size: tuple[int, int] = (64, 48
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
         if sound is not None:
-            _tone(out, sound, audio)
+            _tone(out, sound, audio, layout, rate)
     return path
 
 
-def _tone(out, sound, seconds: float) -> None:
+def _tone(out, sound, seconds: float, layout: str = "stereo", rate: int = RATE) -> None:
     fmt = sound.codec_context.format
     step = sound.codec_context.frame_size or 1024
-    total = round(seconds * RATE)
+    channels = len(av.AudioLayout(layout).channels)
+    total = round(seconds * rate)
     for first in range(0, total, step):
         k = min(step, total - first)
-        tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(first, first + k) / RATE)
+        tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(first, first + k) / rate)
         if fmt.is_planar:
-            samples = np.tile(tone, (2, 1))
+            samples = np.tile(tone, (channels, 1))
         else:
-            samples = np.repeat(tone, 2)[np.newaxis]
-        if fmt.name.startswith("s16"):
+            samples = np.repeat(tone, channels)[np.newaxis]
+        if fmt.name.startswith("u8"):
+            samples = samples * 127 + 128
+        elif fmt.name.startswith("s16"):
             samples = samples * 32767
         elif fmt.name.startswith("s32"):
             samples = samples * (2**31 - 1)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.astype(fmt.dtype if hasattr(fmt, "dtype")
-                                                                               else _dtype(fmt.name))),
-                                           format=fmt.name, layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = RATE, first, Fraction(1, RATE)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.astype(_dtype(fmt.name))),
+                                           format=fmt.name, layout=layout)
+        frame.sample_rate, frame.pts, frame.time_base = rate, first, Fraction(1, rate)
         out.mux(sound.encode(frame))
     out.mux(sound.encode(None))
 
 
 def _dtype(name: str) -> type:
-    return {"s16": np.int16, "s32": np.int32, "flt": np.float32, "dbl": np.float64}[name.rstrip("p")]
+    return {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "flt": np.float32, "dbl": np.float64}[name.rstrip("p")]
 
 
 def decoded(path: str | Path) -> list[tuple[float, np.ndarray]]:
