@@ -20,9 +20,10 @@ another ``T`` costs nothing; the scores are a second output, so the explorer can
 steps in NumPy (``helpers.ab_from_scores``).
 
 ``onnx_for`` writes the file once, beside the weights (``colorization_release_v2.onnx``), or in
-the cache folder where the model's folder is read-only; and again only when the Caffe files
-change: the file's metadata holds a digest of the three files it was made from, which
-``onnx_metadata`` reads without loading the 129 MB. The file is written under a temporary
+the cache folder where the model's folder is read-only or already holds another file of that
+name (never replaced); and again only when the Caffe files change: the file's metadata holds a
+digest of the three files it was made from, which ``onnx_metadata`` reads without loading the
+129 MB. The file is written under a temporary
 name and renamed, so a killed run never leaves half of one. No download, no PyTorch: only the
 ``onnx`` package, to write it.
 
@@ -76,7 +77,11 @@ def onnx_model(graph: Graph, *, scores: bool = True, metadata: dict[str, str] | 
         Inputs ``data_l`` (N, 1, H, W) and ``inv_temperature`` (1,); outputs ``class8_ab``
         (N, 2, H/4, W/4) and, with ``scores``, ``conv8_313`` (N, 313, H/4, W/4). Sizes are dynamic.
     """
-    from onnx import TensorProto, helper, numpy_helper
+    try:
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise ImportError("The package onnx, which writes the network as an ONNX file for OpenCV 5, is not "
+                          "installed. Fix: pip install -r requirements.txt") from None
 
     nodes, initializers = [], []
 
@@ -187,12 +192,13 @@ def onnx_for(prototxt: Path, weights: Path, points: Path, read_graph: Callable[[
     -------
     Path
         ``<weights>.onnx`` beside the weights, or a file in the cache folder when the weights'
-        folder cannot be written.
+        folder cannot be written or holds a file of that name that this module did not write.
     """
     digest = source_digest(prototxt, weights, points)
     beside, cached = onnx_path(weights, digest)
-    for path in (beside, cached):
-        if onnx_metadata(path).get(SOURCE_KEY) == digest:
+    found = {path: onnx_metadata(path) for path in (beside, cached)}
+    for path, metadata in found.items():
+        if metadata.get(SOURCE_KEY) == digest:
             return path
     if log:
         log(f"Writing the network as ONNX (once, for OpenCV 5): {beside.name} ...")
@@ -200,7 +206,11 @@ def onnx_for(prototxt: Path, weights: Path, points: Path, read_graph: Callable[[
         p.name for p in (prototxt, weights, points))})
     data = model.SerializeToString()
     del model  # its weights: 129 MB, as many as the bytes about to be written
-    try:
-        return write_bytes(beside, data)
-    except OSError:  # a read-only model folder (a shared copy): the user's own cache instead
-        return write_bytes(cached, data)
+    # Beside the weights only where nothing else has that name: an ONNX file of the user's own (or one
+    # we cannot read) is never replaced.
+    if not beside.exists() or SOURCE_KEY in found[beside]:
+        try:
+            return write_bytes(beside, data)
+        except OSError:  # a read-only model folder (a shared copy): the user's own cache instead
+            pass
+    return write_bytes(cached, data)

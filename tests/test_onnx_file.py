@@ -150,15 +150,26 @@ def test_the_file_is_written_once_and_again_only_for_other_weights(tiny_model, t
     assert np.abs(before.forward() - after.forward()).max() > 1
 
 
-@pytest.mark.parametrize("damage", ["truncated", "foreign"])
-def test_a_damaged_or_foreign_onnx_file_is_written_again(tiny_model, tmp_path, damage):
+def test_a_file_of_ours_from_other_files_is_replaced(tiny_model, tmp_path):
     folder = _copy(tiny_model, tmp_path / "m")
     paths = model_paths(model_dir=folder)
     path = helpers.onnx_file_of(paths, log=None)
     good = path.read_bytes()
-    path.write_bytes(good[: len(good) // 2] if damage == "truncated" else b"\x08\x07" + b"junk" * 10)
-    assert onnx_file.onnx_metadata(path) == {}
+    digest = onnx_file.source_digest(*paths.files).encode()
+    path.write_bytes(good.replace(digest, b"0" * len(digest), 1))  # as if made by another version of the files
+    assert onnx_file.SOURCE_KEY in onnx_file.onnx_metadata(path)
     assert helpers.onnx_file_of(paths, log=None) == path and path.read_bytes() == good
+
+
+@pytest.mark.parametrize("theirs", [b"\x08\x07" + b"an ONNX file of the user's own" * 10, b"half of a file"])
+def test_an_onnx_file_we_did_not_write_is_never_replaced(tiny_model, tmp_path, monkeypatch, theirs):
+    folder = _copy(tiny_model, tmp_path / "m")
+    (folder / WEIGHTS_NAME).with_suffix(".onnx").write_bytes(theirs)
+    monkeypatch.setenv("COLORIZE_CACHE_DIR", str(tmp_path / "cache"))
+    path = helpers.onnx_file_of(model_paths(model_dir=folder), log=None)
+    assert path.parent == tmp_path / "cache" / "onnx"
+    assert (folder / WEIGHTS_NAME).with_suffix(".onnx").read_bytes() == theirs
+    assert onnx_file.onnx_metadata(path) and read_onnx_network(model_paths(model_dir=folder), log=None).path == path
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
