@@ -162,6 +162,10 @@ class TimestampRecorder:
             self.add(frame.index, frame.pts)
             yield frame
 
+    def knows(self, index: int) -> bool:
+        """Whether the time of frame ``index`` (0-based) is recorded."""
+        return index < len(self.pts) and self.pts[index] is not None
+
     def add(self, index: int, pts: int) -> None:
         """Record the ``pts`` of frame ``index`` (0-based), decoded elsewhere (a Dask worker)."""
         if len(self.pts) <= index:
@@ -169,9 +173,14 @@ class TimestampRecorder:
         self.pts[index] = pts
 
 
-def numbered_frames(frames_dir: Path) -> list[tuple[int, Path]]:
-    """``(number, path)`` of every ``frame_*.png`` in the folder, in order; VideoError if none or some are missing."""
+def numbered_frames(frames_dir: Path, *, complete: bool = True) -> list[tuple[int, Path]]:
+    """``(number, path)`` of every ``frame_*.png`` in the folder, in order.
+
+    With ``complete``, a VideoError if there are none or some are missing between the first and the last.
+    """
     found = sorted((int(p.stem.split("_")[1]), p) for p in Path(frames_dir).glob("frame_*.png"))
+    if not complete:
+        return found
     if not found:
         raise VideoError(f"No frame_*.png files in {frames_dir}: colourise the frames first.")
     numbers = [n for n, _ in found]

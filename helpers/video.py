@@ -248,6 +248,8 @@ def colorize_frames(
             else:
                 _fast_frames(info, net, frames_dir, frames, start, max_frames, manifest.get("frame_count"), size,
                              keyframe_interval, report, save, bar)
+            if not report.decode_error:
+                _record_missing_times(frames_dir, frames, timestamps)
         finally:
             writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
             bar.close()
@@ -260,6 +262,17 @@ def colorize_frames(
     if report.decode_error:
         warnings.warn(report.decode_error, stacklevel=2)
     return report
+
+
+def _record_missing_times(frames_dir: Path, frames, timestamps: TimestampRecorder) -> None:
+    """Decode again, only for their times (no network, no files), the frames on disk whose time the
+    manifest lacks: a killed run saves frames but not the manifest. (Exact mode decodes every frame
+    anyway; fast mode and Dask skip the frames already done.)"""
+    untimed = sorted(number - 1 for number, _ in numbered_frames(frames_dir, complete=False)
+                     if not timestamps.knows(number - 1))
+    if untimed:
+        for _ in frames(untimed[0], untimed[-1] + 1 - untimed[0]):
+            pass
 
 
 def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, frames, start: int, max_frames: int | None,

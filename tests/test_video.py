@@ -17,7 +17,7 @@ import helpers
 from helpers import video, video_check, video_io
 from helpers.files import FolderInUseError, FolderLock
 from helpers.video import VideoError, colorize_frames, colorize_video, frame_path, frames_to_video, probe_video
-from tests.videos import make_video
+from tests.videos import decoded, make_video
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -456,6 +456,27 @@ def test_killed_run_resumes_to_identical_frames(kill_at, net, tiny_model, tmp_pa
     assert read_all(frames_dir) == read_all(reference.frames_dir)
     assert not leftovers(frames_dir) and not leftovers(out.parent)
     assert len(video_check.stream_times(out).frame_times) == 48
+
+
+def test_fast_mode_killed_twice_resumes_to_identical_frames(net, tiny_model, tmp_path):
+    """A kill skips the manifest's last write, so the times of the frames saved since are lost; the
+    rerun must find them again (it used to refuse: "the times of some frames are unknown")."""
+    clip = make_video(tmp_path / "long.mp4", n=60, size=(320, 240), audio=5.0)
+    args = ("--mode", "fast", "--keyframe-interval", "8")
+    reference = colorize_frames(clip, net, frames_dir=tmp_path / "ref", progress=False, mode="fast",
+                                keyframe_interval=8)
+    frames_dir, out = tmp_path / "f", tmp_path / "out" / "long_color.mp4"
+    for count in (10, 30):
+        run = _cli(tiny_model, clip, *args, "--frames-dir", frames_dir, "--out", out)
+        _wait_for(lambda count=count: len(list(frames_dir.glob("frame_*.png"))) >= count)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    again = _cli(tiny_model, clip, *args, "--frames-dir", frames_dir, "--out", out)
+    printed, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert read_all(frames_dir) == read_all(reference.frames_dir)
+    source_times = [t for t, _ in decoded(clip)]
+    assert video_check.stream_times(out).frame_times == pytest.approx(source_times, abs=1e-3)
 
 
 def test_temporary_files_of_dead_runs_are_removed(clip, net, tmp_path):
