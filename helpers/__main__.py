@@ -282,7 +282,8 @@ def _parser() -> argparse.ArgumentParser:
                        "browsers, .mkv keeps any sound codec as it is), or a folder (existing, or ending in /) for "
                        "<folder>/<name>_color.mp4; never the input (default: colorized_videos/<name>_color.mp4)")
     video.add_argument("--frames-dir", type=Path, metavar="DIR",
-                       help="where the colourised frames go (default: colorized_frames/<name>/)")
+                       help="where the colourised frames go (default: colorized_frames/<name>/<settings>/, a "
+                       "folder per mode, temperature, size and model)")
     video.add_argument("--max-frames", type=_whole_number(1), metavar="N",
                        help="only the first N frames (a quick preview)")
     video.add_argument("--start", type=_whole_number(0), default=0, metavar="N",
@@ -301,7 +302,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="smooth the colour over time (motion-compensated) to reduce flicker; the "
                        "unsmoothed frames are kept")
     video.add_argument("--restart", action="store_true",
-                       help="replace frames made earlier with other settings instead of refusing")
+                       help="in a --frames-dir of another video or other settings: delete its frames (the report "
+                       "says how many) instead of refusing")
     return parser
 
 

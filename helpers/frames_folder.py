@@ -1,7 +1,8 @@
 """The frames folder: colourised frames on disk, and the manifest that makes a run resumable.
 
 ``colorize_frames`` (``helpers.video``) saves frame 1 of a video as ``frame_000001.png`` in a
-folder of its own. Beside the frames lies ``manifest.json``: which video file (path, size, time
+folder of its own, named after the settings (``colorized_frames/<video>/<settings_name>``), so
+frames made with other settings never meet. Beside the frames lies ``manifest.json``: which video file (path, size, time
 of last change) and which settings the frames belong to, and each frame's timestamp. Running
 again reuses every frame that is complete on disk, and refuses (or with ``restart`` clears)
 frames of another video or other settings, so they are never mixed. While a run works in a
@@ -12,6 +13,7 @@ Introduced in notebook 03_video.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -112,8 +114,31 @@ def folder_identity(info: VideoInfo, settings: dict) -> dict:
             "settings": settings}
 
 
-def prepare_frames_folder(frames_dir: Path, identity: dict, restart: bool) -> dict:
-    """Check (or with ``restart``, clear) the frames folder; returns its manifest. Call with the lock held."""
+def settings_name(settings: dict) -> str:
+    """The name of the frames folder for ``settings``: what changes the colours, readable, and short.
+
+    Frames made with other settings go to a folder of their own (``colorized_frames/<video>/<this>``),
+    so an exact and a fast run of one video, or two temperatures, live side by side.
+
+    Examples
+    --------
+    >>> settings_name({"mode": "fast", "keyframe_interval": 32, "temperature": 0.38373, "size": 224,
+    ...                "deinterlace": "auto", "model": "colorization_release_v2.caffemodel in /m, 128946764 bytes"})
+    'fast-K32_T0.38373_224px_e4dae5'
+    """
+    mode = settings.get("mode", "exact")
+    name = mode + (f"-K{settings['keyframe_interval']}" if mode == "fast" else "")
+    name += f"_T{settings['temperature']:g}_{settings['size']}px"
+    if settings.get("deinterlace", "auto") != "auto":
+        name += f"_deinterlace-{settings['deinterlace']}"
+    # the model (weights, folder, size, runtime) in a few letters: another model is another folder
+    return name + "_" + hashlib.blake2b(str(settings["model"]).encode(), digest_size=3).hexdigest()
+
+
+def prepare_frames_folder(frames_dir: Path, identity: dict, restart: bool) -> tuple[dict, int]:
+    """Check (or with ``restart``, clear) the frames folder; returns its manifest and how many frames
+    ``restart`` deleted. Call with the lock held."""
+    deleted = 0
     try:
         old = read_manifest(frames_dir)
     except VideoError:
@@ -130,12 +155,13 @@ def prepare_frames_folder(frames_dir: Path, identity: dict, restart: bool) -> di
                 "(command line: --restart).")
         for old_frame in frames_dir.glob("frame_*.png"):
             old_frame.unlink()
+            deleted += 1
     elif old is None and any(frames_dir.glob("frame_*.png")):
         raise VideoError(f"{frames_dir} holds frames without a {MANIFEST}: they may belong to another video. "
                          "Move them away or choose another frames folder.")
     manifest = dict(old) if same else {**identity, "time_base": None, "pts": [], "frame_count": None}
     write_manifest(frames_dir, manifest)
-    return manifest
+    return manifest, deleted
 
 
 def _differences(old: dict, new: dict) -> list[str]:

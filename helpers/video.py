@@ -51,6 +51,7 @@ from .frames_folder import (
     numbered_frames,
     prepare_frames_folder,
     read_manifest,
+    settings_name,
     write_manifest,
 )
 from .images import write_image
@@ -61,7 +62,8 @@ from .reassemble import Reassembly, frames_to_video, output_path
 from .video_io import DEINTERLACE, DecodeError, Frame, VideoError, VideoInfo, probe_video, read_frames
 
 __all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames", "colorize_frames", "frames_to_video",
-           "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "read_manifest", "output_path"]
+           "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "read_manifest", "output_path",
+           "default_frames_dir", "frame_settings"]
 
 _TO_THE_END = 2**62
 """A run's end when the video's length is not known yet: it goes on until the frames end."""
@@ -89,6 +91,8 @@ class FramesReport:
     deinterlaced: bool = False
     seek_fallbacks: int = 0
     """With Dask: ranges whose worker could not seek as the frame table said, so decoded from the start."""
+    deleted: int = 0
+    """Frames of other settings or another video that ``restart`` deleted from the folder."""
     new_frames: list[int] = field(default_factory=list, repr=False)
 
 
@@ -98,6 +102,23 @@ def model_name(net, variant: str = "v2") -> str:
     ``net`` unless it is OpenCV, so frames of two back ends or precisions never mix."""
     runtime = backend_label(net)
     return model_id(variant) if runtime == "opencv fp32" else f"{model_id(variant)}; {runtime}"
+
+
+def frame_settings(net, *, size: int = DEFAULT_SIZE, model: str | None = None, mode: str = "exact",
+                   keyframe_interval: int = KEYFRAME_INTERVAL, deinterlace: str = "auto") -> dict:
+    """The settings that change the colourised frames, as the manifest records them (``net``'s
+    temperature included): frames of other settings are never mixed in, and get another folder."""
+    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_name(net),
+                "deinterlace": deinterlace}
+    if mode == "fast":
+        settings.update(mode="fast", keyframe_interval=keyframe_interval)
+    return settings
+
+
+def default_frames_dir(video: str | os.PathLike, settings: dict) -> Path:
+    """``colorized_frames/<video stem>/<settings_name>``: a folder per video and per settings, so an
+    exact and a fast run of one video (or two temperatures) keep their frames side by side."""
+    return COLORIZED_FRAMES / Path(video).stem / settings_name(settings)
 
 
 def colorize_frames(
@@ -128,7 +149,8 @@ def colorize_frames(
     net : cv2.dnn.Net
         From ``load_model``.
     frames_dir : path, optional
-        Where the frames go; ``colorized_frames/<video stem>/`` by default.
+        Where the frames go; by default a folder per video and settings,
+        ``colorized_frames/<video stem>/<settings>`` (``default_frames_dir``).
     temperature, size
         As for ``colorize``; ``temperature=None`` keeps the network's.
     model : str, optional
@@ -139,7 +161,8 @@ def colorize_frames(
         Colourise only frames ``start + 1 .. start + max_frames`` (a quick preview).
     restart : bool
         Delete frames made with another video or other settings (or a damaged manifest)
-        instead of refusing.
+        instead of refusing (``FramesReport.deleted`` says how many). Only a ``frames_dir``
+        given by the caller can hold those: the default folder is named after the settings.
     mode : {"exact", "fast"}
         ``"exact"`` runs the network on every frame. ``"fast"`` runs it on keyframes only (the
         first frame of each shot and at least every ``keyframe_interval`` frames) and carries
@@ -183,17 +206,15 @@ def colorize_frames(
         raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={start}, "
                          f"max_frames={max_frames}, keyframe_interval={keyframe_interval}.")
     info = probe_video(video)
-    frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / info.path.stem
     if temperature is not None:
         set_temperature(net, temperature)
-    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_name(net),
-                "deinterlace": deinterlace}
-    if mode == "fast":
-        settings.update(mode="fast", keyframe_interval=keyframe_interval)
+    settings = frame_settings(net, size=size, model=model, mode=mode, keyframe_interval=keyframe_interval,
+                              deinterlace=deinterlace)
+    frames_dir = Path(frames_dir) if frames_dir else default_frames_dir(info.path, settings)
     with frames_folder_lock(frames_dir):
-        manifest = prepare_frames_folder(frames_dir, folder_identity(info, settings), restart)
+        manifest, deleted = prepare_frames_folder(frames_dir, folder_identity(info, settings), restart)
         timestamps = TimestampRecorder(manifest, info)
-        report = FramesReport(frames_dir=frames_dir, first=start + 1,
+        report = FramesReport(frames_dir=frames_dir, first=start + 1, deleted=deleted,
                               deinterlaced=deinterlace == "on" or (deinterlace == "auto" and info.interlaced))
         estimate = max(0, info.frames_estimate - start)
         bar = tqdm(total=min(estimate, max_frames or estimate) or None, unit="frame", desc=info.path.name,
@@ -392,13 +413,18 @@ class VideoReport:
     frames: FramesReport
     source: VideoInfo
     written: Reassembly
+    replaced: bool = False
+    """``video`` existed before this run, which replaced it."""
 
     def __str__(self) -> str:
         f, w = self.frames, self.written
-        lines = [f"{self.video}: {w.frames} frames, {w.duration:.2f} s",
-                 f"frames in {f.frames_dir}: {f.computed} computed ({f.network_passes} network passes), "
-                 f"{f.reused} reused" + (f", {f.redone} damaged ones redone" if f.redone else ""),
-                 w.check, *w.sound_notes]
+        lines = [f"{self.video}: {w.frames} frames, {w.duration:.2f} s"
+                 + (" (it replaced the video of an earlier run)" if self.replaced else "")]
+        if f.deleted:
+            lines.append(f"restart: deleted {f.deleted} frames of other settings or another video in {f.frames_dir}")
+        lines += [f"frames in {f.frames_dir}: {f.computed} computed ({f.network_passes} network passes), "
+                  f"{f.reused} reused" + (f", {f.redone} damaged ones redone" if f.redone else ""),
+                  w.check, *w.sound_notes]
         if f.deinterlaced:
             lines.append("the source is interlaced: frames were deinterlaced (bwdif) before colourising")
         if f.decode_notes:
@@ -429,9 +455,16 @@ def colorize_video(
     """
     source = probe_video(video)
     out = output_path(source.path, out)
-    frames_dir = Path(frames_dir) if frames_dir else COLORIZED_FRAMES / source.path.stem
+    if frames_dir is None:
+        if options.get("temperature") is not None:
+            set_temperature(net, options["temperature"])
+        keys = ("size", "model", "mode", "keyframe_interval", "deinterlace")
+        frames_dir = default_frames_dir(source.path, frame_settings(net, **{k: options[k] for k in keys
+                                                                              if options.get(k) is not None}))
+    frames_dir = Path(frames_dir)
     with frames_folder_lock(frames_dir):
         frames = colorize_frames(source, net, frames_dir=frames_dir, progress=progress, **options)
         video_frames = smooth_frames(frames.frames_dir, progress=progress) if smooth else frames.frames_dir
+        replaced = out.exists()
         written = frames_to_video(video_frames, out, progress=progress)
-    return VideoReport(out, frames, source, written)
+    return VideoReport(out, frames, source, written, replaced)

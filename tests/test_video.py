@@ -479,6 +479,30 @@ def test_fast_mode_killed_twice_resumes_to_identical_frames(net, tiny_model, tmp
     assert video_check.stream_times(out).frame_times == pytest.approx(source_times, abs=1e-3)
 
 
+def test_exact_then_fast_live_side_by_side_and_a_replaced_video_is_said(tiny_model, tmp_path):
+    """The README's two examples one after the other, as a newcomer types them: no --restart needed."""
+    clip = make_video(tmp_path / "film.mp4", n=24, size=(96, 64), audio=2.0)
+    env = {**os.environ, "COLORIZE_MODEL_DIR": str(tiny_model), "COLORIZE_OUTPUT_DIR": str(tmp_path / "results")}
+    outputs = []
+    for mode in ("exact", "fast", "exact"):
+        run = subprocess.run([sys.executable, "-m", "helpers", "video", str(clip), "--backend", "opencv", "--mode",
+                              mode], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout)
+    folders = sorted(p.name for p in (tmp_path / "results" / "colorized_frames" / "film").iterdir())
+    assert len(folders) == 2 and folders[0].startswith("exact_T0.38373_224px_") and folders[1].startswith("fast-K")
+    assert "24 computed" in outputs[0] and "24 computed" in outputs[1] and "24 reused" in outputs[2]
+    assert "replaced the video of an earlier run" not in outputs[0]
+    assert "replaced the video of an earlier run" in outputs[1] and "replaced the video of an earlier run" in outputs[2]
+
+
+def test_restart_says_what_it_deletes(clip, net, tmp_path):
+    colorize_video(clip, net, out=tmp_path / "a.mp4", frames_dir=tmp_path / "f", progress=False)
+    report = colorize_video(clip, net, out=tmp_path / "b.mp4", frames_dir=tmp_path / "f", progress=False,
+                            temperature=1.0, restart=True)
+    assert report.frames.deleted == 12 and "restart: deleted 12 frames of other settings" in str(report)
+
+
 def test_temporary_files_of_dead_runs_are_removed(clip, net, tmp_path):
     frames_dir = tmp_path / "f"
     colorize_frames(clip, net, frames_dir=frames_dir, progress=False, max_frames=2)
