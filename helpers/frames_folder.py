@@ -4,10 +4,10 @@
 folder of its own, named after the settings (``colorized_frames/<video>/<settings_name>``), so
 frames made with other settings never meet. Beside the frames lies ``manifest.json``: which
 video file (path, size, time of last change) and which settings the frames belong to, and each
-frame's timestamp. Running
-again reuses every frame that is complete on disk, and refuses (or with ``restart`` clears)
-frames of another video or other settings, so they are never mixed. While a run works in a
-folder it holds the folder's lock, so a second run stops at once instead of mixing frames in.
+frame's timestamp. Running again reuses every frame that is complete on disk, and refuses (or
+with ``restart`` clears) frames of another video or other settings, so they are never mixed.
+While a run works in a folder it holds the folder's lock, so a second run stops at once instead
+of mixing frames in.
 
 Introduced in notebook 03_video.
 """
