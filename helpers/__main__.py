@@ -45,7 +45,7 @@ from .model import (
 )
 from .opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
 from .paths import COLORIZED_IMAGES
-from .video import VideoError, colorize_video, model_name, output_path, probe_video
+from .video import Stopped, VideoError, colorize_video, model_name, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
 
 ENVIRONMENT = (
@@ -136,13 +136,15 @@ APP_EXAMPLES = (
 )
 
 VIDEO_DESCRIPTION = (
-    "Colourise every frame of a video (saved as PNG files, so an interrupted run "
-    "resumes where it stopped), then put them back together as an H.264 video with every "
-    "sound stream of the original, each frame at its original time (variable frame rate is "
-    "kept). Interlaced video (most digitised tape) is deinterlaced first. Any container "
-    "FFmpeg reads works (MP4, MKV, WebM, MPEG-TS, AVI, MOV...). Exit status: 0 done, 1 the "
-    "video could not be (fully) read or written, or its frames folder is in use by another "
-    "run, 2 bad options or the model could not be loaded."
+    "Colourise every frame of a video in one pass: decoded, colourised and encoded as H.264 "
+    "in segments of a few seconds (so an interrupted run, Ctrl+C or a crash, resumes from the "
+    "last finished segment, and the work folder takes about the size of the output), then "
+    "joined without re-encoding, with every sound stream of the original, each frame at its "
+    "original time (variable frame rate is kept). Interlaced video (most digitised tape) is "
+    "deinterlaced first. Any container FFmpeg reads works (MP4, MKV, WebM, MPEG-TS, AVI, "
+    "MOV...). Exit status: 0 done, 1 the video could not be (fully) read or written, or its "
+    "frames folder is in use by another run, 2 bad options or the model could not be loaded, "
+    "130 stopped with Ctrl+C."
 )
 VIDEO_EXAMPLES = (
     "examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
@@ -282,7 +284,7 @@ def _parser() -> argparse.ArgumentParser:
                        "browsers, .mkv keeps any sound codec as it is), or a folder (existing, or ending in /) for "
                        "<folder>/<name>_color.mp4; never the input (default: colorized_videos/<name>_color.mp4)")
     video.add_argument("--frames-dir", type=Path, metavar="DIR",
-                       help="where the colourised frames go (default: colorized_frames/<name>/<settings>/, a "
+                       help="where the encoded segments go (default: colorized_frames/<name>/<settings>/, a "
                        "folder per mode, temperature, size and model)")
     video.add_argument("--max-frames", type=_whole_number(1), metavar="N",
                        help="only the first N frames (a quick preview)")
@@ -299,11 +301,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="auto: deinterlace the frames the video marks as interlaced (default); on: every "
                        "frame (tape captures marked progressive but showing comb lines); off: never")
     video.add_argument("--smooth", action="store_true",
-                       help="smooth the colour over time (motion-compensated) to reduce flicker; the "
-                       "unsmoothed frames are kept")
+                       help="smooth the colour over time (motion-compensated) to reduce flicker, in the same "
+                       "pass (a frames folder of its own)")
+    video.add_argument("--keep-frames", action="store_true",
+                       help="also keep every colourised frame as a PNG file in the frames folder, for retouching "
+                       "(about 50 times the disk space of the segments)")
     video.add_argument("--restart", action="store_true",
-                       help="in a --frames-dir of another video or other settings: delete its frames (the report "
-                       "says how many) instead of refusing")
+                       help="in a --frames-dir of another video or other settings: delete its frames and segments "
+                       "(the report says how many frames) instead of refusing")
     return parser
 
 
@@ -335,15 +340,17 @@ def _video(args: argparse.Namespace) -> int:
                 return 2
             report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
-                                    restart=args.restart, smooth=args.smooth, mode=args.mode,
-                                    keyframe_interval=args.keyframe_interval, deinterlace=args.deinterlace,
-                                    client=dask(), variant=args.variant)
+                                    restart=args.restart, smooth=args.smooth, keep_frames=args.keep_frames,
+                                    mode=args.mode, keyframe_interval=args.keyframe_interval,
+                                    deinterlace=args.deinterlace, client=dask(), variant=args.variant)
     except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Stopped as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("\nInterrupted. The frames done so far are saved: run the same command again to resume.",
-              file=sys.stderr)
+        print("\nstopped; the finished segments are kept: run the same command to resume", file=sys.stderr)
         return 130
     print(report)
     return 1 if report.frames.decode_error else 0
@@ -569,4 +576,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # between the commands' own handlers (parsing, starting): one line, no traceback
+        print("\nstopped", file=sys.stderr)
+        sys.exit(130)

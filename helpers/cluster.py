@@ -6,15 +6,16 @@ A 90-minute film is about 135,000 frames: half a day in exact mode on one laptop
 * ``start_cluster(n)`` starts n worker processes on this machine (``LocalCluster``, bound to
   127.0.0.1, dashboard too); ``connect(address)`` joins a cluster started elsewhere with
   ``dask scheduler`` and ``dask worker``. Both give a ``dask.distributed.Client``.
-* ``colorize_frames(video, net, client=client)`` (``helpers.video``) cuts the video into ranges
-  of a few seconds (``frame_ranges``), aligned to the keyframe grid, so every frame comes out
-  exactly as in a one-process run (``keyframes.feed_range``).
-* Each worker decodes its own range from the video file (the path must be visible to it: a
-  shared folder), seeking to it (``video_io.frame_times``), colourises it with its own copy
-  of the model (loaded once per worker process, ``worker_net``), and returns the frames as PNG
-  bytes with their times (``colorize_range``). Workers write nothing.
-* The client writes the frames atomically and keeps the manifest and the lock, as a
-  one-process run does: an interrupted run resumes, and only missing ranges are sent.
+* ``colorize_video(video, net, client=client)`` (``helpers.video``) sends each missing segment
+  of a few seconds (``helpers.segments``) to a worker as a ``Job``. The segment grid is fixed
+  and each segment starts afresh, so every frame comes out exactly as in a one-process run.
+* Each worker decodes its own segment from the video file (the path must be visible to it: a
+  shared folder), seeking to it (``video_io.frame_times``), colourises and encodes it with the
+  loop a one-process run uses (``helpers.one_pass.run_job``) and its own copy of the model
+  (loaded once per worker process, ``worker_net``), and returns the segment as H.264 bytes: a
+  few seconds of video, about what the output itself takes (``colorize_segment``).
+* The client writes the segments atomically and keeps the manifest and the lock, as a
+  one-process run does: an interrupted run resumes, and only missing segments are sent.
 * A worker that cannot see the model files gets them from the client, once (``ship_model``).
 
 Damage in a video is a result, not an error: the range reports it as a one-process run
@@ -25,29 +26,23 @@ Introduced in notebook 03_video ("More than one machine").
 
 from __future__ import annotations
 
-import math
 import os
+import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 from dask.distributed import Client, LocalCluster, WorkerPlugin, as_completed
 
 from .backends import backend_label, load_backend, runtime
 from .colorize import colorize
 from .files import file_digest, write_bytes
-from .frames_folder import frame_file_ok, frame_path
-from .keyframes import KeyframePropagator, feed_range, network_predictor
 from .model import ModelLoadError, get_temperature, load_model, model_paths, set_temperature
-from .video_io import DecodeError, SeekError, frame_times, read_frames
+from .one_pass import Job, JobResult, run_job
+from .segments import segment_path
+from .video_io import DecodeError, SeekError
 
-RANGE_SECONDS = 6
-"""A range is at most about this many seconds of video (whole keyframe intervals): long enough
-that the network pass fast mode repeats at its end and the scheduling cost little; short enough
-that a killed worker loses little and a 10 s clip still spreads."""
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 """The environment variable Dask itself reads for a cluster's address (``tcp://host:8786``)."""
 
@@ -257,211 +252,62 @@ class _ModelFiles(WorkerPlugin):
         _shipped[self.digest] = folder
 
 
-# --------------------------------------------------------------------------- ranges of a video
-@dataclass(frozen=True)
-class RangeJob:
-    """One task: colourise frames ``first .. stop - 1`` (``stop`` None: to the video's end)."""
-
-    video: str
-    first: int
-    stop: int | None
-    skip: frozenset[int]
-    """Frames already on disk: decoded for their times, not colourised again."""
-    mode: str
-    size: int
-    temperature: float
-    keyframe_interval: int
-    deinterlace: str
-
-
+# --------------------------------------------------------------------------- segments of a video
 @dataclass
-class RangeResult:
-    """What a worker sends back: the frames as PNG bytes (None for skipped ones), with their times."""
+class SegmentsResult:
+    """What a worker sends back for a ``Job``: its segments as encoded bytes, and what happened."""
 
-    first: int
-    frames: list[tuple[int, int, bytes | None]] = field(default_factory=list)
-    network_passes: int = 0
-    end: int | None = None
-    """The video's true length when it ended inside this range (decoded, not from the header)."""
-    decode_error: tuple[str, int] | None = None
-    decode_notes: list[str] = field(default_factory=list)
+    result: JobResult
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    """(segment file name, its bytes): a few seconds of H.264 each."""
     seeked: bool = True
-    """False when seeking disagreed with the frame table and the range was decoded from the start."""
+    """False when seeking disagreed with the frame table and the job was decoded from the start."""
 
 
-def frame_ranges(start: int, stop: float, known_frames: int, fps: float, keyframe_interval: int,
-                 workers: int = 1, boundary_cost: float = 0.0) -> list[range]:
-    """Cut frames ``start .. stop - 1`` into equal ranges of whole keyframe intervals on the keyframe
-    grid, at most about ``RANGE_SECONDS`` long. Any cut on the grid gives the frames of a whole run
-    (``keyframes.feed_range``); the length is the one that should finish soonest on ``workers``
-    workers: rounds of ranges (the last round may leave workers idle), plus ``boundary_cost``
-    frames of work per cut (fast mode repeats a network pass at each), shared by the workers.
-    On a tie, the shorter ranges: a killed worker loses less.
-
-    ``known_frames``: the length as far as it is known (frame table or header). The last range
-    is open-ended (``stop`` of ``2**62``) unless ``stop`` is finite: the video decides where it ends.
-    """
-    k = keyframe_interval
-    end = stop if math.isfinite(stop) else max(known_frames, start + 1)
-    total, workers = end - start, max(1, workers)
-    longest = max(1, math.ceil(RANGE_SECONDS * (fps if fps > 0 else 25) / k))
-
-    def finish(length: int) -> float:
-        count = math.ceil(total / length)
-        return math.ceil(count / workers) * length + (count - 1) * boundary_cost / workers
-
-    length = min((k * j for j in range(1, longest + 1)), key=lambda n: (finish(n), n))
-    ranges = []
-    cell = start - start % length
-    while cell < end:
-        ranges.append(range(max(cell, start), int(min(cell + length, end))))
-        cell += length
-    if not math.isfinite(stop):
-        ranges[-1] = range(ranges[-1].start, 2**62)
-    return ranges
-
-
-BOUNDARY_COST = 8
-"""Frames of work one extra keyframe pass is worth (fast mode, each range boundary): a pass costs
-about as much as carrying the colour to 5-10 frames (bench/fast_video's profile)."""
-
-
-def colorize_range(job: RangeJob, spec: NetSpec, times: list[int] | None) -> RangeResult:
-    """Colourise one range on a worker (see ``RangeJob``); runs where Dask puts it."""
-    with _one_at_a_time:
+def colorize_segment(job: Job, spec: NetSpec, times: list[int] | None) -> SegmentsResult:
+    """Compute one job's segments on a worker (``helpers.one_pass.run_job``, the loop a one-process
+    run uses) in a scratch folder, and return their bytes; runs where Dask puts it."""
+    with _one_at_a_time, tempfile.TemporaryDirectory(prefix="colorize-") as scratch:
         net = worker_net(spec)
-        set_temperature(net, job.temperature)
+        folder = Path(scratch)
         if times is not None:
             try:
-                return _colorize_range(job, net, times)
+                return _collect(run_job(job, net, folder, times=times), folder, seeked=True)
             except (SeekError, DecodeError):
-                pass  # decode from the first frame instead: slower, but exactly as a one-process run
-        return replace(_colorize_range(job, net, None), seeked=False)
+                for partial in folder.iterdir():  # decode from the first frame instead: exactly as one process
+                    partial.unlink()
+        return _collect(run_job(job, net, folder), folder, seeked=False)
 
 
-def _colorize_range(job: RangeJob, net, times: list[int] | None) -> RangeResult:
-    result = RangeResult(job.first)
-    stop = math.inf if job.stop is None or job.stop >= 2**62 else job.stop
-    if job.mode == "fast":
-        feed = feed_range(job.first, int(min(stop, 2**62)), 2**62, job.keyframe_interval)
-        feed_start, count = feed.start, (None if stop == math.inf else len(feed))
-    else:
-        feed_start, count = job.first, (None if stop == math.inf else int(stop) - job.first)
-    pts_of: dict[int, int] = {}
-    seen = feed_start
-
-    def frames():
-        nonlocal seen
-        try:
-            for frame in read_frames(job.video, start=feed_start, max_frames=count, deinterlace=job.deinterlace,
-                                     notes=result.decode_notes, times=times):
-                pts_of[frame.index] = frame.pts
-                seen = frame.index + 1
-                yield frame
-        except DecodeError as exc:
-            if times is not None:
-                raise  # let colorize_range decode from the start: the same frames and message as one process
-            result.decode_error = (str(exc), exc.index)
-
-    encoded: list = []
-    with ThreadPoolExecutor(max_workers=1) as encoder:  # PNG encoding overlaps the next frame's work
-
-        def keep(index: int, img_bgr: np.ndarray | None) -> None:
-            png = None if img_bgr is None else encoder.submit(lambda: cv2.imencode(".png", img_bgr)[1].tobytes())
-            encoded.append((index, pts_of[index], png))
-
-        if job.mode == "fast":
-            propagator = KeyframePropagator(network_predictor(net, size=job.size),
-                                            keyframe_interval=job.keyframe_interval)
-            for index, img_bgr, _ in propagator.run((f.index, f.image) for f in frames()):
-                if job.first <= index < stop:
-                    keep(index, None if index in job.skip else img_bgr)
-            result.network_passes = propagator.network_calls
-        else:
-            for frame in frames():
-                if frame.index in job.skip:
-                    keep(frame.index, None)
-                else:
-                    keep(frame.index, colorize(frame.image, net, size=job.size))
-                    result.network_passes += 1
-    result.frames = [(index, pts, png and png.result()) for index, pts, png in encoded]
-    if result.decode_error is not None:
-        result.end = result.decode_error[1]
-    elif count is None or seen < feed_start + count:
-        result.end = seen  # the frames ended inside this range (or before it: then seen == feed_start)
-    return result
+def _collect(result: JobResult, folder: Path, *, seeked: bool) -> SegmentsResult:
+    files = [(segment_path(folder, cell).name, segment_path(folder, cell).read_bytes()) for cell in result.segments]
+    return SegmentsResult(result, files, seeked)
 
 
-def colorize_ranges(client, info, net, frames_dir: Path, manifest: dict, timestamps, report, bar, *, start: int,
-                    max_frames: int | None, mode: str, size: int, keyframe_interval: int, deinterlace: str,
-                    variant: str = "v2", model_dir: str | os.PathLike | None = None) -> None:
-    """The client's side of ``helpers.video.colorize_frames(..., client=client)``: send the missing
-    ranges to the workers, write what comes back, and fill in ``report`` and the manifest as a
-    one-process run does. Called with the frames folder's lock held."""
+def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, times: list[int] | None = None,
+                      variant: str = "v2", model_dir: str | os.PathLike | None = None) -> list[JobResult]:
+    """The client's side of ``helpers.video.colorize_video(..., client=client)``: send each job (a
+    segment) to the workers, which decode the video themselves (seeking to their part, with the
+    frame table ``times`` (``video_io.frame_times``) sent once), and write the segments they send back,
+    atomically, into ``frames_dir``. Returns the jobs' results in the jobs' order. Called with the
+    frames folder's lock held."""
     spec = prepare_workers(client, net, variant, model_dir)
-    times = frame_times(info)
-    stop = math.inf if max_frames is None else start + max_frames
-    if manifest.get("frame_count") is not None:  # an earlier run decoded to the end
-        stop = min(stop, manifest["frame_count"])
-    shape = (info.height, info.width)
-    done = {int(p.stem.split("_")[1]) - 1 for p in frames_dir.glob("frame_*.png") if frame_file_ok(p, shape)}
-    done = {i for i in done if start <= i < stop}
-    report.reused = report.done = len(done)
-    bar.update(report.done)
-    temperature = get_temperature(net)
-    jobs = []
-    workers = len(client.scheduler_info()["workers"])
-    known = len(times) if times else info.frames_estimate
-    for r in frame_ranges(start, stop, known, info.fps, keyframe_interval, workers,
-                          BOUNDARY_COST if mode == "fast" else 0.0):
-        open_ended = r.stop >= 2**62
-        if not open_ended and all(i in done for i in r):
-            continue  # on disk already: not sent
-        skip = frozenset(i for i in done if i >= r.start and (open_ended or i < r.stop))
-        jobs.append(RangeJob(str(info.path), r.start, None if open_ended else r.stop, skip, mode, size, temperature,
-                             keyframe_interval, deinterlace))
-    if not jobs:
-        return
-    table = client.scatter(times, broadcast=True) if times else None  # sent once, not once per range
-    futures = [client.submit(colorize_range, job, spec, table, pure=False, retries=1) for job in jobs]
-    ends, errors = [], []
+    table = client.scatter(times, broadcast=True) if times else None  # sent once, not once per segment
+    futures = {client.submit(colorize_segment, job, spec, table, pure=False, retries=1): n
+               for n, job in enumerate(jobs)}
+    results: list[JobResult | None] = [None] * len(jobs)
     try:
         for future in as_completed(futures):
-            result: RangeResult = future.result()
+            sent: SegmentsResult = future.result()
             future.release()
-            for index, pts, png in result.frames:
-                timestamps.add(index, pts)
-                if png is not None:
-                    path = frame_path(frames_dir, index + 1)
-                    report.redone += path.exists()
-                    write_bytes(path, png)
-                    report.computed += 1
-                    report.done += 1
-                    report.new_frames.append(index + 1)
-                    bar.update()
-            report.network_passes += result.network_passes
-            report.decode_notes += result.decode_notes
-            report.seek_fallbacks += not result.seeked
-            if result.end is not None:
-                ends.append(result.end)
-            if result.decode_error is not None:
-                errors.append(result.decode_error)
+            for name, data in sent.files:
+                write_bytes(frames_dir / name, data)
+            bar.update(sum(len(cell) for cell in sent.result.segments))
+            results[futures[future]] = sent.result
+            sent.result.seek_fallback = not sent.seeked
     finally:
         client.cancel([f for f in futures if not f.done()])  # interrupted: the workers stop too
-    report.new_frames.sort()
-    if errors:  # as a one-process run: decoding stops at the first damage; nothing after it is kept
-        message, index = min(errors, key=lambda e: e[1])
-        report.decode_error = (f"Decoding stopped at frame {index + 1}: {message}. The frames before it are kept "
-                               f"in {frames_dir}.")
-        for number in [n for n in report.new_frames if n > index]:
-            frame_path(frames_dir, number).unlink(missing_ok=True)
-            report.new_frames.remove(number)
-            report.computed -= 1
-            report.done -= 1
-        del timestamps.pts[index:]
-        manifest["frame_count"] = index
-    elif ends:
-        manifest["frame_count"] = min(ends)
+    return [result for result in results if result is not None]
 
 
 # --------------------------------------------------------------------------- photos

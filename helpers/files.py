@@ -33,6 +33,17 @@ def _part_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
 
 
+def new_part(path: str | os.PathLike) -> Path:
+    """A new, empty temporary file beside ``path`` (parent folders created), named so that
+    ``remove_stale_parts`` deletes it once its process is gone: write it, then ``os.replace`` it
+    onto ``path`` (``atomic_path`` does both)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _part_name(path)
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    return tmp
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path to write instead of ``path``; renamed to ``path`` if the block succeeds.
@@ -47,9 +58,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     tmp.write_text("done")
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _part_name(path)
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    tmp = new_part(path)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .files import FolderLock, remove_stale_parts, write_bytes
+from .segments import segment_files
 from .video_io import Frame, VideoError, VideoInfo
 
 FRAME_PATTERN = "frame_{:06d}.png"
@@ -132,6 +133,8 @@ def settings_name(settings: dict) -> str:
     name += f"_T{settings['temperature']:g}_{settings['size']}px"
     if settings.get("deinterlace", "auto") != "auto":
         name += f"_deinterlace-{settings['deinterlace']}"
+    if settings.get("smooth"):
+        name += f"_smooth{settings['smooth']:g}"
     # the model (weights, folder, size, runtime) in a few letters: another model is another folder
     return name + "_" + hashlib.blake2b(str(settings["model"]).encode(), digest_size=3).hexdigest()
 
@@ -157,7 +160,10 @@ def prepare_frames_folder(frames_dir: Path, identity: dict, restart: bool) -> tu
         for old_frame in frames_dir.glob("frame_*.png"):
             old_frame.unlink()
             deleted += 1
-    elif old is None and any(frames_dir.glob("frame_*.png")):
+        for cell, old_segment in segment_files(frames_dir).items():
+            old_segment.unlink()
+            deleted += len(cell)
+    elif old is None and (any(frames_dir.glob("frame_*.png")) or segment_files(frames_dir)):
         raise VideoError(f"{frames_dir} holds frames without a {MANIFEST}: they may belong to another video. "
                          "Move them away or choose another frames folder.")
     manifest = dict(old) if same else {**identity, "time_base": None, "pts": [], "frame_count": None}

@@ -39,7 +39,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .backends import backend_label
-from .colorize import DEFAULT_SIZE, check_size, colorize
+from .colorize import DEFAULT_SIZE, check_size
+from .files import remove_stale_parts
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .frames_folder import (
     MANIFEST,
@@ -55,18 +56,20 @@ from .frames_folder import (
     write_manifest,
 )
 from .images import write_image
-from .keyframes import KEYFRAME_INTERVAL, KeyframePropagator, feed_range, network_predictor
+from .keyframes import KEYFRAME_INTERVAL
 from .model import get_temperature, model_id, set_temperature
+from .one_pass import Job, JobResult, Recipe, coloured_frames, run_job
 from .paths import COLORIZED_FRAMES
 from .reassemble import Reassembly, frames_to_video, output_path
-from .video_io import DEINTERLACE, DecodeError, Frame, VideoError, VideoInfo, probe_video, read_frames
+from .segments import Plan, Segment, join_segments, plan_segments, read_segment, segment_files, segment_length
+from .video_io import DEINTERLACE, VideoError, VideoInfo, frame_times, probe_video, read_frames
 
 __all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames", "colorize_frames", "frames_to_video",
            "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "read_manifest", "output_path",
            "default_frames_dir", "frame_settings"]
 
-_TO_THE_END = 2**62
-"""A run's end when the video's length is not known yet: it goes on until the frames end."""
+_OPEN_SEGMENT = 2**62
+"""``colorize_frames`` writes frames, not segments: its jobs are one endless segment."""
 
 
 @dataclass
@@ -105,13 +108,15 @@ def model_name(net, variant: str = "v2") -> str:
 
 
 def frame_settings(net, *, size: int = DEFAULT_SIZE, model: str | None = None, mode: str = "exact",
-                   keyframe_interval: int = KEYFRAME_INTERVAL, deinterlace: str = "auto") -> dict:
+                   keyframe_interval: int = KEYFRAME_INTERVAL, deinterlace: str = "auto", smooth: float = 0.0) -> dict:
     """The settings that change the colourised frames, as the manifest records them (``net``'s
     temperature included): frames of other settings are never mixed in, and get another folder."""
     settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_name(net),
                 "deinterlace": deinterlace}
     if mode == "fast":
         settings.update(mode="fast", keyframe_interval=keyframe_interval)
+    if smooth:
+        settings["smooth"] = smooth
     return settings
 
 
@@ -136,9 +141,6 @@ def colorize_frames(
     keyframe_interval: int = KEYFRAME_INTERVAL,
     deinterlace: str = "auto",
     progress: bool = True,
-    client=None,
-    variant: str = "v2",
-    model_dir: str | os.PathLike | None = None,
 ) -> FramesReport:
     """Colourise every frame of a video into PNG files, resuming any earlier run.
 
@@ -173,13 +175,6 @@ def colorize_frames(
         ``auto`` deinterlaces frames the video marks as interlaced (most digitised tape).
     progress : bool
         Show a progress bar with frames per second and time left.
-    client : dask.distributed.Client, optional
-        Spread the work over a Dask cluster (``helpers.cluster``): ranges of a few seconds go
-        to the workers, which decode the video themselves (its path must be visible to them)
-        and send the frames back; the frames are the same as without ``client``.
-    variant, model_dir
-        With ``client``: what ``net`` was loaded with (``load_model(variant, model_dir=...)``),
-        for the workers to load the same; each worker's colours are checked against ``net``'s.
 
     Returns
     -------
@@ -224,7 +219,6 @@ def colorize_frames(
 
         def save(index: int, img_bgr: np.ndarray) -> None:
             path = frame_path(frames_dir, index + 1)
-            report.redone += path.exists()
             writes.append(writer.submit(write_image, path, img_bgr))
             while len(writes) > 2:
                 writes.popleft().result()
@@ -233,44 +227,10 @@ def colorize_frames(
             report.done += 1
             bar.update()
 
-        def frames(first: int, count: int | None) -> Iterator[Frame]:
-            """Decoded frames with their timestamps recorded; damage ends the stream and is reported.
-            When the video ends before ``count`` frames, the manifest learns its true length."""
-            seen = first
-            try:
-                for frame in timestamps.record(read_frames(info, start=first, max_frames=count,
-                                                           deinterlace=deinterlace, notes=report.decode_notes)):
-                    seen = frame.index + 1
-                    yield frame
-            except DecodeError as exc:
-                report.decode_error = (f"Decoding stopped at frame {exc.index + 1}: {exc}. "
-                                       f"The frames before it are kept in {frames_dir}.")
-                manifest["frame_count"] = exc.index
-                return
-            if seen > first and (count is None or seen < first + count):
-                manifest["frame_count"] = seen
-
         try:
-            if client is not None:
-                from .cluster import colorize_ranges  # Dask is imported only when it is used
-
-                colorize_ranges(client, info, net, frames_dir, manifest, timestamps, report, bar, start=start,
-                                max_frames=max_frames, mode=mode, size=size, keyframe_interval=keyframe_interval,
-                                deinterlace=deinterlace, variant=variant, model_dir=model_dir)
-            elif mode == "exact":
-                for frame in frames(start, max_frames):
-                    if frame_file_ok(frame_path(frames_dir, frame.index + 1), frame.image.shape[:2]):
-                        report.reused += 1
-                        report.done += 1
-                        bar.update()
-                    else:
-                        save(frame.index, colorize(frame.image, net, size=size))
-                        report.network_passes += 1
-            else:
-                _fast_frames(info, net, frames_dir, frames, start, max_frames, manifest.get("frame_count"), size,
-                             keyframe_interval, report, save, bar)
-            if not report.decode_error:
-                _record_missing_times(frames_dir, frames, timestamps)
+            _colour_missing_frames(info, net, frames_dir, manifest, timestamps, report, save, bar, start=start,
+                                   max_frames=max_frames, recipe=Recipe(mode, size, get_temperature(net),
+                                                                        keyframe_interval, deinterlace))
         finally:
             writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
             bar.close()
@@ -285,56 +245,60 @@ def colorize_frames(
     return report
 
 
-def _record_missing_times(frames_dir: Path, frames, timestamps: TimestampRecorder) -> None:
-    """Decode again, only for their times (no network, no files), the frames on disk whose time the
-    manifest lacks: a killed run saves frames but not the manifest. (Exact mode decodes every frame
-    anyway; fast mode and Dask skip the frames already done.)"""
-    untimed = sorted(number - 1 for number, _ in numbered_frames(frames_dir, complete=False)
-                     if not timestamps.knows(number - 1))
-    if untimed:
-        for _ in frames(untimed[0], untimed[-1] + 1 - untimed[0]):
-            pass
-
-
-def _fast_frames(info: VideoInfo, net: cv2.dnn.Net, frames_dir: Path, frames, start: int, max_frames: int | None,
-                 frame_count: int | None, size: int, keyframe_interval: int, report: FramesReport, save, bar) -> None:
-    """Fast mode of ``colorize_frames``: the missing frames of the range, by keyframe propagation.
-
-    Each run of missing frames is fed from the grid keyframe at or before it (``feed_range``),
-    so a resumed run gives exactly the frames an uninterrupted one would have. The video's
-    length is not trusted from its header: unless an earlier run decoded to the end
-    (``frame_count``), the last run goes on until the frames end.
-    """
+def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dict, timestamps: TimestampRecorder,
+                           report: FramesReport, save, bar, *, start: int, max_frames: int | None,
+                           recipe: Recipe) -> None:
+    """The frames of ``start .. start + max_frames - 1`` that are not on disk, colourised by the loop
+    ``colorize_video`` uses (``one_pass.coloured_frames``), one run of missing frames at a time, so a
+    resumed run gives exactly the frames an uninterrupted one would have. The video's length is not
+    trusted from its header: unless an earlier run decoded to the end (``frame_count``), the last
+    run goes on until the frames end."""
     shape = (info.height, info.width)
     stop = math.inf if max_frames is None else start + max_frames
-    stop = min(stop, frame_count) if frame_count is not None else stop
-    done = {int(p.stem.split("_")[1]) - 1 for p in frames_dir.glob("frame_*.png") if frame_file_ok(p, shape)}
-    done = {i for i in done if start <= i < stop}
+    if manifest.get("frame_count") is not None:
+        stop = min(stop, manifest["frame_count"])
+    done = {number - 1 for number, path in numbered_frames(frames_dir, complete=False)
+            if start <= number - 1 < stop and frame_file_ok(path, shape)}
     report.reused = report.done = len(done)
     bar.update(report.done)
-    open_ended = stop == math.inf
+    open_ended = not math.isfinite(stop)
     end = max(done, default=start - 1) + 1 if open_ended else int(stop)
-    missing = [i for i in range(start, end) if i not in done]
-    if open_ended:
-        missing.append(end)  # and everything after the last frame on disk, to the video's end
-    runs: list[range] = []
-    for i in missing:
-        last = open_ended and i == end
-        run = feed_range(i, i + 1, _TO_THE_END, keyframe_interval)
-        run = range(run.start, _TO_THE_END) if last else run
-        if runs and run.start <= runs[-1].stop:
-            runs[-1] = range(runs[-1].start, max(runs[-1].stop, run.stop))
+    runs: list[list[int]] = []
+    for index in (i for i in range(start, end) if i not in done):
+        if runs and runs[-1][1] == index:
+            runs[-1][1] = index + 1
         else:
-            runs.append(run)
-    propagator = KeyframePropagator(network_predictor(net, size=size), keyframe_interval=keyframe_interval)
-    for run in runs:
-        count = None if run.stop >= _TO_THE_END else len(run)
-        for index, img_bgr, _ in propagator.run((f.index, f.image) for f in frames(run.start, count)):
-            if start <= index < stop and index not in done:
-                save(index, img_bgr)
-        if report.decode_error:
-            break
-    report.network_passes = propagator.network_calls
+            runs.append([index, index + 1])
+    if open_ended:  # the last run goes on to the video's end: nothing after it is on disk
+        if runs and runs[-1][1] == end:
+            runs[-1][1] = None
+        else:
+            runs.append([end, None])
+    jobs = [Job(str(info.path), first, last, _OPEN_SEGMENT, recipe) for first, last in runs]
+    for job in jobs:
+        if manifest.get("frame_count") is not None and job.first >= manifest["frame_count"]:
+            break  # the video ends before this run of frames
+        result = JobResult()
+        for frame, img in coloured_frames(job, net, result):
+            timestamps.add(frame.index, frame.pts)
+            report.redone += frame_path(frames_dir, frame.index + 1).exists()
+            save(frame.index, img)
+        report.network_passes += result.network_passes
+        report.decode_notes += result.decode_notes
+        if result.decode_error is not None:
+            message, index = result.decode_error
+            report.decode_error = (f"Decoding stopped at frame {index + 1}: {message}. The frames before it are kept "
+                                   f"in {frames_dir}.")
+            manifest["frame_count"] = index
+            return
+        if result.end is not None:
+            manifest["frame_count"] = result.end
+    untimed = sorted(number - 1 for number, _ in numbered_frames(frames_dir, complete=False)
+                     if not timestamps.knows(number - 1))
+    if untimed:  # frames a killed run saved without their times (it saves the manifest last)
+        for frame in read_frames(info, start=untimed[0], max_frames=untimed[-1] + 1 - untimed[0],
+                                 deinterlace=recipe.deinterlace):
+            timestamps.add(frame.index, frame.pts)
 
 
 # --------------------------------------------------------------------------- flicker
@@ -404,7 +368,18 @@ def smooth_frames(
     return out_dir
 
 
-# --------------------------------------------------------------------------- all together
+# --------------------------------------------------------------------------- all together, in one pass
+class Stopped(KeyboardInterrupt):
+    """Ctrl+C during ``colorize_video``: one line for people (in a notebook too, not a traceback)."""
+
+    def __init__(self, frame: int) -> None:
+        super().__init__(f"stopped at frame {frame}; run the same command to resume (finished segments are kept)")
+        self.frame = frame
+
+    def _render_traceback_(self) -> list[str]:  # what IPython shows instead of a traceback
+        return [f"Stopped: {self}"]
+
+
 @dataclass
 class VideoReport:
     """What ``colorize_video`` did."""
@@ -415,6 +390,10 @@ class VideoReport:
     written: Reassembly
     replaced: bool = False
     """``video`` existed before this run, which replaced it."""
+    segments_computed: int = 0
+    segments_reused: int = 0
+    segments_bytes: int = 0
+    """Disk space the segments take in the frames folder."""
 
     def __str__(self) -> str:
         f, w = self.frames, self.written
@@ -422,9 +401,10 @@ class VideoReport:
                  + (" (it replaced the video of an earlier run)" if self.replaced else "")]
         if f.deleted:
             lines.append(f"restart: deleted {f.deleted} frames of other settings or another video in {f.frames_dir}")
-        lines += [f"frames in {f.frames_dir}: {f.computed} computed ({f.network_passes} network passes), "
-                  f"{f.reused} reused" + (f", {f.redone} damaged ones redone" if f.redone else ""),
-                  w.check, *w.sound_notes]
+        lines += [f"segments in {f.frames_dir}: {self.segments_computed} computed ({f.computed} frames, "
+                  f"{f.network_passes} network passes), {self.segments_reused} reused ({f.reused} frames), "
+                  f"{self.segments_bytes / 1e6:.1f} MB" + (f"; {f.redone} frames of damaged segments redone"
+                                                           if f.redone else ""), w.check, *w.sound_notes]
         if f.deinterlaced:
             lines.append("the source is interlaced: frames were deinterlaced (bwdif) before colourising")
         if f.decode_notes:
@@ -441,30 +421,241 @@ def colorize_video(
     *,
     out: str | os.PathLike | None = None,
     frames_dir: str | os.PathLike | None = None,
-    smooth: bool = False,
+    temperature: float | None = None,
+    size: int = DEFAULT_SIZE,
+    model: str | None = None,
+    start: int = 0,
+    max_frames: int | None = None,
+    restart: bool = False,
+    mode: str = "exact",
+    keyframe_interval: int = KEYFRAME_INTERVAL,
+    deinterlace: str = "auto",
+    smooth: bool | float = False,
+    keep_frames: bool = False,
     progress: bool = True,
-    **options,
+    client=None,
+    variant: str = "v2",
+    model_dir: str | os.PathLike | None = None,
 ) -> VideoReport:
-    """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound.
+    """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound, in one pass.
 
-    ``out`` may be a file (``.mp4``, ``.mkv`` or ``.mov``) or an existing folder; it is
-    checked before any work (``output_path``). Then ``colorize_frames`` (which takes the
-    ``options``: temperature, size, model, start, max_frames, restart, mode,
-    keyframe_interval, deinterlace, client, variant, model_dir), with ``smooth`` ``smooth_frames``, then
-    ``frames_to_video``, which checks the result against the frames' times.
+    Frames are decoded, colourised and encoded as they come (``helpers.one_pass``), in segments
+    of a few seconds kept in the frames folder (``helpers.segments``): an interrupted run
+    resumes from the last finished segment, and the folder holds about the output's size, not a
+    PNG per frame. The output is the segments joined by stream copy (nothing is encoded twice)
+    with every sound stream of the source, checked before it gets its name.
+
+    Parameters
+    ----------
+    video : path or VideoInfo
+        The black-and-white video, or what ``probe_video`` said of it.
+    net : cv2.dnn.Net
+        From ``load_model``.
+    out : path, optional
+        A file (``.mp4``, ``.mkv`` or ``.mov``) or an existing folder; checked before any work
+        (``output_path``). An existing file is replaced, and the report says so.
+    frames_dir : path, optional
+        Where the segments go; by default a folder per video and settings,
+        ``colorized_frames/<video stem>/<settings>`` (``default_frames_dir``).
+    temperature, size, model, start, max_frames, restart, mode, keyframe_interval, deinterlace
+        As for ``colorize_frames``.
+    smooth : bool or float
+        Smooth the colour over time (``TemporalSmoother``; a float is its strength).
+    keep_frames : bool
+        Also keep every frame as ``frame_000001.png`` in the frames folder, for retouching
+        (``frames_to_video`` makes a video of them again). With ``client`` they are decoded from
+        the segments (H.264 at CRF 18) rather than kept as the network made them.
+    progress : bool
+        Show a progress bar with frames per second and time left.
+    client, variant, model_dir
+        Spread the segments over a Dask cluster (``helpers.cluster``); the workers send back
+        encoded segments, the same bytes as a one-process run.
+
+    Raises
+    ------
+    Stopped
+        Ctrl+C: says at which frame; the finished segments are kept.
+    FolderInUseError
+        Another run works in ``frames_dir``; nothing was touched.
     """
+    check_size(size)
+    if mode not in ("exact", "fast"):
+        raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
+                         f"flow), got {mode!r}.")
+    if deinterlace not in DEINTERLACE:
+        raise ValueError(f"deinterlace must be one of {', '.join(DEINTERLACE)}, got {deinterlace!r}.")
+    if start < 0 or (max_frames is not None and max_frames < 1) or keyframe_interval < 1:
+        raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={start}, "
+                         f"max_frames={max_frames}, keyframe_interval={keyframe_interval}.")
+    strength = (DEFAULT_STRENGTH if smooth is True else float(smooth)) if smooth else 0.0
     source = probe_video(video)
     out = output_path(source.path, out)
-    if frames_dir is None:
-        if options.get("temperature") is not None:
-            set_temperature(net, options["temperature"])
-        keys = ("size", "model", "mode", "keyframe_interval", "deinterlace")
-        frames_dir = default_frames_dir(source.path, frame_settings(net, **{k: options[k] for k in keys
-                                                                              if options.get(k) is not None}))
-    frames_dir = Path(frames_dir)
+    if temperature is not None:
+        set_temperature(net, temperature)
+    settings = frame_settings(net, size=size, model=model, mode=mode, keyframe_interval=keyframe_interval,
+                              deinterlace=deinterlace, smooth=strength)
+    recipe = Recipe(mode, size, get_temperature(net), keyframe_interval, deinterlace, strength)
+    frames_dir = Path(frames_dir) if frames_dir else default_frames_dir(source.path, settings)
+    length = segment_length(source.fps, keyframe_interval if mode == "fast" else None)
     with frames_folder_lock(frames_dir):
-        frames = colorize_frames(source, net, frames_dir=frames_dir, progress=progress, **options)
-        video_frames = smooth_frames(frames.frames_dir, progress=progress) if smooth else frames.frames_dir
+        manifest, deleted = prepare_frames_folder(frames_dir, folder_identity(source, settings), restart)
+        report = FramesReport(frames_dir=frames_dir, first=start + 1, deleted=deleted,
+                              deinterlaced=deinterlace == "on" or (deinterlace == "auto" and source.interlaced))
+        stop = math.inf if max_frames is None else start + max_frames
+        present = _checked_segments(frames_dir, start, stop, report)
+        times = frame_times(source) if client is not None else None  # where Dask workers seek to
+        plan = plan_segments(start, stop, length, present, frame_count=manifest.get("frame_count"),
+                             known=len(times) if times else source.frames_estimate)
+        report.reused = sum(len(cell) for cell in plan.reuse)
+        estimate = (min(stop, source.frames_estimate) if source.frames_estimate else stop) - start
+        bar = tqdm(total=int(estimate) if math.isfinite(estimate) and estimate > 0 else None, unit="frame",
+                   desc=source.path.name, disable=not progress)
+        bar.update(report.reused)
+        jobs = _jobs(plan, str(source.path), length, recipe, b_frames=not source.variable_rate,
+                     one_per_segment=client is not None)
+        results: list[JobResult] = []
+        position = [start]  # the next frame to come through: where Ctrl+C stopped
+
+        def advance(index: int) -> None:
+            position[0] = index + 1
+            bar.update()
+        try:
+            if client is not None and jobs:
+                from .cluster import colorize_segments  # Dask is imported only when it is used
+
+                results = colorize_segments(client, net, jobs, frames_dir, bar, times=times, variant=variant,
+                                            model_dir=model_dir)
+            else:
+                results = _run_here(jobs, net, frames_dir, keep_frames=keep_frames, on_frame=advance)
+        except KeyboardInterrupt:
+            raise Stopped(position[0] + 1) from None
+        finally:
+            bar.close()
+            _record_results(results, manifest, report, frames_dir)
+            write_manifest(frames_dir, manifest)
+        segments = _final_segments(frames_dir, start, stop, manifest.get("frame_count"))
+        if not segments:
+            if report.decode_error:
+                raise VideoError(report.decode_error)
+            raise VideoError(f"{source.path.name} ends before frame {start + 1}: there is nothing to colourise from "
+                             "there on (start counts frames from 0).")
         replaced = out.exists()
-        written = frames_to_video(video_frames, out, progress=progress)
-    return VideoReport(out, frames, source, written, replaced)
+        remove_stale_parts(out.parent, out.name)  # a killed run's half-written video
+        joined = join_segments(segments, out, fps=source.fps, audio_from=source.path)
+        if keep_frames:
+            _keep_frames(frames_dir, segments, manifest, source)
+    notes = joined.sound_notes or ([] if source.has_audio else ["the source has no sound"])
+    written = Reassembly(out, joined.frames, joined.duration, joined.check, notes)
+    computed = {cell for result in results for cell in result.segments}
+    if report.decode_error:
+        warnings.warn(report.decode_error, stacklevel=2)
+    return VideoReport(out, report, source, written, replaced, segments_computed=len(computed),
+                       segments_reused=len(segments) - len(computed),
+                       segments_bytes=sum(s.path.stat().st_size for s in segments))
+
+
+def _checked_segments(frames_dir: Path, start: int, stop: float, report: FramesReport) -> list[range]:
+    """The segments in the folder that a run from ``start`` to ``stop`` may use, each decoded and
+    checked; damaged ones (a full disk, a copy cut short) are deleted, to be computed again."""
+    good = []
+    for cell, path in sorted(segment_files(frames_dir).items(), key=lambda item: item[0].start):
+        if cell.stop <= start or cell.start >= stop:
+            continue
+        try:
+            read_segment(path, cell)
+        except VideoError:
+            path.unlink(missing_ok=True)
+            report.redone += len(cell)
+            continue
+        good.append(cell)
+    return good
+
+
+def _jobs(plan: Plan, video: str, length: int, recipe: Recipe, *, b_frames: bool,
+          one_per_segment: bool = False) -> list[Job]:
+    """The plan's segments as jobs: runs of consecutive segments, each decoded in one go (or one job
+    per segment, for Dask workers); the last one to the video's end when the plan says so."""
+    runs: list[list[range]] = []
+    for cell in plan.compute:
+        if runs and runs[-1][-1].stop == cell.start and not one_per_segment:
+            runs[-1].append(cell)
+        else:
+            runs.append([cell])
+    jobs = [Job(video, run[0].start, run[-1].stop, length, recipe, b_frames) for run in runs]
+    if plan.open_end and jobs:
+        jobs[-1] = dataclasses.replace(jobs[-1], stop=None)
+    return jobs
+
+
+def _run_here(jobs: list[Job], net, frames_dir: Path, *, keep_frames: bool, on_frame) -> list[JobResult]:
+    """Run the jobs in this process, in order, until the video ends or a decoding error stops it."""
+    results: list[JobResult] = []
+    for job in jobs:
+        if results and (results[-1].decode_error or (results[-1].end is not None and results[-1].end <= job.first)):
+            break  # the video ended (or is damaged) before this job's frames
+        results.append(run_job(job, net, frames_dir, keep_frames=frames_dir if keep_frames else None,
+                               on_frame=on_frame))
+    return results
+
+
+def _record_results(results: list[JobResult], manifest: dict, report: FramesReport, frames_dir: Path) -> None:
+    """Fill in the report, and the video's true length and damage in the manifest."""
+    for result in results:
+        report.computed += sum(len(cell) for cell in result.segments)
+        report.new_frames += [n + 1 for cell in result.segments for n in cell]
+        report.network_passes += result.network_passes
+        report.decode_notes += result.decode_notes
+        report.seek_fallbacks += result.seek_fallback
+    errors = [result.decode_error for result in results if result.decode_error]
+    ends = [result.end for result in results if result.end is not None]
+    if errors:  # as a one-process run: decoding stops at the first damage
+        message, index = min(errors, key=lambda e: e[1])
+        manifest["decode_error"] = [message, index]
+        ends.append(index)
+    if ends:
+        manifest["frame_count"] = min(ends + ([manifest["frame_count"]] if manifest.get("frame_count") else []))
+    if manifest.get("decode_error"):
+        message, index = manifest["decode_error"]
+        report.decode_error = (f"Decoding stopped at frame {index + 1}: {message}. The frames before it are kept "
+                               f"in {frames_dir}.")
+    report.done = report.computed + report.reused
+
+
+def _final_segments(frames_dir: Path, start: int, stop: float, frame_count: int | None) -> list[Segment]:
+    """The segments that make the video, in order from ``start``; segments in the folder that overlap
+    them but are not part of them (a preview's, frames past the video's end) are deleted."""
+    stop = min(stop, frame_count) if frame_count is not None else stop
+    chain, position = [], start
+    files = segment_files(frames_dir)
+    by_start = {cell.start: cell for cell in sorted(files, key=len)}  # the longest of one start wins
+    while position < stop and position in by_start:
+        cell = by_start[position]
+        if cell.stop > stop:
+            break
+        chain.append(cell)
+        position = cell.stop
+    for cell, path in files.items():
+        if cell not in chain and cell.start < max(position, start + 1) and cell.stop > start:
+            path.unlink(missing_ok=True)
+    return [read_segment(files[cell], cell, decode=False) for cell in chain]
+
+
+def _keep_frames(frames_dir: Path, segments: list[Segment], manifest: dict, source: VideoInfo) -> None:
+    """Every frame as a PNG too, for retouching, with the manifest's times for ``frames_to_video``:
+    frames the run wrote as they came are kept; others are decoded from their segment."""
+    shape = (source.height, source.width)
+    for segment in segments:
+        if all(frame_file_ok(frame_path(frames_dir, n + 1), shape) for n in segment.cell):
+            continue
+        for n, image in zip(segment.cell, _decoded_segment(segment.path)):
+            write_image(frame_path(frames_dir, n + 1), image[:shape[0], :shape[1]])
+    timestamps = TimestampRecorder(manifest, source)
+    for segment in segments:
+        for n, pts in zip(segment.cell, segment.pts):
+            timestamps.add(n, pts)
+    write_manifest(frames_dir, manifest)
+
+
+def _decoded_segment(path: Path) -> Iterator[np.ndarray]:
+    for frame in read_frames(path, deinterlace="off"):
+        yield frame.image

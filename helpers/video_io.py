@@ -420,7 +420,9 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
         while True:
             first = start - SEEK_MARGIN - back
             try:
-                yield from upright_from((times[first], position) if times is not None and first > 0 else None)
+                # past the table's end (a truncated file, a header that overstates): decode from the start
+                seekable = times is not None and 0 < first < len(times)
+                yield from upright_from((times[first], position) if seekable else None)
                 return
             except _LandedLateError:
                 back = 4 * back or 16

@@ -1,6 +1,6 @@
-"""Dask: seeking to a range gives the frames a whole decode gives; ranges on a LocalCluster give the
-one-process frames byte for byte, in both modes; resume, damage, a killed worker, a worker that
-cannot see the model."""
+"""Dask: seeking to a segment gives the frames a whole decode gives; segments computed on a LocalCluster
+are the one-process segments byte for byte, in both modes and smoothed; resume, damage, a killed
+worker, a worker that cannot see the model."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 import helpers
-from helpers import cluster, video
+from helpers import cluster, video, video_check
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 from helpers.video_io import SEEK_MARGIN, SeekError, frame_times, read_frames
-from tests.videos import make_video
+from tests.videos import decoded, make_video, same_frames
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -87,23 +87,6 @@ def test_frame_times_is_none_when_packets_have_no_usable_times(tmp_path):
     assert table is None or len(table) <= 40
 
 
-# --------------------------------------------------------------------------- ranges
-def test_frame_ranges_follow_the_keyframe_grid_and_finish_soonest():
-    # fast mode, a 10 s clip, 2 workers: one range each beats 5 ranges (3 rounds) and their extra passes
-    assert cluster.frame_ranges(0, float("inf"), 300, 30, 32, workers=2, boundary_cost=8) == [
-        range(0, 160), range(160, 2**62)]
-    # exact mode (no cost per cut): the shortest ranges that finish as soon, so a killed worker loses little
-    exact = cluster.frame_ranges(0, float("inf"), 300, 30, 32, workers=2)
-    assert [r.start for r in exact] == list(range(0, 300, 32)) and exact[-1].stop >= 2**62
-    # a film on 10 workers: ranges of at most RANGE_SECONDS, whole keyframe intervals
-    film = cluster.frame_ranges(0, float("inf"), 135_000, 25, 32, workers=10, boundary_cost=8)
-    assert len(film[0]) == 160 and all(r.start % 32 == 0 for r in film)
-    assert len(film[0]) <= cluster.RANGE_SECONDS * 25 + 32
-    # a finite stop, and a start part way (a resumed run): cut on the same grid
-    assert cluster.frame_ranges(100, 200, 3000, 30, 32) == [range(100, 128), range(128, 160), range(160, 192),
-                                                            range(192, 200)]
-
-
 # --------------------------------------------------------------------------- on a cluster
 @pytest.fixture(scope="module")
 def client():
@@ -119,46 +102,52 @@ def net(tiny_model):
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("frame_*.png"))}
+    """The segments of a frames folder: name -> SHA-256 of the bytes."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("segment_*.mp4"))}
+
+
+def _colorize(clip, net, folder, **options):
+    return video.colorize_video(clip, net, out=folder.with_suffix(".mp4"), frames_dir=folder, progress=False,
+                                **options)
 
 
 @pytest.fixture
 def long_clip(tmp_path):
-    # 150 frames at 10 fps: ranges of 4 s = 40 frames -> rounded to whole K
+    # 150 frames at 10 fps: segments of 4 s = 40 frames (5 keyframe intervals of 8 in fast mode)
     return make_video(tmp_path / "clip.mp4", n=150, fps=10, size=(64, 48), audio=15.0, gop=12)
 
 
-@pytest.mark.parametrize("mode", ["exact", "fast"])
-def test_cluster_frames_are_byte_identical_to_one_process(mode, long_clip, net, tiny_model, client, tmp_path):
-    one = video.colorize_frames(long_clip, net, frames_dir=tmp_path / "one", mode=mode, keyframe_interval=8,
-                                progress=False)
-    many = video.colorize_frames(long_clip, net, frames_dir=tmp_path / "many", mode=mode, keyframe_interval=8,
-                                 progress=False, client=client, model_dir=tiny_model)
-    assert many.computed == one.computed == 150 and many.seek_fallbacks == 0
+@pytest.mark.parametrize("mode, smooth", [("exact", False), ("fast", False), ("fast", True)])
+def test_cluster_segments_are_byte_identical_to_one_process(mode, smooth, long_clip, net, tiny_model, client,
+                                                             tmp_path):
+    one = _colorize(long_clip, net, tmp_path / "one", mode=mode, keyframe_interval=8, smooth=smooth)
+    many = _colorize(long_clip, net, tmp_path / "many", mode=mode, keyframe_interval=8, smooth=smooth,
+                     client=client, model_dir=tiny_model)
+    assert many.frames.computed == one.frames.computed == 150 and many.frames.seek_fallbacks == 0
+    assert many.segments_computed == 4 and list(_digests(tmp_path / "many")) == [
+        "segment_000001-000040.mp4", "segment_000041-000080.mp4", "segment_000081-000120.mp4",
+        "segment_000121-000150.mp4"]
     assert _digests(tmp_path / "many") == _digests(tmp_path / "one")
+    assert same_frames(many.video, one.video)
     a, b = video.read_manifest(tmp_path / "one"), video.read_manifest(tmp_path / "many")
-    assert a["pts"] == b["pts"] and a.get("frame_count") == b.get("frame_count") == 150
-    # fast mode repeats one network pass per range boundary, no more
-    assert one.network_passes <= many.network_passes <= one.network_passes + 5
-    out = video.frames_to_video(tmp_path / "many", tmp_path / "many.mp4", progress=False)
-    assert out.frames == 150 and out.sound_notes == [] or "sound" not in " ".join(out.sound_notes)
+    assert a.get("frame_count") == b.get("frame_count") == 150
+    # fast mode repeats one network pass per segment boundary, no more (and smoothing its context)
+    extra = 3 * 3 if smooth else 3  # smoothed: fast mode's context starts a keyframe interval early
+    assert one.frames.network_passes <= many.frames.network_passes <= one.frames.network_passes + extra
+    assert many.written.frames == 150 and video_check.stream_times(many.video).audio_ends
 
 
-def test_rerun_sends_only_the_missing_ranges(long_clip, net, tiny_model, client, tmp_path):
+def test_rerun_sends_only_the_missing_segments(long_clip, net, tiny_model, client, tmp_path):
     folder = tmp_path / "frames"
-    full = video.colorize_frames(long_clip, net, frames_dir=folder, mode="fast", keyframe_interval=8,
-                                 progress=False)
+    _colorize(long_clip, net, folder, mode="fast", keyframe_interval=8)
     want = _digests(folder)
-    for number in (3, 100, 101):  # ranges of 40 frames: the first and the third lack frames
-        video.frame_path(folder, number).unlink()
-    video.frame_path(folder, 110).write_bytes(b"\x89PNG damaged")
-    report = video.colorize_frames(long_clip, net, frames_dir=folder, mode="fast", keyframe_interval=8,
-                                   progress=False, client=client, model_dir=tiny_model)
-    assert report.new_frames == [3, 100, 101, 110] and report.redone == 1
-    assert report.reused == 146
+    (folder / "segment_000041-000080.mp4").unlink()
+    damaged = folder / "segment_000121-000150.mp4"
+    damaged.write_bytes(damaged.read_bytes()[:-300])  # cut short, as by a full disk
+    report = _colorize(long_clip, net, folder, mode="fast", keyframe_interval=8, client=client, model_dir=tiny_model)
+    assert report.frames.new_frames == [*range(41, 81), *range(121, 151)] and report.frames.redone == 30
+    assert (report.segments_computed, report.segments_reused, report.frames.reused) == (2, 2, 80)
     assert _digests(folder) == want
-    # two ranges of four were sent (the open-ended last one is sent only when the end is unknown)
-    assert 0 < report.network_passes <= full.network_passes * 0.7
 
 
 def test_damage_is_reported_like_one_process_and_not_retried(tmp_path, net, tiny_model, client):
@@ -166,20 +155,22 @@ def test_damage_is_reported_like_one_process_and_not_retried(tmp_path, net, tiny
     data = path.read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
     with pytest.warns(UserWarning, match="Decoding stopped"):
-        one = video.colorize_frames(tmp_path / "cut.mp4", net, frames_dir=tmp_path / "one", progress=False)
+        one = _colorize(tmp_path / "cut.mp4", net, tmp_path / "one")
     with pytest.warns(UserWarning, match="Decoding stopped"):
-        many = video.colorize_frames(tmp_path / "cut.mp4", net, frames_dir=tmp_path / "many", progress=False,
-                                     client=client, model_dir=tiny_model)
-    assert one.decode_error and many.decode_error
-    assert many.done == one.done and _digests(tmp_path / "many") == _digests(tmp_path / "one")
+        many = _colorize(tmp_path / "cut.mp4", net, tmp_path / "many", client=client, model_dir=tiny_model)
+    assert one.frames.decode_error and many.frames.decode_error
+    assert many.written.frames == one.written.frames and _digests(tmp_path / "many") == _digests(tmp_path / "one")
     assert video.read_manifest(tmp_path / "many")["frame_count"] == video.read_manifest(tmp_path / "one")[
-        "frame_count"]
+        "frame_count"] == one.written.frames
+    # a rerun finds the work done, and says again where the video is damaged
+    with pytest.warns(UserWarning, match="Decoding stopped"):
+        again = _colorize(tmp_path / "cut.mp4", net, tmp_path / "one")
+    assert again.segments_computed == 0 and again.written.frames == one.written.frames
 
 
 def test_a_killed_worker_loses_nothing(long_clip, net, tiny_model, tmp_path):
-    """Kill a worker process while it works: its range runs again elsewhere; the frames are complete and identical."""
-    one = tmp_path / "one"
-    video.colorize_frames(long_clip, net, frames_dir=one, progress=False)
+    """Kill a worker process while it works: its segment runs again elsewhere; the segments are identical."""
+    _colorize(long_clip, net, tmp_path / "one")
     with cluster.start_cluster(2, dashboard=False) as c:
         killed = []
 
@@ -195,13 +186,12 @@ def test_a_killed_worker_loses_nothing(long_clip, net, tiny_model, tmp_path):
 
         killer = threading.Thread(target=kill_one_busy_worker)
         killer.start()
-        report = video.colorize_frames(long_clip, net, frames_dir=tmp_path / "many", progress=False, client=c,
-                                       model_dir=tiny_model)
+        report = _colorize(long_clip, net, tmp_path / "many", client=c, model_dir=tiny_model)
         killer.join()
         c.cluster.close()
     assert killed, "no worker was busy long enough to be killed"
-    assert report.computed == 150
-    assert _digests(tmp_path / "many") == _digests(one)
+    assert report.frames.computed == 150
+    assert _digests(tmp_path / "many") == _digests(tmp_path / "one")
 
 
 def test_workers_that_cannot_see_the_model_get_it_from_the_client(tmp_path, net, tiny_model, monkeypatch):
@@ -229,10 +219,10 @@ def test_a_worker_with_another_model_is_refused(net, make_tiny_model, client):
 
 def test_sample_aspect_and_time_base_survive(tmp_path, net, tiny_model, client):
     path = make_video(tmp_path / "dvd.mkv", n=50, fps=25, sample_aspect=Fraction(16, 15), gop=10)
-    video.colorize_frames(path, net, frames_dir=tmp_path / "many", progress=False, client=client,
-                          model_dir=tiny_model)
-    manifest = video.read_manifest(tmp_path / "many")
-    assert manifest["sample_aspect"] == "16/15" and len(manifest["pts"]) == 50
+    report = _colorize(path, net, tmp_path / "many", client=client, model_dir=tiny_model)
+    assert video.probe_video(report.video).sample_aspect == Fraction(16, 15) and report.written.frames == 50
+    assert video_check.stream_times(report.video).frame_times == pytest.approx([t for t, _ in decoded(path)],
+                                                                                abs=1e-3)
 
 
 # --------------------------------------------------------------------------- the command line
@@ -249,7 +239,7 @@ def test_cli_video_with_workers_gives_the_one_process_frames(long_clip, tiny_mod
                 "--out", tmp_path / "many.mp4", "--workers", "2", env=env)
     assert one.returncode == 0 and many.returncode == 0, many.stderr[-2000:]
     assert re.search(r"Dask: 2 worker\(s\); dashboard: http://127\.0\.0\.1:\d+/status", many.stdout)
-    assert "150 computed" in many.stdout
+    assert re.search(r"5 computed \(150 frames", many.stdout), many.stdout  # K = 32: 3.2 s segments
     assert _digests(tmp_path / "many") == _digests(tmp_path / "one")
 
 
@@ -279,7 +269,7 @@ def test_cli_uses_the_cluster_named_by_the_environment(long_clip, tiny_model, cl
     result = _run("video", long_clip, "--backend", "opencv", "--max-frames", "20", "--frames-dir", tmp_path / "f",
                   "--out", tmp_path / "o.mp4", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Dask: 2 worker(s)" in result.stdout and "20 computed" in result.stdout
+    assert "Dask: 2 worker(s)" in result.stdout and "1 computed (20 frames" in result.stdout
 
 
 def test_cli_says_when_the_scheduler_cannot_be_reached(long_clip, tiny_model, tmp_path):

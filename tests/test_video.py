@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,10 +15,10 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import video, video_check, video_io
+from helpers import one_pass, video, video_check, video_io
 from helpers.files import FolderInUseError, FolderLock
 from helpers.video import VideoError, colorize_frames, colorize_video, frame_path, frames_to_video, probe_video
-from tests.videos import decoded, make_video
+from tests.videos import decoded, make_video, same_frames
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +35,19 @@ def clip(tmp_path):
 
 def read_all(frames_dir):
     return {p.name: p.read_bytes() for p in sorted(frames_dir.glob("frame_*.png"))}
+
+
+def segments_of(frames_dir):
+    """The segment files of a frames folder, name -> bytes."""
+    return {p.name: p.read_bytes() for p in sorted(frames_dir.glob("segment_*.mp4"))}
+
+
+def computed_and_reused(printed):
+    """(frames computed, frames reused) as the report of ``colorize_video`` says them."""
+    found = re.search(r"segments in .*: \d+ computed \((\d+) frames, \d+ network passes\), \d+ reused \((\d+) frames\)",
+                      printed)
+    assert found, printed
+    return int(found[1]), int(found[2])
 
 
 def leftovers(folder):
@@ -83,7 +97,7 @@ class StopButtonError(Exception):
 def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(clip, net, tmp_path, monkeypatch):
     full = colorize_frames(clip, net, frames_dir=tmp_path / "full", progress=False)
     calls = []
-    real = video.colorize
+    real = one_pass.colorize
 
     def colorize_then_stop(*args, **kwargs):
         if len(calls) == 5:
@@ -91,11 +105,11 @@ def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(clip, net, tmp
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(video, "colorize", colorize_then_stop)
+    monkeypatch.setattr(one_pass, "colorize", colorize_then_stop)
     with pytest.raises(StopButtonError):
         colorize_frames(clip, net, frames_dir=tmp_path / "resumed", progress=False)
     assert len(list((tmp_path / "resumed").glob("frame_*.png"))) == 5
-    monkeypatch.setattr(video, "colorize", real)
+    monkeypatch.setattr(one_pass, "colorize", real)
     again = colorize_frames(clip, net, frames_dir=tmp_path / "resumed", progress=False)
     assert (again.reused, again.computed) == (5, 7)
     assert again.new_frames == list(range(6, 13))  # each missing frame once, in order
@@ -152,7 +166,7 @@ def test_damaged_manifest_gives_a_clear_error_and_restart_recovers(clip, net, tm
                                                                    capsys):
     from helpers.__main__ import main
 
-    reference = colorize_frames(clip, net, frames_dir=tmp_path / "ref", progress=False)
+    reference = colorize_video(clip, net, out=tmp_path / "ref.mp4", frames_dir=tmp_path / "ref", progress=False)
     colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, max_frames=4)
     (tmp_path / "f" / "manifest.json").write_text('{"version": 2, "video": {"sou')  # half written
     with pytest.raises(VideoError, match="damaged.*--restart"):
@@ -163,7 +177,8 @@ def test_damaged_manifest_gives_a_clear_error_and_restart_recovers(clip, net, tm
     err = capsys.readouterr().err
     assert "manifest.json is damaged" in err and "--restart" in err and "Traceback" not in err
     assert main([*args, "--restart"]) == 0
-    assert read_all(tmp_path / "f") == read_all(reference.frames_dir)
+    assert not read_all(tmp_path / "f")  # the old frames are gone, and the new segments are the reference's
+    assert segments_of(tmp_path / "f") == segments_of(reference.frames.frames_dir) != {}
 
 
 def test_old_manifest_version_is_refused_then_restarted(clip, net, tmp_path):
@@ -197,10 +212,11 @@ def test_reassembled_video_keeps_frames_times_and_sound(clip, net, tmp_path):
     # fast start: the index ("moov") before the data ("mdat")
     data = report.video.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat")
-    assert len(list((tmp_path / "f").glob("frame_*.png"))) == 12  # the frames stay on disk
-    # and the video shows them: compare frame 6 (lossy H.264, so roughly)
+    # no frame was written as an image: the folder holds the encoded segment and the manifest
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [".lock", "manifest.json", "segment_000001-000012.mp4"]
+    # and the video shows the colourised frames: compare frame 6 (lossy H.264, so roughly)
     shown = list(video.read_frames(report.video))[5].image
-    expected = cv2.imread(str(frame_path(tmp_path / "f", 6)))
+    expected = helpers.colorize(list(video.read_frames(clip))[5].image, net)
     gray = [cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(int) for img in (shown, expected)]
     assert np.abs(gray[0] - gray[1]).mean() < 3  # brightness is stored at full resolution
 
@@ -231,7 +247,8 @@ def test_transport_stream_cut_in_the_middle_starts_at_its_first_keyframe(net, tm
 
 def test_odd_dimensions(net, tmp_path):
     odd = make_video(tmp_path / "odd.mkv", size=(63, 47), codecs=("libx264", "yuv444p", "flac"))
-    report = colorize_video(odd, net, out=tmp_path / "odd_color.mp4", frames_dir=tmp_path / "f", progress=False)
+    report = colorize_video(odd, net, out=tmp_path / "odd_color.mp4", frames_dir=tmp_path / "f", progress=False,
+                            keep_frames=True)
     assert cv2.imread(str(frame_path(tmp_path / "f", 1))).shape == (47, 63, 3)  # frames keep the size
     out = probe_video(report.video)
     assert (out.width, out.height) == (64, 48)  # the video is padded to even
@@ -261,10 +278,16 @@ def test_cli_video(clip, tiny_model, tmp_path, monkeypatch, capsys):
     args = ["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f")]
     assert main([*args, "--max-frames", "4"]) == 0
     assert len(video_check.stream_times(out).frame_times) == 4
+    capsys.readouterr()
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "4 reused" in printed and "8 computed" in printed and "checked result.mp4: 12 frames" in printed
+    # the preview's segment is not the grid's first (frames 1-12): computed again, so that a segment is
+    # the same whatever ran before; the preview's is deleted
+    assert computed_and_reused(printed) == (12, 0) and "checked result.mp4: 12 frames" in printed
     assert len(video_check.stream_times(out).frame_times) == 12
+    assert list(segments_of(tmp_path / "f")) == ["segment_000001-000012.mp4"]
+    assert main(args) == 0
+    assert computed_and_reused(capsys.readouterr().out) == (0, 12)
     assert main([*args, "--temperature", "1.0"]) == 1  # other settings: refused, nothing lost
     assert "--restart" in capsys.readouterr().err
     assert main(["video", str(tmp_path / "missing.mp4")]) == 1
@@ -294,7 +317,8 @@ def test_cli_video_smooth(clip, tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     out = tmp_path / "smooth.mp4"
     assert main(["video", str(clip), "--out", str(out), "--frames-dir", str(tmp_path / "f"), "--smooth"]) == 0
-    assert len(video_check.stream_times(out).frame_times) == 12 and (tmp_path / "f_smooth").is_dir()
+    assert len(video_check.stream_times(out).frame_times) == 12
+    assert video.read_manifest(tmp_path / "f")["settings"]["smooth"] == 0.6  # smoothed in the same pass
 
 
 # --------------------------------------------------------------------------- fast mode
@@ -315,7 +339,7 @@ def test_fast_mode_runs_the_network_on_keyframes_only(net, tmp_path):
 def test_fast_mode_resumes_to_the_same_result(net, tmp_path, monkeypatch):
     clip = make_video(tmp_path / "long.mp4", n=30)
     whole = colorize_frames(clip, net, frames_dir=tmp_path / "whole", progress=False, mode="fast")
-    real = video.network_predictor
+    real = one_pass.network_predictor
 
     def stopping_predictor(*args, **kwargs):
         predict = real(*args, **kwargs)
@@ -329,12 +353,12 @@ def test_fast_mode_resumes_to_the_same_result(net, tmp_path, monkeypatch):
 
         return predict_then_stop
 
-    monkeypatch.setattr(video, "network_predictor", stopping_predictor)
+    monkeypatch.setattr(one_pass, "network_predictor", stopping_predictor)
     with pytest.raises(StopButtonError):
         colorize_frames(clip, net, frames_dir=tmp_path / "resumed", progress=False, mode="fast")
     partial = len(list((tmp_path / "resumed").glob("frame_*.png")))
     assert 0 < partial < 30
-    monkeypatch.setattr(video, "network_predictor", real)
+    monkeypatch.setattr(one_pass, "network_predictor", real)
     again = colorize_frames(clip, net, frames_dir=tmp_path / "resumed", progress=False, mode="fast")
     assert again.reused == partial and again.computed == 30 - partial
     assert read_all(tmp_path / "resumed") == read_all(whole.frames_dir)
@@ -369,7 +393,7 @@ def test_cli_video_fast(tiny_model, tmp_path, monkeypatch, capsys):
                  "--keyframe-interval", "10"]) == 0
     assert len(video_check.stream_times(out).frame_times) == 30
     printed = capsys.readouterr().out
-    passes = int(printed.split("computed (")[1].split(" network passes")[0])
+    passes = int(re.search(r"(\d+) network passes", printed)[1])
     assert 3 <= passes < 30
 
 
@@ -414,12 +438,17 @@ def test_a_second_run_on_a_busy_folder_touches_nothing(clip, net, tiny_model, tm
     assert not (tmp_path / "o.mp4").exists()
 
 
+def _encoding(frames_dir):
+    """A run is encoding a segment in ``frames_dir`` (its temporary file is there)."""
+    return any(frames_dir.glob(".segment_*.part"))
+
+
 def test_two_real_runs_at_once_never_mix(net, tiny_model, tmp_path):
     clip = make_video(tmp_path / "long.mp4", n=48, size=(320, 240))
-    reference = colorize_frames(clip, net, frames_dir=tmp_path / "ref", progress=False)
+    reference = colorize_video(clip, net, out=tmp_path / "ref.mp4", frames_dir=tmp_path / "ref", progress=False)
     frames_dir = tmp_path / "f"
     first = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", tmp_path / "a.mp4")
-    _wait_for(lambda: frame_path(frames_dir, 1).exists())
+    _wait_for(lambda: _encoding(frames_dir))
     # The first run is paused while it holds the folder, so the second finds it busy however slowly it
     # starts (on a slow machine the first could otherwise finish before the second has imported helpers).
     first.send_signal(signal.SIGSTOP)
@@ -431,52 +460,80 @@ def test_two_real_runs_at_once_never_mix(net, tiny_model, tmp_path):
         first.send_signal(signal.SIGCONT)
     assert second.returncode == 1 and "in use by process" in err
     assert first.wait(timeout=120) == 0
-    assert read_all(frames_dir) == read_all(reference.frames_dir)
+    assert segments_of(frames_dir) == segments_of(reference.frames.frames_dir)
     assert not (tmp_path / "b.mp4").exists()
 
 
-@pytest.mark.parametrize("kill_at", ["first frame", "half the frames", "writing the video"])
+LONG = {"n": 144, "size": (320, 240), "audio": 12.0}
+"""Three segments of 48 frames (4 s at 12 fps)."""
+
+
+@pytest.mark.parametrize("kill_at", ["first segment", "second segment", "writing the video"])
 def test_killed_run_resumes_to_identical_frames(kill_at, net, tiny_model, tmp_path):
-    clip = make_video(tmp_path / "long.mp4", n=48, size=(320, 240), audio=4.0)
-    reference = colorize_frames(clip, net, frames_dir=tmp_path / "ref", progress=False)
+    clip = make_video(tmp_path / "long.mp4", **LONG)
+    reference = colorize_video(clip, net, out=tmp_path / "ref.mp4", frames_dir=tmp_path / "ref", progress=False)
     frames_dir, out = tmp_path / "f", tmp_path / "out" / "long_color.mp4"
     run = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", out)
-    count = {"first frame": 1, "half the frames": 24, "writing the video": 48}[kill_at]
     if kill_at == "writing the video":
         _wait_for(lambda: out.parent.is_dir() and any(out.parent.iterdir()))
     else:
-        _wait_for(lambda: len(list(frames_dir.glob("frame_*.png"))) >= count)
+        done = {"first segment": 0, "second segment": 1}[kill_at]
+        _wait_for(lambda: len(segments_of(frames_dir)) == done and _encoding(frames_dir))
     run.send_signal(signal.SIGKILL)
     run.wait()
-    kept = len(list(frames_dir.glob("frame_*.png")))
+    kept = sum(48 for _ in frames_dir.glob("segment_*.mp4"))
     again = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", out)
     printed, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
-    assert f"{48 - kept} computed" in printed and f"{kept} reused" in printed  # each frame exactly once
-    assert read_all(frames_dir) == read_all(reference.frames_dir)
+    assert computed_and_reused(printed) == (144 - kept, kept)  # each segment exactly once
+    assert segments_of(frames_dir) == segments_of(reference.frames.frames_dir)
     assert not leftovers(frames_dir) and not leftovers(out.parent)
-    assert len(video_check.stream_times(out).frame_times) == 48
+    assert same_frames(out, reference.video)
 
 
 def test_fast_mode_killed_twice_resumes_to_identical_frames(net, tiny_model, tmp_path):
-    """A kill skips the manifest's last write, so the times of the frames saved since are lost; the
-    rerun must find them again (it used to refuse: "the times of some frames are unknown")."""
-    clip = make_video(tmp_path / "long.mp4", n=60, size=(320, 240), audio=5.0)
+    clip = make_video(tmp_path / "long.mp4", **LONG)
     args = ("--mode", "fast", "--keyframe-interval", "8")
-    reference = colorize_frames(clip, net, frames_dir=tmp_path / "ref", progress=False, mode="fast",
-                                keyframe_interval=8)
+    reference = colorize_video(clip, net, out=tmp_path / "ref.mp4", frames_dir=tmp_path / "ref", progress=False,
+                               mode="fast", keyframe_interval=8)
     frames_dir, out = tmp_path / "f", tmp_path / "out" / "long_color.mp4"
-    for count in (10, 30):
+    for done in (0, 1):  # killed while encoding the first segment, then the second
         run = _cli(tiny_model, clip, *args, "--frames-dir", frames_dir, "--out", out)
-        _wait_for(lambda count=count: len(list(frames_dir.glob("frame_*.png"))) >= count)
+        _wait_for(lambda done=done: len(segments_of(frames_dir)) == done and _encoding(frames_dir))
         run.send_signal(signal.SIGKILL)
         run.wait()
     again = _cli(tiny_model, clip, *args, "--frames-dir", frames_dir, "--out", out)
     printed, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
-    assert read_all(frames_dir) == read_all(reference.frames_dir)
+    assert computed_and_reused(printed) == (96, 48)
+    assert segments_of(frames_dir) == segments_of(reference.frames.frames_dir)
     source_times = [t for t, _ in decoded(clip)]
     assert video_check.stream_times(out).frame_times == pytest.approx(source_times, abs=1e-3)
+    assert same_frames(out, reference.video)
+
+
+def test_ctrl_c_says_where_it_stopped_in_one_line(tiny_model, tmp_path):
+    clip = make_video(tmp_path / "long.mp4", **LONG)
+    frames_dir = tmp_path / "f"
+    run = _cli(tiny_model, clip, "--frames-dir", frames_dir, "--out", tmp_path / "o.mp4")
+    _wait_for(lambda: len(segments_of(frames_dir)) == 1 and _encoding(frames_dir))
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 130 and "Traceback" not in err
+    stopped = re.search(r"stopped at frame (\d+); run the same command to resume", err)
+    assert stopped and 49 <= int(stopped[1]) <= 144, err
+    assert not leftovers(frames_dir) and list(segments_of(frames_dir)) == ["segment_000001-000048.mp4"]
+
+
+def test_ctrl_c_in_a_notebook_shows_one_line_not_a_traceback(clip, net, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(one_pass, "colorize", interrupted)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        colorize_video(clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert stop.value._render_traceback_() == ["Stopped: stopped at frame 1; run the same command to resume "
+                                               "(finished segments are kept)"]
 
 
 def test_exact_then_fast_live_side_by_side_and_a_replaced_video_is_said(tiny_model, tmp_path):
@@ -491,7 +548,7 @@ def test_exact_then_fast_live_side_by_side_and_a_replaced_video_is_said(tiny_mod
         outputs.append(run.stdout)
     folders = sorted(p.name for p in (tmp_path / "results" / "colorized_frames" / "film").iterdir())
     assert len(folders) == 2 and folders[0].startswith("exact_T0.38373_224px_") and folders[1].startswith("fast-K")
-    assert "24 computed" in outputs[0] and "24 computed" in outputs[1] and "24 reused" in outputs[2]
+    assert [computed_and_reused(printed) for printed in outputs] == [(24, 0), (24, 0), (0, 24)]
     assert "replaced the video of an earlier run" not in outputs[0]
     assert "replaced the video of an earlier run" in outputs[1] and "replaced the video of an earlier run" in outputs[2]
 

@@ -122,7 +122,7 @@ def test_interlaced_tape_is_deinterlaced_not_black(net, tmp_path):
         clip = make_video(tmp_path / f"tape{suffix}", size=(128, 96), interlaced=True)
         assert video_io.probe_video(clip).interlaced
         report = colorize_video(clip, net, out=tmp_path / f"tape{suffix}.mp4", frames_dir=tmp_path / suffix[1:],
-                                progress=False)
+                                progress=False, keep_frames=True)
         assert report.frames.deinterlaced and "deinterlaced" in str(report)
         woven = pictures(12, (128, 96), interlaced=True)  # both fields in one frame, as stored
         for number in (1, 6, 12):
@@ -148,7 +148,8 @@ def test_rotated_phone_video_comes_out_upright(net, tmp_path):
     clip = make_video(tmp_path / "phone.mp4", size=(64, 48), rotation=90)
     info = video_io.probe_video(clip)
     assert (info.width, info.height, info.rotation) == (48, 64, 90)
-    report = colorize_video(clip, net, out=tmp_path / "out.mp4", frames_dir=tmp_path / "f", progress=False)
+    report = colorize_video(clip, net, out=tmp_path / "out.mp4", frames_dir=tmp_path / "f", progress=False,
+                            keep_frames=True)
     out = video_io.probe_video(report.video)
     assert (out.width, out.height, out.rotation) == (48, 64, 0)
     upright = np.rot90(pictures(12, (64, 48))[0])  # what a player shows: turned 90 degrees counter-clockwise
@@ -167,7 +168,8 @@ def test_pixel_aspect_of_dvd_footage_is_kept(net, tmp_path):
 def test_ten_bit_video(net, tmp_path):
     clip = make_video(tmp_path / "ten.mp4", pix_fmt="yuv420p10le")
     assert video_io.probe_video(clip).pixel_format == "yuv420p10le"
-    report = colorize_video(clip, net, out=tmp_path / "out.mp4", frames_dir=tmp_path / "f", progress=False)
+    report = colorize_video(clip, net, out=tmp_path / "out.mp4", frames_dir=tmp_path / "f", progress=False,
+                            keep_frames=True)
     frame = cv2.imread(str(frame_path(tmp_path / "f", 3)))
     assert frame.dtype == np.uint8 and correlation(L_of(frame), pictures(12, (64, 48))[2].astype(np.float64)) > 0.95
     assert report.written.frames == 12
@@ -270,9 +272,10 @@ def test_everything_written_honours_the_umask(net, tmp_path):
     try:
         clip = make_video(tmp_path / "clip.mp4", audio=1.0)
         report = colorize_video(clip, net, out=tmp_path / "v" / "out.mp4", frames_dir=tmp_path / "f",
-                                progress=False, smooth=True)
+                                progress=False, smooth=True, keep_frames=True)
+        smoothed = video.smooth_frames(tmp_path / "f", progress=False)
     finally:
         os.umask(old)
     written = [report.video, tmp_path / "f" / "manifest.json", frame_path(tmp_path / "f", 1),
-               frame_path(tmp_path / "f_smooth", 1), tmp_path / "f_smooth" / "manifest.json"]
+               *(tmp_path / "f").glob("segment_*.mp4"), frame_path(smoothed, 1), smoothed / "manifest.json"]
     assert {oct(p.stat().st_mode & 0o777) for p in written} == {"0o644"}

@@ -138,3 +138,14 @@ def decoded(path: str | Path) -> list[tuple[float, np.ndarray]]:
     with av.open(str(path)) as container:
         frames = [(float(f.time), f.to_ndarray(format="gray")) for f in container.decode(video=0)]
     return [(t - frames[0][0], img) for t, img in frames]
+
+
+def same_frames(a: str | Path, b: str | Path) -> bool:
+    """Two videos decode to the same pictures (every sample, colour included) at the same times."""
+    def frames(path):
+        with av.open(str(path)) as container:
+            found = [(f.time, f.to_ndarray()) for f in container.decode(video=0)]
+        return [(round(t - found[0][0], 6), img) for t, img in found]
+
+    one, two = frames(a), frames(b)
+    return len(one) == len(two) and all(ta == tb and np.array_equal(fa, fb) for (ta, fa), (tb, fb) in zip(one, two))
