@@ -302,35 +302,52 @@ def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dic
 
 
 # --------------------------------------------------------------------------- flicker
-def _gray_and_colour(frames_dir: Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """``(number, gray input frame, colourised frame)`` for every colourised frame, streamed."""
-    manifest = read_manifest(frames_dir) or {}
+def _gray_and_colour(colourised: Path, source: str | os.PathLike | None = None,
+                     first: int = 1) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(number, gray input frame, colourised frame)`` for every colourised frame, streamed: from a
+    frames folder (its manifest names the input) or a colourised video (``source`` is the input,
+    ``first`` the number of its frame the video starts with)."""
+    if colourised.is_file():
+        if source is None:
+            raise ValueError(f"To measure the flicker of {colourised.name}, give the video it was made from "
+                             "(source=...).")
+        sources = read_frames(source, start=first - 1)
+        for frame, original in zip(read_frames(colourised, deinterlace="off"), sources):
+            height, width = original.image.shape[:2]
+            yield (first + frame.index, cv2.cvtColor(original.image, cv2.COLOR_BGR2GRAY),
+                   frame.image[:height, :width])  # without the row or column that made the size even
+        return
+    manifest = read_manifest(colourised) or {}
     if "video" not in manifest:
-        raise VideoError(f"{frames_dir} has no {MANIFEST}: colourise the frames with colorize_frames first.")
-    frames = numbered_frames(frames_dir)
+        raise VideoError(f"{colourised} has no {MANIFEST}: colourise the frames with colorize_frames first.")
+    frames = numbered_frames(colourised)
     sources = read_frames(manifest["video"]["source"], start=frames[0][0] - 1, max_frames=len(frames),
                           deinterlace=manifest["settings"].get("deinterlace", "auto"))
-    for (number, path), source in zip(frames, sources):
-        yield number, cv2.cvtColor(source.image, cv2.COLOR_BGR2GRAY), cv2.imread(str(path))
+    for (number, path), source_frame in zip(frames, sources):
+        yield number, cv2.cvtColor(source_frame.image, cv2.COLOR_BGR2GRAY), cv2.imread(str(path))
 
 
-def measure_flicker(frames_dir: str | os.PathLike, *, progress: bool = True) -> tuple[list[FrameFlicker], dict]:
+def measure_flicker(colourised: str | os.PathLike, *, source: str | os.PathLike | None = None, first: int = 1,
+                    progress: bool = True) -> tuple[list[FrameFlicker], dict]:
     """Flicker of colourised frames, measured against the motion of the gray input (``FlickerMeter``).
 
-    The input video is the one named in the folder's manifest. ``progress`` shows a bar.
+    ``colourised`` is a colourised video (``colorize_video``'s output; ``source``: the video it
+    was made from, ``first``: the number of the source frame it starts with, ``report.frames.first``)
+    or a frames folder (the input is the one its manifest names). ``progress`` shows a bar.
 
     Returns
     -------
     per_frame : list of FrameFlicker
-        One entry per frame after the first; ``frame`` is the frame's number (1 = the video's
-        first frame), as in the frame file names.
+        One entry per frame after the first; ``frame`` is the frame's number in the source
+        (1 = the video's first frame), as in the frame file names.
     summary : dict
         ``FlickerMeter.summary()``: means over frames that are not scene cuts, and mean chroma.
     """
+    colourised = Path(colourised)
     meter = FlickerMeter()
     per_frame = []
-    total = len(numbered_frames(Path(frames_dir)))
-    for number, gray, colour in tqdm(_gray_and_colour(Path(frames_dir)), total=total, unit="frame",
+    total = probe_video(colourised).frames_estimate if colourised.is_file() else len(numbered_frames(colourised))
+    for number, gray, colour in tqdm(_gray_and_colour(colourised, source, first), total=total, unit="frame",
                                      desc="measuring flicker", disable=not progress):
         result = meter.update(gray, colour)
         if result is not None:

@@ -308,20 +308,29 @@ class FrameScrubber(widgets.VBox):
     video : path
         The original video. Its frames are read once, shrunk to ``max_side``, and kept in
         memory (about 0.2 MB each at 320 px), so scrubbing is instant.
-    frames_dir : path
-        The colourised ``frame_000001.png``... files; frames not colourised yet show as grey.
+    colourised : path
+        The colourised video (``colorize_video``'s output), read the same way; or a folder of
+        ``frame_000001.png``... files (``colorize_frames``). Frames not colourised show as grey.
+    first : int
+        The number of the original's frame that the colourised video starts with (1, unless
+        it is a preview made with ``start``: ``report.frames.first``).
     max_frames : int
-        Read at most this many frames of the video (memory stays bounded for long videos).
+        Read at most this many frames of each video (memory stays bounded for long videos).
     """
 
-    def __init__(self, video: Path, frames_dir: Path, *, max_side: int = 320, max_frames: int = 2000):
+    def __init__(self, video: Path, colourised: Path, *, first: int = 1, max_side: int = 320,
+                 max_frames: int = 2000):
         from .video import frame_path, read_frames  # PyAV is imported only when a video is shown
 
         self._frame_path = frame_path
-        self.frames_dir = Path(frames_dir)
+        self.frames_dir = Path(colourised)
         self.originals = [shrink_to_fit(frame.image, max_side) for frame in read_frames(video, max_frames=max_frames)]
         if not self.originals:
             raise ValueError(f"{video} has no frames to show.")
+        self.colours: dict[int, np.ndarray] = {}  # frame number -> colourised frame, from a video
+        if Path(colourised).is_file():
+            for frame in read_frames(colourised, max_frames=max(0, max_frames - first + 1), deinterlace="off"):
+                self.colours[first + frame.index] = shrink_to_fit(frame.image, max_side)
         self.slider = widgets.IntSlider(
             value=1, min=1, max=len(self.originals), description="frame", continuous_update=True,
             layout=widgets.Layout(width="600px"),
@@ -338,7 +347,9 @@ class FrameScrubber(widgets.VBox):
         self.caption.value = (f"<div style='display:flex;width:{2 * width + 8}px'><b style='width:{width + 8}px'>"
                               f"original, frame {self.slider.value}</b><b>colourised</b></div>")
         path = self._frame_path(self.frames_dir, self.slider.value)
-        colour = cv2.imread(str(path)) if path.is_file() else None
+        colour = self.colours.get(self.slider.value)
+        if colour is None and path.is_file():
+            colour = cv2.imread(str(path))
         if colour is None:
             colour = np.full_like(as_bgr_uint8(original), 128)
         colour = cv2.resize(colour, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_AREA)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from fractions import Fraction
 
 import cv2
 import ipywidgets
@@ -281,3 +282,28 @@ def test_frame_scrubber_labels_the_two_sides(tmp_path):
     assert "original, frame 1" in scrubber.caption.value and "colourised" in scrubber.caption.value
     scrubber.slider.value = 3
     assert "original, frame 3" in scrubber.caption.value
+
+
+def test_frame_scrubber_reads_a_colourised_video_from_its_first_frame(tmp_path):
+    """A preview that starts at frame 5 shows beside the original's frame 5 and on; frames it lacks are grey."""
+    from helpers.video_io import write_video
+    from helpers.widgets import FrameScrubber
+    from tests.videos import make_video
+
+    clip = make_video(tmp_path / "clip.mp4")
+    colours = [(0, 0, 255), (255, 0, 0), (0, 255, 0)]
+    write_video(tmp_path / "preview.mp4", [(i, 1, np.full((48, 64, 3), c, np.uint8)) for i, c in enumerate(colours)],
+                time_base=Fraction(1, 12), fps=12)
+    scrubber = FrameScrubber(clip, tmp_path / "preview.mp4", first=5)
+
+    def right_half():
+        shown = decode(scrubber.image.value)
+        return shown[:, shown.shape[1] // 2 + 10:].reshape(-1, 3).mean(axis=0)
+
+    scrubber.slider.value = 4
+    assert np.allclose(right_half(), 128, atol=8)
+    for number, channel in [(5, 2), (6, 0), (7, 1)]:
+        scrubber.slider.value = number
+        assert right_half()[channel] > 200, number
+    scrubber.slider.value = 8
+    assert np.allclose(right_half(), 128, atol=8)
