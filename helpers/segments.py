@@ -120,8 +120,9 @@ def plan_segments(start: int, stop: float, length: int, present: Iterable[range]
     given the segments ``present`` in the folder (checked). A pure decision, so it is tested alone.
 
     ``frame_count``: the video's true length, once a run has decoded to its end; a segment shorter
-    than its cell is reused only when it ends there. ``known``: a guess at the length (frame
-    table or header) to cut the rest into segments; the last one is computed to the video's end.
+    than its grid cell is reused only when it ends there (or at a finite ``stop``). ``known``: a
+    guess at the length (frame table or header) to cut the rest into segments; the last one is
+    computed to the video's end.
 
     Example: ``plan_segments(0, math.inf, 100, [range(0, 100)], known=250)`` reuses
     ``range(0, 100)``, computes ``range(100, 200)`` and ``range(200, 250)``, with ``open_end``.
@@ -133,16 +134,12 @@ def plan_segments(start: int, stop: float, length: int, present: Iterable[range]
     end = int(stop) if not open_end else max([known, start + 1, *(c.stop for c in present)])
     reuse, compute = [], []
     for cell in segment_cells(start, end, length):
-        if cell in present:
-            reuse.append(cell)
-            continue
-        short = range(cell.start, frame_count) if frame_count is not None else None
-        if short in present and short.stop < cell.stop:
-            reuse.append(short)
-            break
-        compute.append(cell)
-    if open_end and reuse and (not compute or compute[-1].stop < reuse[-1].stop):
-        compute.append(range(reuse[-1].stop, reuse[-1].stop + length))  # does the video go on after them?
+        # a cell cut short by a guess at the length is not the video's end: another run may have
+        # stopped there (a preview); computed to the video's end, so a segment never depends on history
+        certain = cell.stop % length == 0 or not open_end
+        (reuse if cell in present and certain else compute).append(cell)
+    if open_end and (not compute or compute[-1].stop < end):
+        compute.append(range(end, end + length))  # does the video go on after the last segment?
     return Plan(reuse, compute, open_end)
 
 
