@@ -9,10 +9,10 @@
 
 2. A projection, in this process with a 2-worker LocalCluster, from measured parts:
    * compute: seconds per range on a worker (Dask's task stream), and frames per range;
-   * per-range overhead on the workers' side: scheduling a task and sending a range's PNG bytes
-     back (a task returning that many bytes);
-   * on the client, which is one process for the whole cluster: receiving and writing a range's
-     frames, plus reassembling the video at the end (per frame).
+   * per-segment overhead on the workers' side: scheduling a task and sending a segment's H.264
+     bytes back (a task returning that many bytes);
+   * on the client, which is one process for the whole cluster: receiving and writing a
+     segment, plus joining the segments at the end (stream copy, per frame).
    With W workers like these: throughput = min(W x frames / (compute + overhead),
    frames / client time per range). Where the second term wins, the client is the bottleneck.
    Printed clearly as a PROJECTION: only 2 workers on 2 cores are measured here.
@@ -42,7 +42,7 @@ from helpers import cluster, video
 from helpers.backends import CACHE_ENV
 from helpers.fetch import MODEL_DIR_ENV
 from helpers.files import write_bytes
-from helpers.frames_folder import numbered_frames
+from helpers.segments import join_segments, read_segment, segment_files
 
 TARGET_RATIO = 0.85
 
@@ -56,12 +56,13 @@ def measured_parts(clip: Path, mode: str) -> dict:
         folder = BENCH_DIR / f"frames_dask_parts_{mode}"
         shutil.rmtree(folder, ignore_errors=True)
         with get_task_stream(client) as stream:
-            report = video.colorize_frames(clip, net, frames_dir=folder, mode=mode, client=client, progress=False)
+            report = video.colorize_video(clip, net, frames_dir=folder, out=BENCH_DIR / f"dask_parts_{mode}.mp4",
+                                          mode=mode, client=client, progress=False)
         computes = [s["stop"] - s["start"] for t in stream.data for s in t["startstops"] if s["action"] == "compute"]
         ranges = len(computes)
-        frames_per_range = report.computed / ranges
-        png = [path.read_bytes() for _, path in numbered_frames(folder)]
-        range_bytes = sum(map(len, png)) / ranges
+        frames_per_range = report.frames.computed / ranges
+        encoded = [path.read_bytes() for path in segment_files(folder).values()]
+        range_bytes = sum(map(len, encoded)) / ranges
 
         def send(size: int) -> bytes:
             return b"x" * size
@@ -77,13 +78,13 @@ def measured_parts(clip: Path, mode: str) -> dict:
         transfer = (time.perf_counter() - started) / 5 - scheduling
         scratch = Path(tempfile.mkdtemp(prefix="bench-dask-"))
         started = time.perf_counter()
-        for n, data in enumerate(png[: int(frames_per_range)]):
-            write_bytes(scratch / f"frame_{n:06d}.png", data)
+        write_bytes(scratch / "segment.mp4", encoded[0])
         write = time.perf_counter() - started
         shutil.rmtree(scratch)
         started = time.perf_counter()
-        video.frames_to_video(folder, BENCH_DIR / f"dask_parts_{mode}.mp4", progress=False)
-        reassembly = (time.perf_counter() - started) / report.computed
+        join_segments([read_segment(path, decode=False) for path in sorted(segment_files(folder).values())],
+                      BENCH_DIR / f"dask_join_{mode}.mp4", fps=report.source.fps, audio_from=clip)
+        reassembly = (time.perf_counter() - started) / report.frames.computed
     finally:
         client.close()
         client.cluster.close()
@@ -134,8 +135,8 @@ def main() -> None:
     print("\nMeasured parts (2-worker LocalCluster in this process, one thread per worker):")
     for mode, p in parts.items():
         print(f"  {mode}: {p['ranges']} ranges of {p['frames_per_range']:.0f} frames; compute {p['compute']:.2f} s "
-              f"per range; scheduling {p['scheduling'] * 1000:.1f} ms; sending a range's PNGs ({p['range_mb']:.1f} MB) "
-              f"{p['transfer'] * 1000:.0f} ms; client writes them in {p['write'] * 1000:.0f} ms; reassembly "
+              f"per range; scheduling {p['scheduling'] * 1000:.1f} ms; sending a segment ({p['range_mb']:.2f} MB) "
+              f"{p['transfer'] * 1000:.0f} ms; client writes it in {p['write'] * 1000:.0f} ms; joining "
               f"{p['reassembly_per_frame'] * 1000:.1f} ms per frame on the client")
     print("\nPROJECTION (not measured: workers like these, on machines of their own, a shared folder as fast "
           "as this disk, a 1 Gb/s network would add ~8 ms per MB):")
@@ -147,7 +148,7 @@ def main() -> None:
         f = p["frames_per_range"]
         limit = (p["compute"] + p["scheduling"] + p["transfer"]) / (p["transfer"] + p["write"])
         print(f"  {mode}: the client becomes the bottleneck beyond about {limit:.0f} workers "
-              f"({f / (p['transfer'] + p['write']):.0f} frames/s); reassembly adds "
+              f"({f / (p['transfer'] + p['write']):.0f} frames/s); joining adds "
               f"{p['reassembly_per_frame'] * 135_000 / 60:.0f} min on the client for a 135,000-frame film")
 
 

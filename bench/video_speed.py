@@ -4,9 +4,10 @@ Colourises the same generated clip (640 x 480 grey, H.264, with a sound track: a
 zoom over ``input_images/*.jpg`` with a cut every 100 frames) with the full-size stand-in model
 (real architecture, generated weights: speed does not depend on weight values) in two ways:
 
-* ours: ``helpers.video.colorize_video`` end to end, at FULL resolution: threaded decoding
-  (PyAV), one PNG per frame in a fresh frames folder, then H.264 reassembly with the sound
-  (PyAV, in-process) and the check of the written file;
+* ours: ``helpers.video.colorize_video`` end to end, at FULL resolution, in one pass: threaded
+  decoding (PyAV), each frame colourised and handed to x264 in segments of about 4 s in a
+  fresh frames folder, then the segments joined (stream copy) with the sound and the check of
+  the written file;
 * classic (the well-known blog tutorial): ``cv2.VideoCapture``, each frame resized to width 500
   (``imutils.resize``), BGR -> gray -> RGB, float Lab, Lab resized to 224 and L minus 50,
   forward, ab resized back, merged, written as ``frame%d.jpg``; afterwards every JPEG is read
@@ -221,15 +222,16 @@ def run_ours(frames: int) -> dict:
     watch = Stopwatch()
     # importlib: the name helpers.colorize is the function, the package re-exports it over the module.
     video, colorize_mod = helpers.video, importlib.import_module("helpers.colorize")
+    one_pass, segments = importlib.import_module("helpers.one_pass"), importlib.import_module("helpers.segments")
+    writer = segments.SegmentWriter
     patches = [
-        (video, "read_frames", watch.wrap_iterator("decode (waiting for the reader thread)", video.read_frames)),
-        (video, "colorize", watch.wrap("colourise (all)", video.colorize)),
+        (one_pass, "read_frames", watch.wrap_iterator("decode (waiting for the reader thread)", one_pass.read_frames)),
+        (one_pass, "colorize", watch.wrap("colourise (all)", one_pass.colorize)),
         (colorize_mod, "predict_ab", watch.wrap("forward pass", colorize_mod.predict_ab)),
-        (video, "write_image", watch.wrap("PNG encode + write", video.write_image)),
-        (video, "frame_file_ok", watch.wrap("resume check", video.frame_file_ok)),
+        (writer, "add", watch.wrap("H.264 encode (handing frames to x264)", writer.add)),
+        (writer, "close", watch.wrap("H.264 encode: a segment's last frames", writer.close)),
         (video, "probe_video", watch.wrap("probe", video.probe_video)),
-        (video, "frames_to_video", watch.wrap("reassembly (all)", video.frames_to_video)),
-        (cv2, "imread", watch.wrap("reassembly: PNG read", cv2.imread)),
+        (video, "join_segments", watch.wrap("join + sound + check", video.join_segments)),
     ]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     for obj, name, fn in patches:
@@ -249,11 +251,9 @@ def run_ours(frames: int) -> dict:
         "decode (waiting for the reader thread)": s["decode (waiting for the reader thread)"],
         "forward pass": s["forward pass"],
         "colour conversion (Lab in/out, resize)": s["colourise (all)"] - s["forward pass"],
-        "PNG encode + write": s["PNG encode + write"],
-        "resume check": s["resume check"],
+        "H.264 encode": s["H.264 encode (handing frames to x264)"] + s["H.264 encode: a segment's last frames"],
         "probe": s["probe"],
-        "reassembly: PNG read": s["reassembly: PNG read"],
-        "reassembly: H.264 + sound (PyAV), check": s["reassembly (all)"] - s["reassembly: PNG read"],
+        "join + sound + check": s["join + sound + check"],
     }
     stages["other (loop, manifest, listing)"] = seconds - sum(stages.values())
     return {"method": "ours", "size": f"{report.source.width}x{report.source.height}", "frames": frames,
