@@ -285,12 +285,13 @@ def _collect(result: JobResult, folder: Path, *, seeked: bool) -> SegmentsResult
 
 
 def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, times: list[int] | None = None,
-                      variant: str = "v2", model_dir: str | os.PathLike | None = None) -> list[JobResult]:
+                      variant: str = "v2", model_dir: str | os.PathLike | None = None,
+                      on_segment=None) -> list[JobResult]:
     """The client's side of ``helpers.video.colorize_video(..., client=client)``: send each job (a
     segment) to the workers, which decode the video themselves (seeking to their part, with the
     frame table ``times`` (``video_io.frame_times``) sent once), and write the segments they send back,
     atomically, into ``frames_dir``. Returns the jobs' results in the jobs' order. Called with the
-    frames folder's lock held."""
+    frames folder's lock held. ``on_segment(cell)`` is called after each segment is written."""
     spec = prepare_workers(client, net, variant, model_dir)
     table = client.scatter(times, broadcast=True) if times else None  # sent once, not once per segment
     futures = {client.submit(colorize_segment, job, spec, table, pure=False, retries=1): n
@@ -300,8 +301,10 @@ def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, ti
         for future in as_completed(futures):
             sent: SegmentsResult = future.result()
             future.release()
-            for name, data in sent.files:
+            for cell, (name, data) in zip(sent.result.segments, sent.files):
                 write_bytes(frames_dir / name, data)
+                if on_segment is not None:
+                    on_segment(cell)
             bar.update(sum(len(cell) for cell in sent.result.segments))
             results[futures[future]] = sent.result
             sent.result.seek_fallback = not sent.seeked

@@ -178,12 +178,14 @@ def _smoothed(coloured: Iterator[tuple[Frame, np.ndarray]], job: Job,
 
 
 def run_job(job: Job, net, folder: Path, *, times=None, keep_frames: Path | None = None,
-            on_frame: Callable[[int], None] | None = None) -> JobResult:
+            on_frame: Callable[[int], None] | None = None,
+            on_segment: Callable[[range], None] | None = None) -> JobResult:
     """Compute the segments of ``job`` into ``folder`` (see the module's docstring).
 
     Each segment gets its name only once complete; an interruption (Ctrl+C, a kill, an error)
     loses the segment in progress only. ``keep_frames``: a folder that also gets every frame as
-    ``frame_000001.png`` (for retouching). ``on_frame(index)`` is called after each frame.
+    ``frame_000001.png`` (for retouching). ``on_frame(index)`` is called after each frame,
+    ``on_segment(cell)`` after each segment that got its name.
     """
     info = probe_video(job.video)
     result = JobResult()
@@ -201,18 +203,24 @@ def run_job(job: Job, net, folder: Path, *, times=None, keep_frames: Path | None
             if frame.index == cell.stop - 1:
                 writer.close()
                 writer = None
-                result.segments.append(cell)
+                _finished(cell, result, on_segment)
             if on_frame is not None:
                 on_frame(frame.index)
         if writer is not None:  # the video ended (or stopped at damage) inside this segment
             cell = range(cell.start, result.last_frame + 1)
             writer.close(segment_path(folder, cell))
             writer = None
-            result.segments.append(cell)
+            _finished(cell, result, on_segment)
     finally:
         if writer is not None:
             writer.abort()
     return result
+
+
+def _finished(cell: range, result: JobResult, on_segment: Callable[[range], None] | None) -> None:
+    result.segments.append(cell)
+    if on_segment is not None:
+        on_segment(cell)
 
 
 def _sample_aspect(info):

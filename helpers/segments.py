@@ -31,7 +31,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -56,6 +58,8 @@ X264_THREADS = 4
 machine (a cluster of unlike machines gives the same segments)."""
 X264_OPTIONS = {"crf": str(CRF), "preset": PRESET, "x264-params": "stitchable=1"}
 """The encoder's settings for every segment (see ``helpers.video_io.CRF`` and ``PRESET``)."""
+ENCODE_AHEAD = 3
+"""Frames waiting for the encoder thread at most: enough to smooth out x264's uneven pace."""
 FIRST_PTS = "colorize_first_pts"
 """Metadata key of a segment: the source timestamp of its first frame."""
 TIME_BASE = "colorize_time_base"
@@ -148,8 +152,10 @@ class SegmentWriter:
     """Encode the frames of one segment into ``path``, which appears only once it is complete.
 
     ``add(pts, img_bgr)`` for each frame in order (``pts`` in the source's ``time_base``), then
-    ``close()``; leaving a ``with`` block by an exception leaves no file. Encoding runs in x264's
-    own threads (``X264_THREADS``) while Python goes on with the next frame.
+    ``close()``; leaving a ``with`` block by an exception leaves no file. Frames are converted
+    and handed to x264 in a background thread (``ENCODE_AHEAD`` at most waiting), and x264
+    encodes in threads of its own (``X264_THREADS``), while Python colours the next frame.
+    Do not change an image after handing it over.
     """
 
     def __init__(self, path: Path, *, time_base: Fraction, fps: float, sample_aspect: Fraction = Fraction(1),
@@ -161,6 +167,8 @@ class SegmentWriter:
         self._output = av.open(str(self._tmp), "w", format="mp4", options={"movflags": "+use_metadata_tags"})
         self._stream = None
         self._first_pts = self._last_pts = None
+        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="x264")
+        self._waiting: deque[Future] = deque()
 
     def _open_stream(self, width: int, height: int) -> None:
         options = {**X264_OPTIONS, **({} if self.b_frames else {"bf": "0"})}
@@ -178,19 +186,23 @@ class SegmentWriter:
 
     def add(self, pts: int, img_bgr: np.ndarray) -> None:
         """Encode one frame shown at ``pts`` (``(H, W, 3)`` uint8 BGR; odd sizes get a repeated edge)."""
-        img_bgr = _even(img_bgr)
         if self._stream is None:
-            self._open_stream(img_bgr.shape[1], img_bgr.shape[0])
+            self._open_stream(img_bgr.shape[1] + img_bgr.shape[1] % 2, img_bgr.shape[0] + img_bgr.shape[0] % 2)
             self._first_pts = pts
             self._output.metadata.update({FIRST_PTS: str(pts), TIME_BASE: str(self.time_base)})
         if self._last_pts is not None and pts <= self._last_pts:
             raise VideoError(f"Frame times must increase: {pts} after {self._last_pts}.")
-        # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range) is several times faster than FFmpeg's swscale
-        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
-        frame.pts, frame.time_base = pts - self._first_pts, self.time_base
-        self._mux(self._stream.encode(frame))
+        self._waiting.append(self._encoder.submit(self._encode, pts - self._first_pts, img_bgr))
+        while len(self._waiting) > ENCODE_AHEAD:
+            self._waiting.popleft().result()  # an encoder error surfaces here
         self._last_pts = pts
         self.frames += 1
+
+    def _encode(self, pts: int, img_bgr: np.ndarray) -> None:
+        # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range) is several times faster than FFmpeg's swscale
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(_even(img_bgr), cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        frame.pts, frame.time_base = pts, self.time_base
+        self._mux(self._stream.encode(frame))
 
     def _mux(self, packets) -> None:
         for packet in packets:
@@ -203,16 +215,23 @@ class SegmentWriter:
             self.abort()
             raise VideoError("No frames to write.")
         try:
+            while self._waiting:
+                self._waiting.popleft().result()
+            self._encoder.shutdown()
             self._mux(self._stream.encode(None))
             self._output.close()
             self.path = Path(path or self.path)
             os.replace(self._tmp, self.path)
-        finally:
-            self._tmp.unlink(missing_ok=True)
+        except BaseException:
+            self.abort()
+            raise
         return self.path
 
     def abort(self) -> None:
         """Stop without a file: the temporary one is deleted."""
+        for waiting in self._waiting:
+            waiting.cancel()
+        self._encoder.shutdown(wait=True)
         try:
             self._output.close()
         except (av.FFmpegError, ValueError, OSError):

@@ -249,3 +249,27 @@ def test_one_job_over_two_segments_equals_each_segment_alone(long_clip, net, tmp
         one_pass.run_job(one_pass.Job(str(long_clip), 40, None, 40, recipe), net, tmp_path / "alone")
         name = "segment_000041-000060.mp4"
         assert (tmp_path / "together" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
+
+
+def test_a_rerun_decodes_only_the_segments_it_did_not_check_itself(long_clip, net, tmp_path, monkeypatch):
+    """A film resumes at once: segments this project wrote are recognised by size and time of change
+    and only their packets are checked; one changed since (copied over, damaged) is decoded."""
+    colorize_video(long_clip, net, out=tmp_path / "a.mp4", frames_dir=tmp_path / "f", progress=False)
+    decoded_ones = []
+    real = segments.read_segment
+
+    def watched(path, cell=None, *, decode=True):
+        if decode:
+            decoded_ones.append(path.name)
+        return real(path, cell, decode=decode)
+
+    monkeypatch.setattr(video, "read_segment", watched)
+    colorize_video(long_clip, net, out=tmp_path / "b.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert decoded_ones == []
+    other = tmp_path / "f" / "segment_000041-000060.mp4"
+    other.write_bytes(other.read_bytes())  # the same bytes, a new time of change: not what was checked
+    again = colorize_video(long_clip, net, out=tmp_path / "c.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert decoded_ones == ["segment_000041-000060.mp4"] and again.segments_computed == 0
+    decoded_ones.clear()
+    colorize_video(long_clip, net, out=tmp_path / "d.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert decoded_ones == []  # checked once is enough
