@@ -98,6 +98,8 @@ class JobResult:
     decode_notes: list[str] = field(default_factory=list)
     last_frame: int | None = None
     """The last frame (0-based) that came through: where an interrupted job stopped."""
+    beyond_end: bool = False
+    """The video ends before the job's first frame (its true length is not known from this job)."""
     seek_fallback: bool = False
     """On a Dask worker: seeking disagreed with the frame table, so the job decoded from the start."""
 
@@ -152,6 +154,8 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
         result.network_passes += propagator.network_calls
     if result.decode_error is not None:
         result.end = result.decode_error[1]
+    elif seen == feed.start > 0:
+        result.beyond_end = True  # not one frame from feed.start on: the video is shorter, by how much unknown
     elif count is None or seen < feed.start + count:
         result.end = max(seen, job.first)  # the frames ended inside this job (or before it)
 

@@ -67,6 +67,7 @@ from .segments import (
     join_segments,
     plan_segments,
     read_segment,
+    segment_cell,
     segment_files,
     segment_length,
     segment_path,
@@ -284,8 +285,9 @@ def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dic
         else:
             runs.append([end, None])
     jobs = [Job(str(info.path), first, last, _OPEN_SEGMENT, recipe) for first, last in runs]
+    past_end = False
     for job in jobs:
-        if manifest.get("frame_count") is not None and job.first >= manifest["frame_count"]:
+        if past_end or (manifest.get("frame_count") is not None and job.first >= manifest["frame_count"]):
             break  # the video ends before this run of frames
         result = JobResult()
         for frame, img in coloured_frames(job, net, result):
@@ -302,6 +304,7 @@ def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dic
             return
         if result.end is not None:
             manifest["frame_count"] = result.end
+        past_end = result.beyond_end
     untimed = sorted(number - 1 for number, _ in numbered_frames(frames_dir, complete=False)
                      if not timestamps.knows(number - 1))
     if untimed:  # frames a killed run saved without their times (it saves the manifest last)
@@ -420,6 +423,8 @@ class VideoReport:
     segments_reused: int = 0
     segments_bytes: int = 0
     """Disk space the segments take in the frames folder."""
+    png_bytes: int = 0
+    """Disk space of ``frame_*.png`` files in the frames folder (``keep_frames``, or an earlier version's)."""
 
     def __str__(self) -> str:
         f, w = self.frames, self.written
@@ -431,6 +436,9 @@ class VideoReport:
                   f"{f.network_passes} network passes), {self.segments_reused} reused ({f.reused} frames), "
                   f"{self.segments_bytes / 1e6:.1f} MB" + (f"; {f.redone} frames of damaged segments redone"
                                                            if f.redone else ""), w.check, *w.sound_notes]
+        if self.png_bytes:
+            lines.append(f"the frames folder also holds frames as PNG files ({self.png_bytes / 1e6:.0f} MB): "
+                         "the video does not need them (delete frame_*.png there to free the space)")
         if f.deinterlaced:
             lines.append("the source is interlaced: frames were deinterlaced (bwdif) before colourising")
         if f.decode_notes:
@@ -522,6 +530,9 @@ def colorize_video(
                               deinterlace=deinterlace, smooth=strength)
     recipe = Recipe(mode, size, get_temperature(net), keyframe_interval, deinterlace, strength)
     frames_dir = Path(frames_dir) if frames_dir else default_frames_dir(source.path, settings)
+    if segment_cell(out) is not None and out.parent.resolve() == frames_dir.resolve():
+        raise VideoError(f"The output {out} would take the place of a segment in the frames folder: choose another "
+                         "name or folder.")
     length = segment_length(source.fps, keyframe_interval if mode == "fast" else None)
     with frames_folder_lock(frames_dir):
         manifest, deleted = prepare_frames_folder(frames_dir, folder_identity(source, settings), restart)
@@ -583,7 +594,8 @@ def colorize_video(
         warnings.warn(report.decode_error, stacklevel=2)
     return VideoReport(out, report, source, written, replaced, segments_computed=len(computed),
                        segments_reused=len(segments) - len(computed),
-                       segments_bytes=sum(s.path.stat().st_size for s in segments))
+                       segments_bytes=sum(s.path.stat().st_size for s in segments),
+                       png_bytes=sum(p.stat().st_size for p in frames_dir.glob("frame_*.png")))
 
 
 def _checked_segments(frames_dir: Path, start: int, stop: float, report: FramesReport, checked: dict, *,
@@ -639,7 +651,8 @@ def _run_here(jobs: list[Job], net, frames_dir: Path, *, keep_frames: bool, on_f
     """Run the jobs in this process, in order, until the video ends or a decoding error stops it."""
     results: list[JobResult] = []
     for job in jobs:
-        if results and (results[-1].decode_error or (results[-1].end is not None and results[-1].end <= job.first)):
+        last = results[-1] if results else None
+        if last and (last.decode_error or last.beyond_end or (last.end is not None and last.end <= job.first)):
             break  # the video ended (or is damaged) before this job's frames
         results.append(run_job(job, net, frames_dir, keep_frames=frames_dir if keep_frames else None,
                                on_frame=on_frame, on_segment=on_segment))

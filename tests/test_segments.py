@@ -273,3 +273,33 @@ def test_a_rerun_decodes_only_the_segments_it_did_not_check_itself(long_clip, ne
     decoded_ones.clear()
     colorize_video(long_clip, net, out=tmp_path / "d.mp4", frames_dir=tmp_path / "f", progress=False)
     assert decoded_ones == []  # checked once is enough
+
+
+def test_a_start_past_the_end_says_so_and_records_no_length(long_clip, net, tmp_path):
+    with pytest.raises(VideoError, match="ends before frame 101: there is nothing to colourise"):
+        colorize_video(long_clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False, start=100)
+    assert video.read_manifest(tmp_path / "f").get("frame_count") is None  # 100 would be a lie: it has 60
+    full = colorize_video(long_clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert full.written.frames == 60
+    segment = tmp_path / "f" / "segment_000001-000040.mp4"
+    before = segment.read_bytes()
+    with pytest.raises(VideoError, match="take the place of a segment"):
+        colorize_video(long_clip, net, out=segment, frames_dir=tmp_path / "f", progress=False)
+    assert segment.read_bytes() == before
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_the_shortest_videos(n, net, tmp_path):
+    clip = make_video(tmp_path / "short.mp4", n=n, audio=n / 12)
+    report = colorize_video(clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert report.written.frames == n
+    assert video_check.stream_times(report.video).video_end == pytest.approx(n / 12, abs=1e-3)
+
+
+def test_a_dropped_frame_in_a_constant_rate_video_keeps_every_time(net, tmp_path):
+    """B-frames stay on when the header says constant rate; one missing frame must not upset the times."""
+    times = [i / 25 for i in range(100) if i != 37]
+    clip = make_video(tmp_path / "dropped.mkv", n=99, fps=25, times=times)
+    assert not video.probe_video(clip).variable_rate
+    report = colorize_video(clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
+    assert video_check.stream_times(report.video).frame_times == pytest.approx(times, abs=1e-3)
