@@ -136,6 +136,20 @@ def default_frames_dir(video: str | os.PathLike, settings: dict) -> Path:
     return COLORIZED_FRAMES / Path(video).stem / settings_name(settings)
 
 
+def _check_options(size: int, mode: str, deinterlace: str, start: int, max_frames: int | None,
+                   keyframe_interval: int) -> None:
+    """ValueError for options no run can use, before any work (``colorize_frames``, ``colorize_video``)."""
+    check_size(size)
+    if mode not in ("exact", "fast"):
+        raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
+                         f"flow), got {mode!r}.")
+    if deinterlace not in DEINTERLACE:
+        raise ValueError(f"deinterlace must be one of {', '.join(DEINTERLACE)}, got {deinterlace!r}.")
+    if start < 0 or (max_frames is not None and max_frames < 1) or keyframe_interval < 1:
+        raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={start}, "
+                         f"max_frames={max_frames}, keyframe_interval={keyframe_interval}.")
+
+
 def colorize_frames(
     video: str | os.PathLike | VideoInfo,
     net: cv2.dnn.Net,
@@ -201,15 +215,7 @@ def colorize_frames(
     Each frame is written to a temporary name and renamed, so a frame file is either
     complete or absent; a damaged one (say, from a full disk) is recognised and redone.
     """
-    check_size(size)
-    if mode not in ("exact", "fast"):
-        raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
-                         f"flow), got {mode!r}.")
-    if deinterlace not in DEINTERLACE:
-        raise ValueError(f"deinterlace must be one of {', '.join(DEINTERLACE)}, got {deinterlace!r}.")
-    if start < 0 or (max_frames is not None and max_frames < 1) or keyframe_interval < 1:
-        raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={start}, "
-                         f"max_frames={max_frames}, keyframe_interval={keyframe_interval}.")
+    _check_options(size, mode, deinterlace, start, max_frames, keyframe_interval)
     info = probe_video(video)
     if temperature is not None:
         set_temperature(net, temperature)
@@ -512,15 +518,7 @@ def colorize_video(
     FolderInUseError
         Another run works in ``frames_dir``; nothing was touched.
     """
-    check_size(size)
-    if mode not in ("exact", "fast"):
-        raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
-                         f"flow), got {mode!r}.")
-    if deinterlace not in DEINTERLACE:
-        raise ValueError(f"deinterlace must be one of {', '.join(DEINTERLACE)}, got {deinterlace!r}.")
-    if start < 0 or (max_frames is not None and max_frames < 1) or keyframe_interval < 1:
-        raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={start}, "
-                         f"max_frames={max_frames}, keyframe_interval={keyframe_interval}.")
+    _check_options(size, mode, deinterlace, start, max_frames, keyframe_interval)
     strength = (DEFAULT_STRENGTH if smooth is True else float(smooth)) if smooth else 0.0
     source = probe_video(video)
     out = output_path(source.path, out)
