@@ -559,6 +559,8 @@ def colorize_video(
         def finished(cell: range) -> None:  # the segment is checked: a rerun need not decode it again
             checked[segment_path(frames_dir, cell).name] = _stamp(segment_path(frames_dir, cell))
             write_manifest(frames_dir, manifest)
+            position[0] = max(position[0], cell.stop)  # with Dask, the frames come a segment at a time
+
         try:
             if client is not None and jobs:
                 from .cluster import colorize_segments  # Dask is imported only when it is used
