@@ -443,8 +443,8 @@ class VideoReport:
                   f"{self.segments_bytes / 1e6:.1f} MB" + (f"; {f.redone} frames of damaged segments redone"
                                                            if f.redone else ""), w.check, *w.sound_notes]
         if self.png_bytes:
-            lines.append(f"the frames folder also holds frames as PNG files ({self.png_bytes / 1e6:.0f} MB): "
-                         "the video does not need them (delete frame_*.png there to free the space)")
+            lines.append(f"the frames folder also holds frames as PNG files ({self.png_bytes / 1e6:.0f} MB, from "
+                         "colorize_frames or keep_frames): the video is made without them")
         if f.deinterlaced:
             lines.append("the source is interlaced: frames were deinterlaced (bwdif) before colourising")
         if f.decode_notes:
@@ -576,7 +576,8 @@ def colorize_video(
             bar.close()
             _record_results(results, manifest, report, frames_dir)
             write_manifest(frames_dir, manifest)
-        segments = _final_segments(frames_dir, start, stop, manifest.get("frame_count"))
+        segments = _final_segments(frames_dir, start, stop, length, manifest.get("frame_count"), checked)
+        write_manifest(frames_dir, manifest)
         if not segments:
             if report.decode_error:
                 raise VideoError(report.decode_error)
@@ -682,22 +683,30 @@ def _record_results(results: list[JobResult], manifest: dict, report: FramesRepo
     report.done = report.computed + report.reused
 
 
-def _final_segments(frames_dir: Path, start: int, stop: float, frame_count: int | None) -> list[Segment]:
-    """The segments that make the video, in order from ``start``; segments in the folder that overlap
-    them but are not part of them (a preview's, frames past the video's end) are deleted."""
+def _final_segments(frames_dir: Path, start: int, stop: float, length: int, frame_count: int | None,
+                    checked: dict) -> list[Segment]:
+    """The segments that make the video, in order from ``start``: at each step the grid's cell, cut to
+    ``stop`` (or the video's end). Segments that overlap them but are not the grid's (a preview's
+    of other frames) are deleted: whole cells, and the video's last one, stay for later runs."""
     stop = min(stop, frame_count) if frame_count is not None else stop
-    chain, position = [], start
     files = segment_files(frames_dir)
-    by_start = {cell.start: cell for cell in sorted(files, key=len)}  # the longest of one start wins
-    while position < stop and position in by_start:
-        cell = by_start[position]
-        if cell.stop > stop:
+    chain, position = [], start
+    while position < stop:
+        expected = range(position, int(min(position - position % length + length, stop)))
+        if expected not in files and math.isinf(stop):  # the length unknown: the longest one there
+            expected = max((cell for cell in files if cell.start == position), key=len, default=None)
+        if expected not in files:
             break
-        chain.append(cell)
-        position = cell.stop
+        chain.append(expected)
+        position = expected.stop
+
+    def kept(cell: range) -> bool:
+        return cell.start % length == 0 and (len(cell) == length or cell.stop == frame_count)
+
     for cell, path in files.items():
-        if cell not in chain and cell.start < max(position, start + 1) and cell.stop > start:
+        if cell not in chain and cell.start < position and cell.stop > start and not kept(cell):
             path.unlink(missing_ok=True)
+            checked.pop(path.name, None)
     return [read_segment(files[cell], cell, decode=False) for cell in chain]
 
 

@@ -323,7 +323,7 @@ class FrameScrubber(widgets.VBox):
         from .video import frame_path, read_frames  # PyAV is imported only when a video is shown
 
         self._frame_path = frame_path
-        self.frames_dir = Path(colourised)
+        self.colourised = Path(colourised)
         self.originals = [shrink_to_fit(frame.image, max_side) for frame in read_frames(video, max_frames=max_frames)]
         if not self.originals:
             raise ValueError(f"{video} has no frames to show.")
@@ -346,7 +346,7 @@ class FrameScrubber(widgets.VBox):
         width = original.shape[1]
         self.caption.value = (f"<div style='display:flex;width:{2 * width + 8}px'><b style='width:{width + 8}px'>"
                               f"original, frame {self.slider.value}</b><b>colourised</b></div>")
-        path = self._frame_path(self.frames_dir, self.slider.value)
+        path = self._frame_path(self.colourised, self.slider.value)
         colour = self.colours.get(self.slider.value)
         if colour is None and path.is_file():
             colour = cv2.imread(str(path))

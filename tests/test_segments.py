@@ -303,3 +303,20 @@ def test_a_dropped_frame_in_a_constant_rate_video_keeps_every_time(net, tmp_path
     assert not video.probe_video(clip).variable_rate
     report = colorize_video(clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
     assert video_check.stream_times(report.video).frame_times == pytest.approx(times, abs=1e-3)
+
+
+def test_a_preview_after_a_full_run_loses_nothing(long_clip, net, tmp_path):
+    folder = tmp_path / "f"
+    colorize_video(long_clip, net, out=tmp_path / "full.mp4", frames_dir=folder, progress=False)
+    whole = {p.name: p.read_bytes() for p in folder.glob("segment_*")}
+    preview = colorize_video(long_clip, net, out=tmp_path / "preview.mp4", frames_dir=folder, progress=False,
+                             max_frames=24)
+    assert preview.written.frames == 24 and preview.segments_computed == 1
+    after = {p.name: p.read_bytes() for p in folder.glob("segment_*")}
+    assert sorted(after) == sorted([*whole, "segment_000001-000024.mp4"])  # the full run's are all kept
+    assert all(after[name] == data for name, data in whole.items())
+    again = colorize_video(long_clip, net, out=tmp_path / "again.mp4", frames_dir=folder, progress=False)
+    assert (again.segments_computed, again.segments_reused) == (0, 2)
+    assert {p.name: p.read_bytes() for p in folder.glob("segment_*")} == whole  # the preview's is gone
+    assert same_frames(again.video, tmp_path / "full.mp4")
+
