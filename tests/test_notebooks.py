@@ -86,7 +86,7 @@ def test_photo_notebook_upload_box_comes_before_the_link_to_03():
 
 
 def test_video_notebook_shows_the_plain_method_with_sound(executed):
-    """Section 3 decodes, colourises and saves frames by hand, then reassembles them with the sound."""
+    """Section 2 decodes, colourises and saves frames by hand, then reassembles them with the sound."""
     from helpers.video_io import probe_video, read_frames
     from tests.conftest import PLAIN_FRAMES
 
@@ -102,13 +102,85 @@ def test_video_notebook_shows_the_plain_method_with_sound(executed):
         assert f"{label}" in html  # the players are labelled
 
 
+def test_video_notebook_works_in_segments_and_shows_why(executed):
+    """Section 6: one pass into segments, the disk arithmetic for a film from sizes measured on disk, a
+    segment that plays alone, and resuming by segment; section 8 measures the flicker of the videos."""
+    from helpers.segments import segment_cells, segment_length
+    from helpers.video_io import probe_video, read_frames
+    from tests.conftest import PREVIEW_FRAMES
+
+    nb = executed(NOTEBOOKS / "03_video.ipynb")
+    text = text_of(nb)
+    info = probe_video(NOTEBOOKS.parent / "input_video" / "sample_clip.mp4")
+    out = re.search(r"^(\S+sample_clip_color\.mp4): (\d+) frames, ([\d.]+) s$", text, re.M)
+    assert int(out[2]) == PREVIEW_FRAMES and probe_video(out[1]).has_audio
+    assert len(list(read_frames(out[1]))) == PREVIEW_FRAMES
+    cells = segment_cells(0, PREVIEW_FRAMES, segment_length(info.fps))  # the grid: about 4 s a segment
+    assert re.search(rf"^segments in \S+: {len(cells)} computed \({PREVIEW_FRAMES} frames, {PREVIEW_FRAMES} network "
+                     rf"passes\), 0 reused \(0 frames\), [\d.]+ MB$", text, re.M)
+    assert "also holds frames as PNG" not in text  # section 3's PNG frames have a folder of their own
+
+    # the listing: the grid's segments, as the files are named, with their sizes
+    listed = re.findall(r"^(segment_(\d{6})-(\d{6})\.mp4): frames (\d+) to (\d+), ([\d.]+) MB$", text, re.M)
+    assert [(int(a), int(b)) for _, a, b, _, _, _ in listed] == [(c.start + 1, c.stop) for c in cells]
+    assert all(int(a) == int(c) and int(b) == int(d) for _, a, b, c, d, _ in listed)
+
+    # the disk arithmetic, from the files the notebook made
+    png_dir = Path(re.search(r"frames computed, \d+ reused, in (\S+)", text)[1])
+    pngs = sorted(png_dir.glob("frame_*.png"))
+    assert len(pngs) == PREVIEW_FRAMES
+    measured_png = sum(p.stat().st_size for p in pngs) / 1e6 / len(pngs)
+    sizes = re.search(r"one frame of this clip \((\d+) x (\d+)\): ([\d.]+) MB as PNG, ([\d.]+) MB in a segment: "
+                      r"(\d+) times less", text)
+    assert (int(sizes[1]), int(sizes[2])) == (info.width, info.height)
+    png_mb, segment_mb = float(sizes[3]), float(sizes[4])
+    assert abs(png_mb - measured_png) < 0.001
+    assert png_mb > 5 * segment_mb  # the point of the section: segments take far less disk than PNG frames
+    film = re.search(r"a 90-minute film at ([\d.]+) frames/s, ([\d,]+) frames: ([\d.]+) (GB|MB) of PNG frames, "
+                     r"([\d.]+) (GB|MB) of segments", text)
+    frames = int(film[2].replace(",", ""))
+    assert frames == round(90 * 60 * info.fps)
+
+    def mb(number: str, unit: str) -> float:
+        return float(number) * (1000 if unit == "GB" else 1)
+
+    assert abs(mb(film[3], film[4]) - frames * png_mb) <= 0.01 * frames * png_mb + 100
+    assert abs(mb(film[5], film[6]) - frames * segment_mb) <= 0.01 * frames * segment_mb + 100
+    assert mb(film[3], film[4]) > 5 * mb(film[5], film[6])
+
+    # a segment plays alone, without sound; the page embeds it
+    first = re.search(r"^(segment_\d{6}-\d{6}\.mp4): \d+ x \d+, .*, no sound$", text, re.M)
+    assert first and first[1] == listed[0][0]
+    assert any(o.get("data", {}).get("text/html", "").startswith("<video")
+               for c in nb.cells if "first_segment" in c.source for o in c.get("outputs", []))
+
+    # resuming: the deleted segment is computed again, the others are reused
+    again = re.search(r"deleted (segment_\S+\.mp4), then ran again: 1 segment computed \((\d+) frames\), "
+                      r"(\d+) reused \((\d+) frames\)", text)
+    assert again[1] == listed[-1][0]
+    assert int(again[2]) == len(cells[-1]) and int(again[3]) == len(cells) - 1
+    assert int(again[2]) + int(again[4]) == PREVIEW_FRAMES
+
+    # section 8: flicker of the videos (H.264), against the same colours as PNG frames; smoothing lowers it
+    flicker = {name: float(value) for name, value in
+               re.findall(r"^(PNG frames \(before compression\)|video|smoothed video) +flicker +([\d.]+)", text, re.M)}
+    assert set(flicker) == {"PNG frames (before compression)", "video", "smoothed video"}
+    assert abs(flicker["video"] - flicker["PNG frames (before compression)"]) < 0.25 * flicker["video"]
+    assert flicker["smoothed video"] < flicker["video"]
+
+
 def test_video_notebook_spreads_the_work_over_two_dask_workers(executed):
-    """Section 9: a 2-worker LocalCluster on 127.0.0.1 gives the same frames as section 8's one process."""
+    """Section 10: a 2-worker LocalCluster on 127.0.0.1 sends back the same segments as section 9's one process."""
+    from helpers.segments import segment_cells, segment_length
+    from helpers.video_io import probe_video
     from tests.conftest import PREVIEW_FRAMES
 
     text = text_of(executed(NOTEBOOKS / "03_video.ipynb"))
     assert re.search(r"Dask: 2 worker\(s\); dashboard: http://127\.0\.0\.1:\d+/status", text)
-    assert f"the same bytes as section 8's one-process frames: {PREVIEW_FRAMES} of {PREVIEW_FRAMES}" in text
+    fps = probe_video(NOTEBOOKS.parent / "input_video" / "sample_clip.mp4").fps
+    count = len(segment_cells(0, PREVIEW_FRAMES, segment_length(fps, 32)))
+    assert re.search(rf"{PREVIEW_FRAMES} frames in [\d.]+ s on 2 workers: {count} segment\(s\)", text)
+    assert f"the same bytes as section 9's one-process segments: {count} of {count}" in text
 
 
 def test_notebooks_follow_the_skeleton():
