@@ -112,10 +112,10 @@ def wait_for_jupyter(url: str, process, log_path: Path, what: str, timeout: floa
             time.sleep(0.5)
 
 
-PREVIEW_FRAMES = 24
+PREVIEW_FRAMES = 16
 """Frames notebook 03 colourises in the test runs (its parameters cell says None: all)."""
 PLAIN_FRAMES = 8
-"""Frames notebook 03 colourises by hand in its section 3 in the test runs (the cell says 24)."""
+"""Frames notebook 03 colourises by hand in its section 2 in the test runs (the cell says 24)."""
 
 
 def prepare_notebook(nb) -> None:
