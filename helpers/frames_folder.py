@@ -186,7 +186,7 @@ class TimestampRecorder:
         manifest["time_base"] = str(info.time_base)
         manifest["fps"] = info.fps  # for the length of the last frame of a one-frame video
         # pixel shape, for the output; turned with the picture
-        manifest["sample_aspect"] = str(1 / info.sample_aspect if info.rotation in (90, 270) else info.sample_aspect)
+        manifest["sample_aspect"] = str(info.shown_sample_aspect)
         self.pts: list = manifest["pts"]
 
     def record(self, frames: Iterable[Frame]) -> Iterator[Frame]:

@@ -199,7 +199,7 @@ def run_job(job: Job, net, folder: Path, *, times=None, keep_frames: Path | None
             if writer is None:
                 cell = job.cell_of(frame.index)
                 writer = SegmentWriter(segment_path(folder, cell), time_base=info.time_base, fps=info.fps,
-                                       sample_aspect=_sample_aspect(info), b_frames=job.b_frames)
+                                       sample_aspect=info.shown_sample_aspect, b_frames=job.b_frames)
             writer.add(frame.pts, img)
             if keep_frames is not None:
                 write_image(frame_path(keep_frames, frame.index + 1), img)
@@ -225,9 +225,3 @@ def _finished(cell: range, result: JobResult, on_segment: Callable[[range], None
     result.segments.append(cell)
     if on_segment is not None:
         on_segment(cell)
-
-
-def _sample_aspect(info):
-    """The pixel shape as shown: turned with the picture for phone video stored on its side."""
-    return 1 / info.sample_aspect if info.rotation in (90, 270) else info.sample_aspect
-

@@ -27,7 +27,7 @@ from .files import atomic_path, remove_stale_parts
 from .frames_folder import MANIFEST, frames_folder_lock, numbered_frames, read_manifest
 from .paths import COLORIZED_VIDEOS
 from .video_check import check_video
-from .video_io import VideoError, output_format, write_video
+from .video_io import VideoError, frame_durations, output_format, write_video
 
 
 @dataclass
@@ -90,8 +90,7 @@ def frames_to_video(
         if None in pts:
             raise VideoError(f"The times of some frames in {frames_dir} are unknown (an interrupted run): run the "
                              "colourisation again to complete them.")
-        last_step = pts[-1] - pts[-2] if len(pts) > 1 else max(1, round(1 / (manifest.get("fps", 25) * time_base)))
-        durations = [b - a for a, b in zip(pts, pts[1:])] + [last_step]
+        durations = frame_durations(pts, manifest.get("fps", 25), time_base)
         source = Path(manifest["video"]["source"])
         first_time = float(pts[0] * time_base)
         first_image = cv2.imread(str(frames[0][1]))

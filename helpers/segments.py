@@ -32,20 +32,28 @@ import math
 import os
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from .av_compat import fraction
 from .files import atomic_path, new_part
 from .sound import Soundtrack, Written
-from .video_io import CRF, PRESET, VideoError, _even, open_video, output_format
+from .video_check import check_video
+from .video_io import (
+    VideoError,
+    _even,
+    add_h264_stream,
+    frame_durations,
+    open_video,
+    output_format,
+    yuv_frame,
+)
 
 SEGMENT_SECONDS = 4
 """A segment is about this long: a kill loses at most that much work, and a 10-second clip still
@@ -56,8 +64,8 @@ _SEGMENT_NAME = re.compile(r"segment_(\d{6,})-(\d{6,})\.mp4")
 X264_THREADS = 4
 """x264's frame threads, fixed: its output depends on the thread count, and must not depend on the
 machine (a cluster of unlike machines gives the same segments)."""
-X264_OPTIONS = {"crf": str(CRF), "preset": PRESET, "x264-params": "stitchable=1"}
-"""The encoder's settings for every segment (see ``helpers.video_io.CRF`` and ``PRESET``)."""
+X264_OPTIONS = {"x264-params": "stitchable=1"}
+"""x264's settings for every segment, on top of ``helpers.video_io.add_h264_stream``'s (CRF, preset)."""
 ENCODE_AHEAD = 3
 """Frames waiting for the encoder thread at most: enough to smooth out x264's uneven pace."""
 FIRST_PTS = "colorize_first_pts"
@@ -170,24 +178,13 @@ class SegmentWriter:
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="x264")
         self._waiting: deque[Future] = deque()
 
-    def _open_stream(self, width: int, height: int) -> None:
-        options = {**X264_OPTIONS, **({} if self.b_frames else {"bf": "0"})}
-        stream = self._output.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001), options=options)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.thread_type = "FRAME"
-        stream.codec_context.thread_count = X264_THREADS
-        stream.time_base = stream.codec_context.time_base = self.time_base
-        ctx = stream.codec_context
-        ctx.sample_aspect_ratio = self.sample_aspect
-        # converted with the BT.601 matrix, limited range: say so, or players guess BT.709 for HD
-        ctx.colorspace = ctx.color_primaries = ctx.color_trc = 6  # SMPTE 170M = BT.601 (525 lines)
-        ctx.color_range = 1  # limited ("TV") range
-        self._stream = stream
-
     def add(self, pts: int, img_bgr: np.ndarray) -> None:
         """Encode one frame shown at ``pts`` (``(H, W, 3)`` uint8 BGR; odd sizes get a repeated edge)."""
         if self._stream is None:
-            self._open_stream(img_bgr.shape[1] + img_bgr.shape[1] % 2, img_bgr.shape[0] + img_bgr.shape[0] % 2)
+            width, height = img_bgr.shape[1] + img_bgr.shape[1] % 2, img_bgr.shape[0] + img_bgr.shape[0] % 2
+            self._stream = add_h264_stream(self._output, width, height, fps=self.fps, time_base=self.time_base,
+                                           sample_aspect=self.sample_aspect, b_frames=self.b_frames,
+                                           options=X264_OPTIONS, threads=X264_THREADS)
             self._first_pts = pts
             self._output.metadata.update({FIRST_PTS: str(pts), TIME_BASE: str(self.time_base)})
         if self._last_pts is not None and pts <= self._last_pts:
@@ -199,10 +196,7 @@ class SegmentWriter:
         self.frames += 1
 
     def _encode(self, pts: int, img_bgr: np.ndarray) -> None:
-        # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range) is several times faster than FFmpeg's swscale
-        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(_even(img_bgr), cv2.COLOR_BGR2YUV_I420), format="yuv420p")
-        frame.pts, frame.time_base = pts, self.time_base
-        self._mux(self._stream.encode(frame))
+        self._mux(self._stream.encode(yuv_frame(_even(img_bgr), pts, self.time_base)))
 
     def _mux(self, packets) -> None:
         for packet in packets:
@@ -302,16 +296,6 @@ class Joined:
     sound_notes: list[str] = field(default_factory=list)
 
 
-def frame_durations(pts: Sequence[int], fps: float, time_base: Fraction) -> list[int]:
-    """How long each frame is shown: until the next one; the last one as long as the one before it
-    (or ``1 / fps`` for a single frame).
-
-    Example: ``frame_durations([0, 2, 3], 25, Fraction(1, 50))`` is ``[2, 1, 1]``.
-    """
-    steps = [b - a for a, b in zip(pts, pts[1:])]
-    return steps + [steps[-1] if steps else max(1, round(1 / (fps * time_base)))]
-
-
 def join_segments(segments: Iterable[Segment], out_path: str | os.PathLike, *, fps: float,
                   audio_from: str | os.PathLike | None = None) -> Joined:
     """Copy the segments' packets, unchanged, into one video at ``out_path``, with every sound stream
@@ -321,8 +305,6 @@ def join_segments(segments: Iterable[Segment], out_path: str | os.PathLike, *, f
     ``segments`` must follow each other without a gap. ``out_path``'s suffix picks the container
     (``.mp4``, ``.mkv``, ``.mov``). ``fps``: the source's rate (for a single frame's length).
     """
-    from .video_check import check_video  # video_check imports video_io, as this module does: no cycle
-
     segments = list(segments)
     if not segments:
         raise VideoError("No frames to write.")

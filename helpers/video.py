@@ -303,10 +303,8 @@ def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dic
         report.network_passes += result.network_passes
         report.decode_notes += result.decode_notes
         if result.decode_error is not None:
-            message, index = result.decode_error
-            report.decode_error = (f"Decoding stopped at frame {index + 1}: {message}. The frames before it are kept "
-                                   f"in {frames_dir}.")
-            manifest["frame_count"] = index
+            report.decode_error = _decoding_stopped(*result.decode_error, frames_dir)
+            manifest["frame_count"] = result.decode_error[1]
             return
         if result.end is not None:
             manifest["frame_count"] = result.end
@@ -609,19 +607,19 @@ def _checked_segments(frames_dir: Path, start: int, stop: float, report: FramesR
     and their times checked, in milliseconds instead of a second, so a film resumes at once.
     """
     good = []
-    found = sorted(((cell, path) for cell, path in segment_files(frames_dir).items()
+    found = sorted(((cell, path, _stamp(path)) for cell, path in segment_files(frames_dir).items()
                     if cell.stop > start and cell.start < stop), key=lambda item: item[0].start)
-    unknown = sum(checked.get(path.name) != _stamp(path) for _, path in found)
-    for cell, path in tqdm(found, unit="segment", desc="checking segments", disable=not progress or unknown < 10):
+    unknown = sum(checked.get(path.name) != stamp for _, path, stamp in found)
+    for cell, path, stamp in tqdm(found, unit="segment", desc="checking segments",
+                                  disable=not progress or unknown < 10):
         try:
-            trusted = checked.get(path.name) == _stamp(path)
-            read_segment(path, cell, decode=not trusted)
+            read_segment(path, cell, decode=checked.get(path.name) != stamp)
         except (VideoError, OSError):
             path.unlink(missing_ok=True)
             checked.pop(path.name, None)
             report.redone += len(cell)
             continue
-        checked[path.name] = _stamp(path)
+        checked[path.name] = stamp
         good.append(cell)
     return good
 
@@ -677,10 +675,13 @@ def _record_results(results: list[JobResult], manifest: dict, report: FramesRepo
     if ends:
         manifest["frame_count"] = min(ends + ([manifest["frame_count"]] if manifest.get("frame_count") else []))
     if manifest.get("decode_error"):
-        message, index = manifest["decode_error"]
-        report.decode_error = (f"Decoding stopped at frame {index + 1}: {message}. The frames before it are kept "
-                               f"in {frames_dir}.")
+        report.decode_error = _decoding_stopped(*manifest["decode_error"], frames_dir)
     report.done = report.computed + report.reused
+
+
+def _decoding_stopped(message: str, index: int, frames_dir: Path) -> str:
+    """The report's line for a video whose frame ``index`` (0-based) could not be decoded."""
+    return f"Decoding stopped at frame {index + 1}: {message}. The frames before it are kept in {frames_dir}."
 
 
 def _final_segments(frames_dir: Path, start: int, stop: float, length: int, frame_count: int | None,

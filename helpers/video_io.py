@@ -113,6 +113,11 @@ class VideoInfo:
     audio: tuple[AudioInfo, ...] = ()
 
     @property
+    def shown_sample_aspect(self) -> Fraction:
+        """``sample_aspect`` as the picture is shown: turned with it (phone video stored on its side)."""
+        return 1 / self.sample_aspect if self.rotation in (90, 270) else self.sample_aspect
+
+    @property
     def has_audio(self) -> bool:
         return bool(self.audio)
 
@@ -457,6 +462,16 @@ def read_frames(video: str | os.PathLike | VideoInfo, *, start: int = 0, max_fra
 
 
 # --------------------------------------------------------------------------- writing
+def frame_durations(pts: Sequence[int], fps: float, time_base: Fraction) -> list[int]:
+    """How long each frame is shown: until the next one; the last one as long as the one before it
+    (or ``1 / fps`` for a single frame).
+
+    Example: ``frame_durations([0, 2, 3], 25, Fraction(1, 50))`` is ``[2, 1, 1]``.
+    """
+    steps = [b - a for a, b in zip(pts, pts[1:])]
+    return steps + [steps[-1] if steps else max(1, round(1 / (fps * time_base)))]
+
+
 def output_format(path: str | os.PathLike) -> str:
     """FFmpeg's format name for an output path; VideoError for a suffix with no known container."""
     suffix = Path(path).suffix.lower()
@@ -470,6 +485,39 @@ def _even(img: np.ndarray) -> np.ndarray:
     """Pad to even width and height by repeating the last row/column: yuv420p needs even sizes."""
     h, w = img.shape[:2]
     return cv2.copyMakeBorder(img, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE) if (h % 2 or w % 2) else img
+
+
+def add_h264_stream(output, width: int, height: int, *, fps: float, time_base: Fraction,
+                    sample_aspect: Fraction = Fraction(1), b_frames: bool = True, options: dict | None = None,
+                    threads: int | None = None):
+    """An H.264 stream in ``output`` (a PyAV output container) for ``yuv_frame``s of ``width`` x ``height``
+    (even), with this project's x264 settings (``CRF``, ``PRESET``, and ``options`` on top); ``threads``:
+    x264's thread count, None for its own choice (it depends on the machine)."""
+    stream = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
+                               options={"crf": str(CRF), "preset": PRESET, **({} if b_frames else {"bf": "0"}),
+                                        **(options or {})})
+    stream.width, stream.height = width, height
+    stream.pix_fmt = "yuv420p"
+    # x264's frame threads, as the ffmpeg program uses: PyAV's default (slices) is 15 % slower
+    stream.thread_type = "FRAME"
+    if threads is not None:
+        stream.codec_context.thread_count = threads
+    stream.time_base = stream.codec_context.time_base = time_base
+    stream.codec_context.sample_aspect_ratio = sample_aspect
+    # the frames are converted with the BT.601 matrix, limited range: say so, or players
+    # guess BT.709 for HD and shift the colours
+    ctx = stream.codec_context
+    ctx.colorspace = ctx.color_primaries = ctx.color_trc = 6  # SMPTE 170M = BT.601 (525 lines)
+    ctx.color_range = 1  # limited ("TV") range
+    return stream
+
+
+def yuv_frame(img_bgr: np.ndarray, pts: int, time_base: Fraction) -> av.VideoFrame:
+    """``(H, W, 3)`` uint8 BGR (even H and W) as a ``yuv420p`` frame shown at ``pts`` (units of ``time_base``)."""
+    # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range) is several times faster than FFmpeg's swscale
+    frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+    frame.pts, frame.time_base = pts, time_base
+    return frame
 
 
 def write_video(
@@ -537,26 +585,12 @@ def write_video(
         for pts, duration, img_bgr in frames:
             img_bgr = _even(img_bgr)
             if stream is None:
-                stream = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
-                                           options={"crf": str(CRF), "preset": PRESET,
-                                                    **({"bf": "0"} if variable_rate else {})})
-                stream.width, stream.height = img_bgr.shape[1], img_bgr.shape[0]
-                stream.pix_fmt = "yuv420p"
-                # x264's frame threads, as the ffmpeg program uses: PyAV's default (slices) is 15 % slower
-                stream.thread_type = "FRAME"
-                stream.time_base = stream.codec_context.time_base = time_base
-                stream.codec_context.sample_aspect_ratio = sample_aspect
-                # the frames are converted with the BT.601 matrix, limited range: say so, or players
-                # guess BT.709 for HD and shift the colours
-                ctx = stream.codec_context
-                ctx.colorspace = ctx.color_primaries = ctx.color_trc = 6  # SMPTE 170M = BT.601 (525 lines)
-                ctx.color_range = 1  # limited ("TV") range
+                stream = add_h264_stream(output, img_bgr.shape[1], img_bgr.shape[0], fps=fps, time_base=time_base,
+                                         sample_aspect=sample_aspect, b_frames=not variable_rate)
                 if audio_from is not None:
                     audio = Soundtrack(Path(audio_from), output, audio_start,
                                        math.inf if audio_end is None else audio_end)
-            # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range) is several times faster than FFmpeg's swscale
-            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
-            frame.pts, frame.time_base = pts, time_base
+            frame = yuv_frame(img_bgr, pts, time_base)
             durations[pts] = duration
             end_pts = pts + duration
             _mux_video(output, stream, stream.encode(frame), durations)
