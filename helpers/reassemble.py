@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,20 +25,8 @@ from .background import in_parallel
 from .files import atomic_path, remove_stale_parts
 from .frames_folder import MANIFEST, frames_folder_lock, numbered_frames, read_manifest
 from .paths import COLORIZED_VIDEOS
-from .video_check import check_video
+from .video_check import Reassembly, check_video
 from .video_io import VideoError, frame_durations, output_format, write_video
-
-
-@dataclass
-class Reassembly:
-    """What ``frames_to_video`` wrote."""
-
-    path: Path
-    frames: int
-    duration: float
-    check: str
-    """What was checked after writing, in words."""
-    sound_notes: list[str]
 
 
 def frames_to_video(

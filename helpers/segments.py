@@ -34,7 +34,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,7 +44,7 @@ import numpy as np
 from .av_compat import fraction
 from .files import atomic_path, new_part
 from .sound import Soundtrack, Written
-from .video_check import check_video
+from .video_check import Reassembly, check_video
 from .video_io import (
     VideoError,
     _even,
@@ -284,20 +284,8 @@ def read_segment(path: str | os.PathLike, cell: range | None = None, *, decode: 
 
 
 # --------------------------------------------------------------------------- joining
-@dataclass
-class Joined:
-    """What ``join_segments`` wrote."""
-
-    path: Path
-    frames: int
-    duration: float
-    check: str
-    """What was checked after writing, in words."""
-    sound_notes: list[str] = field(default_factory=list)
-
-
 def join_segments(segments: Iterable[Segment], out_path: str | os.PathLike, *, fps: float,
-                  audio_from: str | os.PathLike | None = None) -> Joined:
+                  audio_from: str | os.PathLike | None = None) -> Reassembly:
     """Copy the segments' packets, unchanged, into one video at ``out_path``, with every sound stream
     of ``audio_from`` (``helpers.sound``), then check it (``helpers.video_check``) before it gets its
     name. Times start at 0 with the first segment's first frame.
@@ -349,4 +337,6 @@ def join_segments(segments: Iterable[Segment], out_path: str | os.PathLike, *, f
                 written = sound.finish(output, end)
         times = [float((p - zero) * time_base) for p in pts]
         check = check_video(tmp, times, float(span * time_base), written.audio_ends, name=out_path.name)
-    return Joined(out_path, len(pts), float(span * time_base), check, written.notes)
+    if audio_from is not None and not written.audio_ends and not written.notes:
+        written.notes.append("the source has no sound")
+    return Reassembly(out_path, len(pts), float(span * time_base), check, written.notes)

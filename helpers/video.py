@@ -583,11 +583,9 @@ def colorize_video(
                              "there on (start counts frames from 0).")
         replaced = out.exists()
         remove_stale_parts(out.parent, out.name)  # a killed run's half-written video
-        joined = join_segments(segments, out, fps=source.fps, audio_from=source.path)
+        written = join_segments(segments, out, fps=source.fps, audio_from=source.path)
         if keep_frames:
             _keep_frames(frames_dir, segments, manifest, source)
-    notes = joined.sound_notes or ([] if source.has_audio else ["the source has no sound"])
-    written = Reassembly(out, joined.frames, joined.duration, joined.check, notes)
     computed = {cell for result in results for cell in result.segments}
     if report.decode_error:
         warnings.warn(report.decode_error, stacklevel=2)

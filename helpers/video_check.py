@@ -32,6 +32,18 @@ class StreamTimes:
     """Where each sound stream ends, in seconds."""
 
 
+@dataclass
+class Reassembly:
+    """A video written and checked: what ``frames_to_video`` or ``helpers.segments.join_segments`` wrote."""
+
+    path: Path
+    frames: int
+    duration: float
+    check: str
+    """What was checked after writing, in words."""
+    sound_notes: list[str]
+
+
 def stream_times(path: str | os.PathLike) -> StreamTimes:
     """Frame times and stream ends of a video file, from its packets (fast: no decoding).
 
