@@ -256,7 +256,7 @@ def test_cli_photo_with_a_fast_backend(tiny_model, tmp_path, monkeypatch, capsys
     photo = tmp_path / "in" / "gray.png"
     photo.parent.mkdir()
     cv2.imwrite(str(photo), np.tile(np.linspace(30, 220, 90).astype(np.uint8), (60, 1)))
-    assert main(["photo", str(photo), "--out", str(tmp_path / "cv")]) == 0
+    assert main(["photo", str(photo), "--out", str(tmp_path / "cv"), "--backend", "opencv"]) == 0
     assert main(["photo", str(photo), "--out", str(tmp_path / "ort"), "--backend", "onnxruntime"]) == 0
     assert "onnxruntime" in capsys.readouterr().out
     a, b = (cv2.imread(str(tmp_path / d / "gray_color.png")) for d in ("cv", "ort"))

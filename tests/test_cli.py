@@ -198,7 +198,8 @@ def test_transparent_png_keeps_its_alpha_and_was_coloured_over_white(model_env, 
     rgba[30:40, :, 3] = 100  # half-transparent
     Image.fromarray(rgba, "RGBA").save(tmp_path / "cutout.png")
     out = tmp_path / "out"
-    assert main(["photo", str(tmp_path / "cutout.png"), "--out", str(out)]) == 0
+    # OpenCV's network, as load_model()'s below: --backend auto may choose bf16 on a CPU that has it
+    assert main(["photo", str(tmp_path / "cutout.png"), "--out", str(out), "--backend", "opencv"]) == 0
     assert "transparency kept" in capsys.readouterr().out
     result = Image.open(out / "cutout_color.png")
     assert result.mode == "RGBA"

@@ -172,7 +172,9 @@ def test_damaged_manifest_gives_a_clear_error_and_restart_recovers(clip, net, tm
     with pytest.raises(VideoError, match="damaged.*--restart"):
         colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False)
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
-    args = ["video", str(clip), "--out", str(tmp_path / "o.mp4"), "--frames-dir", str(tmp_path / "f")]
+    # OpenCV's network, as ``net`` is: --backend auto may choose bf16 on a CPU that has it, other colours
+    args = ["video", str(clip), "--out", str(tmp_path / "o.mp4"), "--frames-dir", str(tmp_path / "f"), "--backend",
+            "opencv"]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "manifest.json is damaged" in err and "--restart" in err and "Traceback" not in err
@@ -522,7 +524,9 @@ def test_ctrl_c_says_where_it_stopped_in_one_line(tiny_model, tmp_path):
     assert run.returncode == 130 and "Traceback" not in err
     stopped = re.search(r"stopped at frame (\d+); run the same command to resume", err)
     assert stopped and 49 <= int(stopped[1]) <= 144, err
-    assert not leftovers(frames_dir) and list(segments_of(frames_dir)) == ["segment_000001-000048.mp4"]
+    # the second segment may finish between the wait and the signal: then it is kept too, never a part of it
+    kept, cells = list(segments_of(frames_dir)), ["segment_000001-000048.mp4", "segment_000049-000096.mp4"]
+    assert not leftovers(frames_dir) and kept in (cells[:1], cells) and len(kept) <= (int(stopped[1]) - 1) // 48
 
 
 def test_ctrl_c_in_a_notebook_shows_one_line_not_a_traceback(clip, net, tmp_path, monkeypatch):

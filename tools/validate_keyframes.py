@@ -195,7 +195,8 @@ def network_seconds() -> tuple[float, str]:
 def describe(settings: dict) -> str:
     """``settings`` in words: the keyframe cap and the thresholds."""
     return (f"K = {settings['keyframe_interval']}, occluded > {settings['occlusion_max']:.0%}, "
-            f"residual > {settings['residual_max']:g}, before a cut occluded > {settings['cut_occlusion_max']:.0%}")
+            f"residual > {settings['residual_max']:g}, before a cut occluded > {settings['cut_occlusion_max']:.0%}"
+            + (f", work side {settings['work_side']}" if "work_side" in settings else ""))
 
 
 def comparison(name: str, candidate: dict, baseline: dict) -> str:
@@ -217,11 +218,15 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"the default settings' share of untrusted pixels (default {OCCLUSION_MAX})")
     parser.add_argument("--residual-max", type=float, default=RESIDUAL_MAX,
                         help=f"the default settings' L residual (default {RESIDUAL_MAX})")
+    parser.add_argument("--work-side", type=int, default=None,
+                        help="the default settings' flow and carried-colour size (default: the propagator's own)")
     parser.add_argument("--cut-occlusion-max", type=float, default=CUT_OCCLUSION_MAX,
                         help=f"the same before a scene cut (default {CUT_OCCLUSION_MAX})")
     args = parser.parse_args(argv)
     default = {"keyframe_interval": args.keyframe_interval, "occlusion_max": args.occlusion_max,
                "residual_max": args.residual_max, "cut_occlusion_max": args.cut_occlusion_max}
+    if args.work_side:
+        default["work_side"] = args.work_side
     shot_frames, modes, repeats = (12, (1,), 1) if args.quick else (SHOT_FRAMES, MODES, 3)
     frames = clip(shot_frames)
     cuts = ", ".join(str(shot_frames * n) for n in range(1, len(SHOTS)))
