@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .background import ahead
 from .colorize import DEFAULT_SIZE, network_input, predict_ab
 from .lab import lab_to_bgr, lightness
 from .motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
@@ -35,6 +36,8 @@ DUPLICATE_DIFF = 1.0
 """Mean gray difference (0..255) to the previous frame below which a frame is a duplicate."""
 UNTRUSTED_WEIGHT = 0.01
 """Weight of ab that came along an untrusted path: used only where neither side is trusted."""
+LOOK_AHEAD = 8
+"""Frames whose motion a second thread measures ahead of the colouring (``_Look``)."""
 
 PredictAB = Callable[[np.ndarray], np.ndarray]
 """``(N, H, W)`` float32 L, 0..100, at full resolution -> ``(N, h, w, 2)`` float32 ab at any size."""
@@ -57,6 +60,21 @@ class FrameInfo:
 
 
 @dataclass
+class _Look:
+    """What the propagator needs to know of a frame before any colour, from the gray inputs alone:
+    measured in a second thread ahead of the colouring (``KeyframePropagator._looks``)."""
+
+    index: int
+    source: np.ndarray  # as ``_Frame.source``
+    small: np.ndarray  # (h, w) uint8 gray at the work size
+    thumbnail: np.ndarray  # ``small`` shrunk for ``is_scene_cut``
+    duplicate: bool = False  # the same picture as the frame before
+    cut: bool = False  # the first frame of a new shot (not the first frame)
+    back: Motion | None = None  # this frame into the one before; None: first frame or cut
+    forward: Motion | None = None  # the one before into this frame
+
+
+@dataclass
 class _Frame:
     """A frame on its way through: the input at full resolution, the rest at the work size."""
 
@@ -64,7 +82,6 @@ class _Frame:
     source: np.ndarray  # (H, W) gray if the input is gray (B = G = R), else the (H, W, 3) input: L at the end
     small: np.ndarray  # (h, w) uint8 gray
     info: FrameInfo
-    thumbnail: np.ndarray | None = None  # ``small`` shrunk for ``is_scene_cut``, set by ``run``
     ab: np.ndarray | None = None  # (h, w, 2) float32: keyframes' own; for others carried here
     maps: np.ndarray | None = None  # back to the last keyframe, until the next frame has chained it
     trusted: np.ndarray | None = None  # (h, w) float32: 1 where that path is trusted; None for a keyframe
@@ -183,26 +200,15 @@ class KeyframePropagator:
         key: _Frame | None = None  # the last keyframe
         waiting: list[_Frame] = []  # the frames since then
         last: _Frame | None = None
-        for index, frame in frames:
-            if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or frame.shape[2:] not in ((), (3,)):
-                raise ValueError(f"Frame {index}: expected a (H, W, 3) or (H, W) uint8 image, "
-                                 f"got {frame.shape} {frame.dtype}.")
-            gray = to_gray(frame)
-            # keep a truly gray frame (B = G = R, as decoded from a B&W video) as gray: a third of the memory
-            source = gray if frame.ndim == 2 or _is_gray(frame, gray) else frame
-            small = small_gray(gray, self.work_side)
-            thumbnail = small_gray(small, CUT_THUMB_SIDE)  # made once, compared twice
+        for look in ahead(self._looks(frames), LOOK_AHEAD):  # the flow of the next frames meanwhile
             if last is None:
-                new = self._keyframe(index, source, small, "first frame")
-            elif index != last.index + 1 or small.shape != last.small.shape:
-                raise ValueError(f"Frame {index} does not follow frame {last.index} at the same size: feed "
-                                 "consecutive frames of one video (one run per video).")
+                new = self._keyframe(look.index, look.source, look.small, "first frame")
             else:
-                new = self._next(index, source, small, thumbnail, last, key)
+                new = self._next(look, last, key)
             if new.info.kind == "keyframe":
                 if new.cut and waiting and waiting[-1].info.occluded_share > self.cut_occlusion_max:
                     end = waiting.pop()  # the shot's last frame: no keyframe after it could fill in what is new
-                    end_key = self._keyframe(end.index, end.source, end.small, f"before the scene cut at {index}",
+                    end_key = self._keyframe(end.index, end.source, end.small, f"before the scene cut at {look.index}",
                                              occluded=end.info.occluded_share, residual=end.info.residual)
                     yield from self._release(key, waiting, end_key)
                     key, waiting = end_key, []
@@ -211,7 +217,6 @@ class KeyframePropagator:
             else:
                 waiting.append(new)
             last = new
-            last.thumbnail = thumbnail
         if waiting:  # the video ends between keyframes: its last frame becomes one
             end = waiting.pop()
             yield from self._release(key, waiting, self._keyframe(end.index, end.source, end.small, "last frame"))
@@ -226,16 +231,38 @@ class KeyframePropagator:
         return _Frame(index, source, small, info, ab=ab, ab_low=ab_low, ab_and_lightness=ab_and_lightness,
                       cut=cut)
 
-    def _next(self, index: int, source: np.ndarray, small: np.ndarray, thumbnail: np.ndarray, last: _Frame,
-              key: _Frame) -> _Frame:
+    def _looks(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[_Look]:
+        """Each frame as the propagator first sees it: gray, small, and its motion from the one before."""
+        last: _Look | None = None
+        for index, frame in frames:
+            if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or frame.shape[2:] not in ((), (3,)):
+                raise ValueError(f"Frame {index}: expected a (H, W, 3) or (H, W) uint8 image, "
+                                 f"got {frame.shape} {frame.dtype}.")
+            gray = to_gray(frame)
+            # keep a truly gray frame (B = G = R, as decoded from a B&W video) as gray: a third of the memory
+            source = gray if frame.ndim == 2 or _is_gray(frame, gray) else frame
+            small = small_gray(gray, self.work_side)
+            look = _Look(index, source, small, small_gray(small, CUT_THUMB_SIDE))  # thumbnail: made once, used twice
+            if last is not None and (index != last.index + 1 or small.shape != last.small.shape):
+                raise ValueError(f"Frame {index} does not follow frame {last.index} at the same size: feed "
+                                 "consecutive frames of one video (one run per video).")
+            if last is not None:
+                look.duplicate = cv2.absdiff(small, last.small).mean() < self.duplicate_diff
+                if look.duplicate:
+                    look.back = look.forward = (self._flow.identity(small.shape), np.ones(small.shape, np.float32))
+                elif is_scene_cut(last.thumbnail, look.thumbnail):
+                    look.cut = True
+                else:
+                    look.back, look.forward = self._flows(last.small, small)
+            yield look
+            last = look
+
+    def _next(self, look: _Look, last: _Frame, key: _Frame) -> _Frame:
         """Make a keyframe of this frame, or carry the last keyframe's ab to it; link ``last`` to it."""
-        duplicate = cv2.absdiff(small, last.small).mean() < self.duplicate_diff
-        if duplicate:
-            back = last.to_next = (self._flow.identity(small.shape), np.ones(small.shape, np.float32))
-        elif is_scene_cut(last.thumbnail, thumbnail):
+        index, source, small, duplicate = look.index, look.source, look.small, look.duplicate
+        if look.cut:
             return self._keyframe(index, source, small, "scene cut", cut=True)
-        else:
-            back, last.to_next = self._flows(last.small, small)
+        back, last.to_next = look.back, look.forward
         if last is key:
             maps, trusted = back
         else:  # chained: keyframe <- last <- this frame
