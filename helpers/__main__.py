@@ -205,6 +205,7 @@ def _dask_client(args: argparse.Namespace):
         return
     from . import cluster
 
+    cluster.quiet_logs()
     pool = ThreadPoolExecutor(max_workers=1)
     starting = pool.submit(cluster.start_cluster, args.workers) if args.workers else pool.submit(cluster.connect,
                                                                                                   address)
@@ -457,8 +458,11 @@ def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespac
     if client is not None:
         from .cluster import colorize_files
 
-        for n, r in colorize_files(client, net, jobs, size=args.size, variant=args.variant):
+        notes: list[str] = []  # workers that were refused
+        for n, r in colorize_files(client, net, jobs, size=args.size, variant=args.variant, notes=notes):
             yield n, (r.count, r.loop, r.dpi, r.pictures), r.error
+        for line in notes:
+            print(line)
         return
     for n, (src, keep_all) in enumerate(jobs):
         try:

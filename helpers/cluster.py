@@ -16,24 +16,36 @@ A 90-minute film is about 135,000 frames: half a day in exact mode on one laptop
   few seconds of video, about what the output itself takes (``colorize_segment``).
 * The client writes the segments atomically and keeps the manifest and the lock, as a
   one-process run does: an interrupted run resumes, and only missing segments are sent.
-* A worker that cannot see the model files gets them from the client, once (``ship_model``).
+* Before any work, every worker proves the client's model on a test input (``ModelCheck``, a
+  worker plugin: also workers that join later or restart), and the input's path (made
+  absolute on the client) must show every worker the same file (``check_workers_see``).
+  A worker that cannot see the model files gets them from the client, once (``ship_model``).
 
 Damage in a video is a result, not an error: the range reports it as a one-process run
-would, and is not retried. A worker that dies mid-range is replaced and its ranges run again.
+would, and is not retried. A worker that dies mid-range is replaced and its ranges run again
+(everything a range needs is a task Dask can compute again, nothing is scattered); a lost
+scheduler or a cancelled run ends in one line (``ClusterError``) and the same command finishes it.
 
 Introduced in notebook 03_video ("More than one machine").
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
 import os
 import tempfile
 import threading
+import time
+import uuid
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from dask.distributed import Client, LocalCluster, WorkerPlugin, as_completed
+from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker, wait
+from distributed.comm import CommClosedError
 
 from .backends import backend_label, load_backend, runtime
 from .colorize import colorize
@@ -178,26 +190,6 @@ def worker_net(spec: NetSpec):
     return _nets[spec]
 
 
-def prepare_workers(client, net, variant: str = "v2", model_dir: str | os.PathLike | None = None) -> NetSpec:
-    """Make every worker load the client's network, once, and check that it is the same.
-
-    Workers that cannot see the model files get them (``ship_model``). Each worker then runs
-    the network on a small test input; its colours must match ``net``'s, so frames made by
-    different workers can never differ (another model, another runtime...).
-    """
-    spec = NetSpec.of(net, variant, model_dir, threads=threads_per_worker(client))
-    ship_model(client, spec)
-    expected = _probe_colours(net)
-    for address, colours in client.run(_worker_probe, spec, get_temperature(net)).items():
-        if isinstance(colours, str):
-            raise ModelLoadError(f"Dask worker {address} cannot load the model: {colours}")
-        if colours.shape != expected.shape or np.abs(colours - expected).max() > PROBE_TOLERANCE:
-            raise ModelLoadError(f"Dask worker {address} gives other colours than this process: it loads another "
-                                 f"model than net (pass the folder net was loaded from as model_dir) or runs it "
-                                 f"differently (try --backend opencv).")
-    return spec
-
-
 PROBE_TOLERANCE = 0.05
 """Largest ab difference allowed between a worker's network and the client's on the test input:
 the same model on two CPUs may differ in the last bits of a float, another model by far more."""
@@ -209,14 +201,84 @@ def _probe_colours(net) -> np.ndarray:
     return np.array(net.forward(), np.float32)
 
 
-def _worker_probe(spec: NetSpec, temperature: float):
+_verdicts: dict[str, str] = {}  # ModelCheck.resource -> "" (proved) or why this worker was refused
+
+
+class ModelCheck(WorkerPlugin):
+    """A Dask worker plugin: load the client's network on this worker and prove that it gives the
+    client's colours (on a test input) before the worker gets any work.
+
+    Dask runs ``setup`` on every worker there is when the plugin is registered, and on every
+    worker that joins or restarts later, so no worker is ever left unchecked. Loading takes
+    seconds, so it runs in a thread, not in the worker's event loop (which must keep talking
+    to the scheduler). A worker that passes gets the Dask resource ``resource``, which every
+    task of the run asks for: only proved workers run them, one at a time each, and a run never
+    mixes the colours of two models. One that fails keeps the reason for the report (``refused``).
+    """
+
+    def __init__(self, spec: NetSpec, expected: np.ndarray, temperature: float) -> None:
+        self.spec, self.expected, self.temperature = spec, expected, temperature
+        token = hashlib.blake2b(repr((spec, temperature)).encode() + expected.tobytes(), digest_size=8).hexdigest()
+        self.resource = f"colorize-model-{token}"
+
+    async def setup(self, worker) -> None:
+        verdict = await asyncio.to_thread(_prove, self.spec, self.expected, self.temperature)
+        _verdicts[self.resource] = verdict
+        if not verdict:
+            await worker.set_resources(**{self.resource: 1})
+
+    async def teardown(self, worker) -> None:
+        if _verdicts.pop(self.resource, None) == "":
+            await worker.set_resources(**{self.resource: 0})
+
+
+def _prove(spec: NetSpec, expected: np.ndarray, temperature: float) -> str:
+    """"" when this worker's network for ``spec`` gives the ``expected`` colours; else why not, in words."""
     with _one_at_a_time:
         try:
             net = worker_net(spec)
             set_temperature(net, temperature)
-            return _probe_colours(net)
+            colours = _probe_colours(net)
         except (ModelLoadError, OSError, RuntimeError, ValueError, ImportError) as exc:
-            return str(exc)
+            return f"cannot load the model: {exc}"
+    if colours.shape != expected.shape or np.abs(colours - expected).max() > PROBE_TOLERANCE:
+        return ("gives other colours than this process: it loads another model than net (pass the folder net was "
+                "loaded from as model_dir) or runs it differently (try --backend opencv)")
+    return ""
+
+
+def _verdict(resource: str) -> str | None:
+    return _verdicts.get(resource)
+
+
+def verdicts(client, resource: str) -> dict[str, str | None]:
+    """Each worker's verdict on the model of ``resource``: "" proved, a reason, or None (not checked yet)."""
+    return client.run(_verdict, resource)
+
+
+def prepare_workers(client, net, variant: str = "v2", model_dir: str | os.PathLike | None = None) -> ModelCheck:
+    """Make every worker, now and later, prove the client's network before it gets work (``ModelCheck``).
+
+    Workers that cannot see the model files get them (``ship_model``). Returns the check: its
+    ``resource`` is what the tasks ask for. Raises ``ModelLoadError`` when no worker passes (with
+    a reason); workers that fail while others pass are named by ``refused``.
+    """
+    spec = NetSpec.of(net, variant, model_dir, threads=threads_per_worker(client))
+    ship_model(client, spec)
+    check = ModelCheck(spec, _probe_colours(net), get_temperature(net))
+    client.register_plugin(check, name=check.resource)  # returns once the workers there are now are checked
+    reasons = {address: verdict for address, verdict in verdicts(client, check.resource).items() if verdict}
+    if reasons and len(reasons) == len(client.scheduler_info(n_workers=-1)["workers"]):
+        address, reason = next(iter(reasons.items()))
+        more = f" (and {len(reasons) - 1} more worker(s) failed too)" if len(reasons) > 1 else ""
+        raise ModelLoadError(f"Dask worker {address} {reason}{more}")
+    return check
+
+
+def refused(client, check: ModelCheck) -> list[str]:
+    """One line for each worker that failed ``check``: its address and why."""
+    return [f"Dask worker {address} got no work: it {reason}"
+            for address, reason in verdicts(client, check.resource).items() if reason]
 
 
 def ship_model(client, spec: NetSpec, source: str | os.PathLike | None = None) -> list[str]:
@@ -252,6 +314,74 @@ class _ModelFiles(WorkerPlugin):
         _shipped[self.digest] = folder
 
 
+# --------------------------------------------------------------------------- the same input on every machine
+FINGERPRINT_BYTES = 1 << 20
+"""How much of a file ``file_fingerprint`` reads: enough to tell two files apart, cheap on any disk."""
+NO_WORKER_SECONDS = 120
+"""How long a run waits while no connected worker has proved the model (all died, or refused) before it stops."""
+WATCH_SECONDS = 5
+
+
+class ClusterError(OSError):
+    """The cluster cannot go on: a worker does not see the input, the scheduler was lost... (one line for people)."""
+
+
+def file_fingerprint(path: str) -> tuple[int, str] | str:
+    """``(size, BLAKE2b of the first MiB)`` of ``path`` as this machine sees it, or why it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(FINGERPRINT_BYTES)
+            size = os.fstat(file.fileno()).st_size
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return size, hashlib.blake2b(head, digest_size=16).hexdigest()
+
+
+def _differs(path: str, theirs, ours: tuple[int, str]) -> str | None:
+    """Why a worker's ``file_fingerprint`` of ``path`` is not the client's, in words; None: it is the same."""
+    if isinstance(theirs, str):
+        return f"cannot read {path} ({theirs})"
+    if tuple(theirs) != ours:
+        return f"sees another file at {path} ({'another size' if theirs[0] != ours[0] else 'other contents'})"
+    return None
+
+
+def check_workers_see(client, path: str) -> tuple[int, str]:
+    """Check that every worker sees ``path`` (absolute) as this process does, before anything is sent;
+    returns its fingerprint. Raises ``ClusterError`` naming a worker that does not."""
+    ours = file_fingerprint(path)
+    if isinstance(ours, str):
+        raise ClusterError(f"Cannot read {path}: {ours}")
+    wrong = {address: why for address, theirs in client.run(file_fingerprint, path).items()
+             if (why := _differs(path, theirs, ours))}
+    if wrong:
+        address, why = next(iter(wrong.items()))
+        more = f" (and {len(wrong) - 1} more worker(s))" if len(wrong) > 1 else ""
+        raise ClusterError(f"Dask worker {address} {why}{more}: every worker must see the input under the same path "
+                           "(a shared folder)")
+    return ours
+
+
+def _same_file(path: str, fingerprint: tuple[int, str]) -> None:
+    """On a worker, before its work: a worker that joined late must see the client's file too."""
+    why = _differs(path, file_fingerprint(path), fingerprint)
+    if why:
+        raise ClusterError(f"Dask worker {_this_worker()} {why}: every worker must see the input under the same path "
+                           "(a shared folder)")
+
+
+def _this_worker() -> str:
+    try:
+        return get_worker().address
+    except ValueError:  # not on a worker: called directly, in this process
+        return "(this process)"
+
+
+def _key_name(path: str) -> str:
+    """A file's name as a part of Dask task keys (the dashboard shows them): letters, digits and '_'."""
+    return "".join(c if c.isalnum() else "_" for c in Path(path).stem)[:40] or "video"
+
+
 # --------------------------------------------------------------------------- segments of a video
 @dataclass
 class SegmentsResult:
@@ -262,21 +392,31 @@ class SegmentsResult:
     """(segment file name, its bytes): a few seconds of H.264 each."""
     seeked: bool = True
     """False when seeking disagreed with the frame table and the job was decoded from the start."""
+    worker: str = ""
+    seconds: float = 0.0
+    """The worker's time for the job."""
 
 
-def colorize_segment(job: Job, spec: NetSpec, times: list[int] | None) -> SegmentsResult:
+def colorize_segment(job: Job, spec: NetSpec, times: list[int] | None,
+                     fingerprint: tuple[int, str]) -> SegmentsResult:
     """Compute one job's segments on a worker (``helpers.one_pass.run_job``, the loop a one-process
     run uses) in a scratch folder, and return their bytes; runs where Dask puts it."""
+    started = time.perf_counter()
+    _same_file(job.video, fingerprint)
     with _one_at_a_time, tempfile.TemporaryDirectory(prefix="colorize-") as scratch:
         net = worker_net(spec)
         folder = Path(scratch)
+        sent = None
         if times is not None:
             try:
-                return _collect(run_job(job, net, folder, times=times), folder, seeked=True)
+                sent = _collect(run_job(job, net, folder, times=times), folder, seeked=True)
             except (SeekError, DecodeError):
                 for partial in folder.iterdir():  # decode from the first frame instead: exactly as one process
                     partial.unlink()
-        return _collect(run_job(job, net, folder), folder, seeked=False)
+        if sent is None:
+            sent = _collect(run_job(job, net, folder), folder, seeked=False)
+    sent.worker, sent.seconds = _this_worker(), time.perf_counter() - started
+    return sent
 
 
 def _collect(result: JobResult, folder: Path, *, seeked: bool) -> SegmentsResult:
@@ -284,33 +424,113 @@ def _collect(result: JobResult, folder: Path, *, seeked: bool) -> SegmentsResult
     return SegmentsResult(result, files, seeked)
 
 
+def _the_table(times: list[int]) -> list[int]:
+    return times
+
+
 def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, times: list[int] | None = None,
-                      variant: str = "v2", model_dir: str | os.PathLike | None = None,
-                      on_segment=None) -> list[JobResult]:
+                      variant: str = "v2", model_dir: str | os.PathLike | None = None, on_segment=None,
+                      notes: list[str] | None = None) -> list[JobResult]:
     """The client's side of ``helpers.video.colorize_video(..., client=client)``: send each job (a
     segment) to the workers, which decode the video themselves (seeking to their part, with the
-    frame table ``times`` (``video_io.frame_times``) sent once), and write the segments they send back,
+    frame table ``times`` (``video_io.frame_times``)), and write the segments they send back,
     atomically, into ``frames_dir``. Returns the jobs' results in the jobs' order. Called with the
-    frames folder's lock held. ``on_segment(cell)`` is called after each segment is written."""
-    spec = prepare_workers(client, net, variant, model_dir)
-    table = client.scatter(times, broadcast=True) if times else None  # sent once, not once per segment
-    futures = {client.submit(colorize_segment, job, spec, table, pure=False, retries=1): n
+    frames folder's lock held. ``on_segment(cell)`` is called after each segment is written;
+    ``notes`` gets a line per worker (frames, speed) and one per worker that was refused.
+
+    Raises ``ClusterError`` when the run cannot go on (the scheduler is lost, the run was
+    cancelled, a segment killed its workers, no worker can run the model): the segments
+    written so far are kept, and the same call finishes the rest.
+    """
+    jobs = [replace(job, video=os.path.abspath(job.video)) for job in jobs]  # as the client sees it, for all
+    fingerprint = check_workers_see(client, jobs[0].video)  # before anything is shipped
+    check = prepare_workers(client, net, variant, model_dir)
+    run, name = uuid.uuid4().hex[:8], _key_name(jobs[0].video)
+    # the frame table as a task, not scattered data: if the worker that holds it dies, Dask computes it again
+    table = client.submit(_the_table, times, key=f"frame-table-{name}-{run}") if times else None
+    futures = {client.submit(colorize_segment, job, check.spec, table, fingerprint, resources={check.resource: 1},
+                             key=f"colorize-{name}-frames-{job.first + 1}-{job.stop or 'end'}-{run}"): n
                for n, job in enumerate(jobs)}
     results: list[JobResult | None] = [None] * len(jobs)
+    tallies: dict[str, list[float]] = {}  # worker -> [frames, seconds]
+    pending, alone_since = set(futures), None
     try:
-        for future in as_completed(futures):
-            sent: SegmentsResult = future.result()
-            future.release()
-            for cell, (name, data) in zip(sent.result.segments, sent.files):
-                write_bytes(frames_dir / name, data)
-                if on_segment is not None:
-                    on_segment(cell)
-            bar.update(sum(len(cell) for cell in sent.result.segments))
-            results[futures[future]] = sent.result
-            sent.result.seek_fallback = not sent.seeked
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=WATCH_SECONDS, return_when="FIRST_COMPLETED")
+            except (TimeoutError, asyncio.TimeoutError):
+                alone_since = None if _proved_workers(client, check) else alone_since or time.monotonic()
+                if alone_since is not None and time.monotonic() - alone_since > NO_WORKER_SECONDS:
+                    raise ClusterError(f"no connected Dask worker has proved the model for {NO_WORKER_SECONDS} s "
+                                       "(start workers)") from None
+                continue
+            for future in done:
+                sent: SegmentsResult = future.result()
+                future.release()
+                for cell, (file_name, data) in zip(sent.result.segments, sent.files):
+                    write_bytes(frames_dir / file_name, data)
+                    if on_segment is not None:
+                        on_segment(cell)
+                frames = sum(len(cell) for cell in sent.result.segments)
+                bar.update(frames)
+                tally = tallies.setdefault(sent.worker, [0, 0.0])
+                tally[0] += frames
+                tally[1] += sent.seconds
+                results[futures[future]] = sent.result
+                sent.result.seek_fallback = not sent.seeked
+    except KilledWorker as exc:
+        raise ClusterError(f"a segment stopped the Dask workers that ran it ({exc}; out of memory?): "
+                           f"{_kept(frames_dir)}") from None
+    except ClusterError as exc:
+        raise ClusterError(f"{exc}: {_kept(frames_dir)}") from None
+    except (CancelledError, CommClosedError, TimeoutError, asyncio.TimeoutError) as exc:  # the scheduler lost...
+        raise ClusterError(f"The Dask run stopped ({_why_stopped(exc)}): {_kept(frames_dir)}") from None
     finally:
-        client.cancel([f for f in futures if not f.done()])  # interrupted: the workers stop too
+        _tidy_up(client, pending, check, notes, [f"Dask worker {worker}: {frames} frames, {frames / seconds:.1f} "
+                                                 "frames/s" for worker, (frames, seconds) in sorted(tallies.items())
+                                                 if seconds])
     return [result for result in results if result is not None]
+
+
+def _proved_workers(client, check: ModelCheck) -> list[str]:
+    """The connected workers that hold ``check``'s resource: the ones that can run the tasks."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    return [address for address, worker in workers.items() if worker.get("resources", {}).get(check.resource)]
+
+
+def _why_stopped(exc: BaseException) -> str:
+    """Why a run on the cluster stopped, in a few words (Dask's own messages run to many lines)."""
+    if isinstance(exc, CommClosedError) or "scheduler-connection-lost" in str(exc):
+        return "the connection to the Dask scheduler was lost"
+    if isinstance(exc, CancelledError):
+        return "its work was cancelled on the cluster"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}"
+
+
+def quiet_logs() -> None:
+    """Keep Dask's own log lines (reconnection attempts, with tracebacks) off the user's terminal:
+    the command line says in one line what went wrong (``ClusterError``)."""
+    for name in ["distributed", *[n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]]:
+        logger = logging.getLogger(name)  # Dask's configuration gives some of them levels of their own
+        logger.setLevel(logging.CRITICAL)
+        for handler in logger.handlers:
+            handler.setLevel(logging.CRITICAL)
+
+
+def _kept(frames_dir: Path) -> str:
+    kept = len(list(frames_dir.glob("segment_*.mp4")))
+    return f"{kept} segment(s) kept in {frames_dir}; run the same command again to finish"
+
+
+def _tidy_up(client, pending, check: ModelCheck, notes: list[str] | None, lines: list[str]) -> None:
+    """After a run, finished or not: the workers stop what is left, and the report gets its lines."""
+    try:
+        client.cancel(list(pending))  # interrupted: the workers stop too
+        lines += refused(client, check)
+    except (OSError, TimeoutError, asyncio.TimeoutError, CancelledError):
+        pass  # the scheduler is gone: nothing to stop, no one to ask
+    if notes is not None:
+        notes += lines
 
 
 # --------------------------------------------------------------------------- photos
@@ -323,10 +543,11 @@ class FileResult:
     dpi: tuple[float, float] | None
     pictures: list = field(default_factory=list)
     error: str | None = None
-    """Why the file could not be colourised (damaged, too large...): reported, not retried."""
+    """Why the file could not be colourised (damaged, too large, not seen by the worker...): reported, not retried."""
 
 
-def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperature: float) -> FileResult:
+def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperature: float,
+                  fingerprint: tuple[int, str]) -> FileResult:
     """Colourise the pictures of one image file on a worker (all of them if ``keep_all``, else the first)."""
     from itertools import islice
 
@@ -336,6 +557,7 @@ def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperatu
         net = worker_net(spec)
         set_temperature(net, temperature)
         try:
+            _same_file(path, fingerprint)
             source = open_image_file(path)
             keep = source.count if keep_all else 1
             pictures = [replace(p, image=colorize(p.image, net, size=size)) for p in islice(source.pictures(), keep)]
@@ -348,19 +570,38 @@ def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperatu
 
 
 def colorize_files(client, net, jobs: list[tuple[Path, bool]], *, size: int, variant: str = "v2",
-                   model_dir: str | os.PathLike | None = None):
+                   model_dir: str | os.PathLike | None = None, notes: list[str] | None = None):
     """Send image files to the workers; yield ``(index in jobs, FileResult)`` as each one is done.
 
-    ``jobs``: (path, keep every picture). The paths must be visible to the workers.
+    ``jobs``: (path, keep every picture); relative paths are made absolute here, and the workers
+    must see the files under those paths (checked: a worker that does not is named). ``notes``
+    gets a line for each worker that was refused. Raises ``ClusterError`` when the run cannot go on.
     """
-    spec = prepare_workers(client, net, variant, model_dir)
-    temperature = get_temperature(net)
-    futures = {client.submit(colorize_file, str(path), spec, keep_all, size, temperature, pure=False, retries=1): n
-               for n, (path, keep_all) in enumerate(jobs)}
+    jobs = [(os.path.abspath(path), keep_all) for path, keep_all in jobs]
+    if not jobs:
+        return
+    check_workers_see(client, jobs[0][0])  # a wrong path or folder shows at once, before anything is shipped
+    check = prepare_workers(client, net, variant, model_dir)
+    temperature, run = get_temperature(net), uuid.uuid4().hex[:8]
+    futures = {}
+    for n, (path, keep_all) in enumerate(jobs):
+        fingerprint = file_fingerprint(path)
+        if isinstance(fingerprint, str):
+            yield n, FileResult(0, None, None, error=fingerprint)
+            continue
+        futures[client.submit(colorize_file, path, check.spec, keep_all, size, temperature, fingerprint,
+                              resources={check.resource: 1}, key=f"colorize-photo-{_key_name(path)}-{n}-{run}")] = n
+    pending = set(futures)
     try:
         for future in as_completed(futures):
             result = future.result()
             future.release()
+            pending.discard(future)
             yield futures[future], result
+    except KilledWorker as exc:
+        raise ClusterError(f"a photo stopped the Dask workers that ran it ({exc}; out of memory?)") from None
+    except (CancelledError, CommClosedError, TimeoutError, asyncio.TimeoutError) as exc:
+        raise ClusterError(f"The Dask run stopped ({_why_stopped(exc)}); the photos finished before are "
+                           "saved") from None
     finally:
-        client.cancel([f for f in futures if not f.done()])
+        _tidy_up(client, pending, check, notes, [])

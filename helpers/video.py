@@ -106,6 +106,8 @@ class FramesReport:
     """With Dask: ranges whose worker could not seek as the frame table said, so decoded from the start."""
     deleted: int = 0
     """Frames of other settings or another video that ``restart`` deleted from the folder."""
+    cluster_notes: list[str] = field(default_factory=list)
+    """With Dask: a line per worker (frames, speed) and one per worker that was refused."""
     new_frames: list[int] = field(default_factory=list, repr=False)
 
 
@@ -450,7 +452,7 @@ class VideoReport:
                          f"may show it): {f.decode_notes[0]}")
         if f.decode_error:
             lines.append(f.decode_error)
-        return "\n".join(lines)
+        return "\n".join(lines + f.cluster_notes)
 
 
 def colorize_video(
@@ -564,7 +566,7 @@ def colorize_video(
                 from .cluster import colorize_segments  # Dask is imported only when it is used
 
                 results = colorize_segments(client, net, jobs, frames_dir, bar, times=times, variant=variant,
-                                            model_dir=model_dir, on_segment=finished)
+                                            model_dir=model_dir, on_segment=finished, notes=report.cluster_notes)
             else:
                 results = _run_here(jobs, net, frames_dir, keep_frames=keep_frames, on_frame=advance,
                                     on_segment=finished)
