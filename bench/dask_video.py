@@ -11,10 +11,14 @@
    * compute: seconds per range on a worker (Dask's task stream), and frames per range;
    * per-segment overhead on the workers' side: scheduling a task and sending a segment's H.264
      bytes back (a task returning that many bytes);
-   * on the client, which is one process for the whole cluster: receiving and writing a
-     segment, plus joining the segments at the end (stream copy, per frame).
+   * on the client, which is one process for the whole cluster: the bytes it receives per frame
+     and its CPU time per frame during the run (all its threads: receiving, writing, the
+     manifest, the progress bar), measured in the same run; receiving and writing a segment;
+     joining the segments at the end (stream copy, per frame).
    With W workers like these: throughput = min(W x frames / (compute + overhead),
-   frames / client time per range). Where the second term wins, the client is the bottleneck.
+   frames / client time per range), where the client's time per range is the larger of its CPU
+   time and the time its network link takes for the range's bytes (ASSUMED: 1 Gb/s, and a disk
+   that writes faster than that). Where the second term wins, the client is the bottleneck.
    Printed clearly as a PROJECTION: only 2 workers on 2 cores are measured here.
 
 Run from the repository root:  python -m bench.dask_video            # about 5 minutes on 2 cores
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -45,6 +50,14 @@ from helpers.files import write_bytes
 from helpers.segments import join_segments, read_segment, segment_files
 
 TARGET_RATIO = 0.85
+CLIENT_LINK_BYTES_PER_S = 1e9 / 8
+"""The ASSUMED network link of the client (1 Gb/s) in the projection."""
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all its threads (not the worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measured_parts(clip: Path, mode: str) -> dict:
@@ -55,9 +68,23 @@ def measured_parts(clip: Path, mode: str) -> dict:
         cluster.prepare_workers(client, net)
         folder = BENCH_DIR / f"frames_dask_parts_{mode}"
         shutil.rmtree(folder, ignore_errors=True)
-        with get_task_stream(client) as stream:
-            report = video.colorize_video(clip, net, frames_dir=folder, out=BENCH_DIR / f"dask_parts_{mode}.mp4",
-                                          mode=mode, client=client, progress=False)
+        received = []
+        real_write = cluster.write_bytes
+
+        def counted(path, data):  # what the workers send: the client writes each segment it receives
+            received.append(len(data))
+            return real_write(path, data)
+
+        cluster.write_bytes = counted
+        cpu = cpu_seconds()
+        try:
+            with get_task_stream(client) as stream:
+                report = video.colorize_video(clip, net, frames_dir=folder, out=BENCH_DIR / f"dask_parts_{mode}.mp4",
+                                              mode=mode, client=client, progress=False)
+        finally:
+            cluster.write_bytes = real_write
+        client_cpu = (cpu_seconds() - cpu) / report.frames.computed
+        client_bytes = sum(received) / report.frames.computed
         computes = [s["stop"] - s["start"] for t in stream.data for s in t["startstops"] if s["action"] == "compute"]
         ranges = len(computes)
         frames_per_range = report.frames.computed / ranges
@@ -90,14 +117,16 @@ def measured_parts(clip: Path, mode: str) -> dict:
         client.cluster.close()
     return {"ranges": ranges, "frames_per_range": frames_per_range, "compute": statistics.mean(computes),
             "scheduling": scheduling, "transfer": max(transfer, 0.0), "write": write, "range_mb": range_bytes / 1e6,
-            "reassembly_per_frame": reassembly}
+            "reassembly_per_frame": reassembly, "client_cpu_per_frame": client_cpu,
+            "client_bytes_per_frame": client_bytes}
 
 
 def projection(parts: dict, workers: int) -> tuple[float, bool]:
     """Frames per second of ``workers`` workers like these, and whether the client limits it."""
     f = parts["frames_per_range"]
     cluster_fps = workers * f / (parts["compute"] + parts["scheduling"] + parts["transfer"])
-    client_fps = f / (parts["transfer"] + parts["write"])
+    client_per_frame = max(parts["client_cpu_per_frame"], parts["client_bytes_per_frame"] / CLIENT_LINK_BYTES_PER_S)
+    client_fps = 1 / client_per_frame
     return min(cluster_fps, client_fps), client_fps < cluster_fps
 
 
@@ -138,17 +167,21 @@ def main() -> None:
               f"per range; scheduling {p['scheduling'] * 1000:.1f} ms; sending a segment ({p['range_mb']:.2f} MB) "
               f"{p['transfer'] * 1000:.0f} ms; client writes it in {p['write'] * 1000:.0f} ms; joining "
               f"{p['reassembly_per_frame'] * 1000:.1f} ms per frame on the client")
-    print("\nPROJECTION (not measured: workers like these, on machines of their own, a shared folder as fast "
-          "as this disk, a 1 Gb/s network would add ~8 ms per MB):")
+        print(f"  {mode}: the client received {p['client_bytes_per_frame'] / 1e3:.1f} kB and used "
+              f"{p['client_cpu_per_frame'] * 1000:.1f} ms of CPU per frame (this run, all its threads)")
+    print("\nPROJECTION (not measured; ASSUMED: workers like these, on machines of their own, reading a shared "
+          "folder as fast as they decode; the client's link 1 Gb/s and its disk faster than that; its CPU per frame "
+          "as measured above, whatever the number of workers):")
     for mode, p in parts.items():
         for workers in (10, 100):
             fps, client_bound = projection(p, workers)
             print(f"  {mode}, {workers:3d} workers: {fps:7.1f} frames/s"
                   + (" (the client is the bottleneck)" if client_bound else ""))
         f = p["frames_per_range"]
-        limit = (p["compute"] + p["scheduling"] + p["transfer"]) / (p["transfer"] + p["write"])
+        client_fps = projection(p, 10**9)[0]
+        limit = client_fps * (p["compute"] + p["scheduling"] + p["transfer"]) / f
         print(f"  {mode}: the client becomes the bottleneck beyond about {limit:.0f} workers "
-              f"({f / (p['transfer'] + p['write']):.0f} frames/s); joining adds "
+              f"({client_fps:.0f} frames/s); joining adds "
               f"{p['reassembly_per_frame'] * 135_000 / 60:.0f} min on the client for a 135,000-frame film")
 
 

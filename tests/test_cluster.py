@@ -278,3 +278,14 @@ def test_cli_says_when_the_scheduler_cannot_be_reached(long_clip, tiny_model, tm
     assert "Could not reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_local_cluster_listens_on_loopback_only(client):
+    """--workers: the scheduler, the nannies, the workers and the dashboard, all on 127.0.0.1."""
+    import psutil
+
+    processes = [psutil.Process(), *psutil.Process().children(recursive=True)]
+    listening = [c.laddr for p in processes for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    workers = client.scheduler_info()["workers"]
+    assert len(listening) >= 1 + 2 * len(workers)  # the scheduler, and each worker and its nanny at least
+    assert {address.ip for address in listening} == {"127.0.0.1"}
