@@ -12,9 +12,10 @@
    * per-segment overhead on the workers' side: scheduling a task and sending a segment's H.264
      bytes back (a task returning that many bytes);
    * on the client, which is one process for the whole cluster: the bytes it receives per frame
-     and its CPU time per frame during the run (all its threads: receiving, writing, the
-     manifest, the progress bar), measured in the same run; receiving and writing a segment;
-     joining the segments at the end (stream copy, per frame).
+     and its CPU time per frame while the workers work (all its threads: receiving, writing, the
+     manifest, the progress bar), and before and after (probing the video, its frame table,
+     proving the model; joining and checking the output), measured in the same run; receiving
+     and writing a segment; joining the segments at the end (stream copy, per frame).
    With W workers like these: throughput = min(W x frames / (compute + overhead),
    frames / client time per range), where the client's time per range is the larger of its CPU
    time and the time its network link takes for the range's bytes (ASSUMED: 1 Gb/s, and a disk
@@ -75,16 +76,26 @@ def measured_parts(clip: Path, mode: str) -> dict:
             received.append(len(data))
             return real_write(path, data)
 
-        cluster.write_bytes = counted
+        real_segments, during = cluster.colorize_segments, []
+
+        def timed(*args, **kwargs):  # the client's CPU while the workers work, apart from its set-up and end
+            cpu = cpu_seconds()
+            try:
+                return real_segments(*args, **kwargs)
+            finally:
+                during.append(cpu_seconds() - cpu)
+
+        cluster.write_bytes, cluster.colorize_segments = counted, timed
         cpu = cpu_seconds()
         try:
             with get_task_stream(client) as stream:
                 report = video.colorize_video(clip, net, frames_dir=folder, out=BENCH_DIR / f"dask_parts_{mode}.mp4",
                                               mode=mode, client=client, progress=False)
         finally:
-            cluster.write_bytes = real_write
-        client_cpu = (cpu_seconds() - cpu) / report.frames.computed
-        client_bytes = sum(received) / report.frames.computed
+            cluster.write_bytes, cluster.colorize_segments = real_write, real_segments
+        n = report.frames.computed
+        client_cpu, client_rest = during[0] / n, (cpu_seconds() - cpu - during[0]) / n
+        client_bytes = sum(received) / n
         computes = [s["stop"] - s["start"] for t in stream.data for s in t["startstops"] if s["action"] == "compute"]
         ranges = len(computes)
         frames_per_range = report.frames.computed / ranges
@@ -118,7 +129,7 @@ def measured_parts(clip: Path, mode: str) -> dict:
     return {"ranges": ranges, "frames_per_range": frames_per_range, "compute": statistics.mean(computes),
             "scheduling": scheduling, "transfer": max(transfer, 0.0), "write": write, "range_mb": range_bytes / 1e6,
             "reassembly_per_frame": reassembly, "client_cpu_per_frame": client_cpu,
-            "client_bytes_per_frame": client_bytes}
+            "client_rest_per_frame": client_rest, "client_bytes_per_frame": client_bytes}
 
 
 def projection(parts: dict, workers: int) -> tuple[float, bool]:
@@ -168,7 +179,9 @@ def main() -> None:
               f"{p['transfer'] * 1000:.0f} ms; client writes it in {p['write'] * 1000:.0f} ms; joining "
               f"{p['reassembly_per_frame'] * 1000:.1f} ms per frame on the client")
         print(f"  {mode}: the client received {p['client_bytes_per_frame'] / 1e3:.1f} kB and used "
-              f"{p['client_cpu_per_frame'] * 1000:.1f} ms of CPU per frame (this run, all its threads)")
+              f"{p['client_cpu_per_frame'] * 1000:.1f} ms of CPU per frame while the workers worked, and "
+              f"{p['client_rest_per_frame'] * 1000:.1f} ms per frame before and after (probing, the frame table, "
+              "proving the model, joining and checking the output; all its threads)")
     print("\nPROJECTION (not measured; ASSUMED: workers like these, on machines of their own, reading a shared "
           "folder as fast as they decode; the client's link 1 Gb/s and its disk faster than that; its CPU per frame "
           "as measured above, whatever the number of workers):")
@@ -181,9 +194,9 @@ def main() -> None:
         client_fps = projection(p, 10**9)[0]
         limit = client_fps * (p["compute"] + p["scheduling"] + p["transfer"]) / f
         print(f"  {mode}: the client becomes the bottleneck beyond about {limit:.0f} workers "
-              f"({client_fps:.0f} frames/s); joining adds "
-              f"{p['reassembly_per_frame'] * 135_000 / 60:.0f} min on the client for a 135,000-frame film")
-
+              f"({client_fps:.0f} frames/s); its work before and after adds "
+              f"{p['client_rest_per_frame'] * 135_000 / 60:.0f} min for a 135,000-frame film (joining alone "
+              f"{p['reassembly_per_frame'] * 135_000 / 60:.0f} min), whatever the number of workers")
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,8 +60,7 @@ def run_cli(name: str, clip: Path, env: dict, *options: str) -> dict:
     frames = int(next(line for line in result.stdout.splitlines() if line.startswith(str(out))).split(": ")[1]
                  .split()[0])
     backend = next(line for line in result.stdout.splitlines() if line.startswith("Model (")).split(")")[0][7:]
-    passes = next(line for line in result.stdout.splitlines() if "network passes" in line)
-    passes = int(passes.split("(")[1].split()[0])
+    passes = int(re.search(r"(\d+) network passes", result.stdout)[1])
     return {"name": name, "frames": frames, "seconds": seconds, "fps": frames / seconds, "passes": passes,
             "backend": backend, "stdout": result.stdout}
 
