@@ -66,7 +66,6 @@ def measured_parts(clip: Path, mode: str) -> dict:
     net = helpers.load_model(backend="auto")
     client = cluster.start_cluster(2, dashboard=False)
     try:
-        cluster.prepare_workers(client, net)
         folder = BENCH_DIR / f"frames_dask_parts_{mode}"
         shutil.rmtree(folder, ignore_errors=True)
         received = []

@@ -19,7 +19,8 @@ A 90-minute film is about 135,000 frames: half a day in exact mode on one laptop
 * Before any work, every worker proves the client's model on a test input (``ModelCheck``, a
   worker plugin: also workers that join later or restart), and the input's path (made
   absolute on the client) must show every worker the same file (``check_workers_see``).
-  A worker that cannot see the model files gets them from the client, once (``ship_model``).
+  A worker that cannot see the model files fetches them from the client, once per machine,
+  straight from it, not through the scheduler (``helpers.model_server``).
 
 Damage in a video is a result, not an error: the range reports it as a one-process run
 would, and is not retried. A worker that dies mid-range is replaced and its ranges run again
@@ -40,6 +41,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import CancelledError
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -49,9 +51,12 @@ from distributed.comm import CommClosedError
 
 from .backends import backend_label, load_backend, runtime
 from .colorize import colorize
+from .fetch import ModelDownloadError, ModelFile
 from .files import file_digest, write_bytes
 from .model import ModelLoadError, get_temperature, load_model, model_paths, set_temperature
+from .model_server import ModelServer, fetch_served, own_address
 from .one_pass import Job, JobResult, run_job
+from .paths import cache_folder
 from .segments import segment_path
 from .video_io import DecodeError, SeekError
 
@@ -144,20 +149,19 @@ class NetSpec:
                    tuple(path.stat().st_size for path in paths.files), backend, precision, threads)
 
 
-_shipped: dict[str, Path] = {}  # digest -> folder of files the client sent to this worker
 _nets: dict[NetSpec, object] = {}
 _one_at_a_time = threading.Lock()  # a network is not safe to run from two threads at once
 
 
 def find_model(spec: NetSpec) -> Path | None:
     """The folder of ``spec``'s model files as this worker sees them: the client's folder, this
-    machine's usual one (``$COLORIZE_MODEL_DIR`` or ``model/``), or a copy the client sent."""
+    machine's usual one (``$COLORIZE_MODEL_DIR`` or ``model/``), or the copy fetched from a client."""
     candidates = [Path(spec.model_dir)]
     try:
         candidates.append(model_paths(spec.variant).prototxt.parent)
     except (ModelLoadError, OSError, ValueError):
         pass
-    candidates += [_shipped[spec.digest]] if spec.digest in _shipped else []
+    candidates.append(fetched_folder(spec))
     for folder in candidates:
         # the sizes here; that the weights are the same is checked by their colours (prepare_workers)
         try:
@@ -177,7 +181,7 @@ def worker_net(spec: NetSpec):
         folder = find_model(spec)
         if folder is None:
             raise ModelLoadError(f"This worker cannot see the model files (looked in {spec.model_dir}, the usual "
-                                 "places and what the client sent).")
+                                 "places and the copy fetched from a client).")
         if spec.precision == "fp32":  # what the client checked and chose: built as it is
             net = load_backend(spec.backend, model_paths(spec.variant, folder))
         else:  # int8 and bf16 are calibrated; auto remembers how, on this machine
@@ -216,13 +220,14 @@ class ModelCheck(WorkerPlugin):
     mixes the colours of two models. One that fails keeps the reason for the report (``refused``).
     """
 
-    def __init__(self, spec: NetSpec, expected: np.ndarray, temperature: float) -> None:
-        self.spec, self.expected, self.temperature = spec, expected, temperature
+    def __init__(self, spec: NetSpec, expected: np.ndarray, temperature: float,
+                 files: tuple[ModelFile, ...] | None = None) -> None:
+        self.spec, self.expected, self.temperature, self.files = spec, expected, temperature, files
         token = hashlib.blake2b(repr((spec, temperature)).encode() + expected.tobytes(), digest_size=8).hexdigest()
         self.resource = f"colorize-model-{token}"
 
     async def setup(self, worker) -> None:
-        verdict = await asyncio.to_thread(_prove, self.spec, self.expected, self.temperature)
+        verdict = await asyncio.to_thread(_prove, self.spec, self.expected, self.temperature, self.files)
         _verdicts[self.resource] = verdict
         if not verdict:
             await worker.set_resources(**{self.resource: 1})
@@ -232,13 +237,18 @@ class ModelCheck(WorkerPlugin):
             await worker.set_resources(**{self.resource: 0})
 
 
-def _prove(spec: NetSpec, expected: np.ndarray, temperature: float) -> str:
-    """"" when this worker's network for ``spec`` gives the ``expected`` colours; else why not, in words."""
+def _prove(spec: NetSpec, expected: np.ndarray, temperature: float, files: tuple[ModelFile, ...] | None = None) -> str:
+    """"" when this worker's network for ``spec`` gives the ``expected`` colours; else why not, in words.
+    A worker that cannot see the model files first fetches ``files`` (``helpers.model_server``)."""
     with _one_at_a_time:
         try:
+            if find_model(spec) is None and files:
+                fetch_served(files, fetched_folder(spec))
             net = worker_net(spec)
             set_temperature(net, temperature)
             colours = _probe_colours(net)
+        except ModelDownloadError as exc:
+            return f"cannot fetch the model from the client: {exc}"
         except (ModelLoadError, OSError, RuntimeError, ValueError, ImportError) as exc:
             return f"cannot load the model: {exc}"
     if colours.shape != expected.shape or np.abs(colours - expected).max() > PROBE_TOLERANCE:
@@ -256,62 +266,53 @@ def verdicts(client, resource: str) -> dict[str, str | None]:
     return client.run(_verdict, resource)
 
 
-def prepare_workers(client, net, variant: str = "v2", model_dir: str | os.PathLike | None = None) -> ModelCheck:
-    """Make every worker, now and later, prove the client's network before it gets work (``ModelCheck``).
+@contextmanager
+def prepare_workers(client, net, variant: str = "v2", model_dir: str | os.PathLike | None = None):
+    """While inside: every worker, now and later, proves the client's network before it gets work
+    (``ModelCheck``), and workers that cannot see the model files fetch them from this process
+    (``helpers.model_server``). Gives the check: its ``resource`` is what the tasks ask for.
 
-    Workers that cannot see the model files get them (``ship_model``). Returns the check: its
-    ``resource`` is what the tasks ask for. Raises ``ModelLoadError`` when no worker passes (with
-    a reason); workers that fail while others pass are named by ``refused``.
+    Raises ``ModelLoadError`` when every worker fails (with a reason); workers that fail while
+    others pass are named by ``refused``.
     """
     spec = NetSpec.of(net, variant, model_dir, threads=threads_per_worker(client))
-    ship_model(client, spec)
-    check = ModelCheck(spec, _probe_colours(net), get_temperature(net))
-    client.register_plugin(check, name=check.resource)  # returns once the workers there are now are checked
-    reasons = {address: verdict for address, verdict in verdicts(client, check.resource).items() if verdict}
-    if reasons and len(reasons) == len(client.scheduler_info(n_workers=-1)["workers"]):
-        address, reason = next(iter(reasons.items()))
-        more = f" (and {len(reasons) - 1} more worker(s) failed too)" if len(reasons) > 1 else ""
-        raise ModelLoadError(f"Dask worker {address} {reason}{more}")
-    return check
+    with _serving(client, spec) as files:
+        check = ModelCheck(spec, _probe_colours(net), get_temperature(net), files)
+        client.register_plugin(check, name=check.resource)  # returns once the workers there are now are checked
+        reasons = {address: verdict for address, verdict in verdicts(client, check.resource).items() if verdict}
+        if reasons and len(reasons) == len(client.scheduler_info(n_workers=-1)["workers"]):
+            address, reason = next(iter(reasons.items()))
+            more = f" (and {len(reasons) - 1} more worker(s) failed too)" if len(reasons) > 1 else ""
+            raise ModelLoadError(f"Dask worker {address} {reason}{more}")
+        yield check
 
 
-def refused(client, check: ModelCheck) -> list[str]:
-    """One line for each worker that failed ``check``: its address and why."""
-    return [f"Dask worker {address} got no work: it {reason}"
-            for address, reason in verdicts(client, check.resource).items() if reason]
-
-
-def ship_model(client, spec: NetSpec, source: str | os.PathLike | None = None) -> list[str]:
-    """Send the model files to the workers that cannot see them; returns their addresses.
-
-    The three files (about 130 MB) travel once per worker, inside a worker plugin, so a worker
-    that restarts gets them again. They go to the worker's own scratch folder. ``source``: where
-    this process reads them (``spec.model_dir`` by default).
-    """
-    missing = [address for address, found in client.run(_sees_model, spec).items() if not found]
-    if missing:
-        paths = model_paths(spec.variant, Path(source or spec.model_dir))
-        files = {path.name: path.read_bytes() for path in paths.files}
-        client.register_plugin(_ModelFiles(spec.digest, files), name=f"colorize-model-{spec.digest[:16]}")
-    return missing
+@contextmanager
+def _serving(client, spec: NetSpec):
+    """The model files served to the workers while inside (their ``ModelFile`` entries), or None
+    where every worker is on this machine and sees them."""
+    local = isinstance(getattr(client, "cluster", None), LocalCluster)
+    if local and all(client.run(_sees_model, spec).values()):
+        yield None
+        return
+    files = model_paths(spec.variant, Path(spec.model_dir)).files
+    with ModelServer(files, own_address(client.scheduler.address)) as served:
+        yield served
 
 
 def _sees_model(spec: NetSpec) -> bool:
     return find_model(spec) is not None
 
 
-class _ModelFiles(WorkerPlugin):
-    """A Dask worker plugin that writes the model files into the worker's scratch folder."""
+def fetched_folder(spec: NetSpec) -> Path:
+    """Where a worker keeps the model files it fetched from a client: its cache folder, so once per machine."""
+    return cache_folder() / "models" / spec.digest
 
-    def __init__(self, digest: str, files: dict[str, bytes]) -> None:
-        self.digest, self.files = digest, files
 
-    def setup(self, worker) -> None:
-        folder = Path(worker.local_directory) / f"colorize-model-{self.digest[:16]}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, data in self.files.items():
-            (folder / name).write_bytes(data)
-        _shipped[self.digest] = folder
+def refused(client, check: ModelCheck) -> list[str]:
+    """One line for each worker that failed ``check``: its address and why."""
+    return [f"Dask worker {address} got no work: it {reason}"
+            for address, reason in verdicts(client, check.resource).items() if reason]
 
 
 # --------------------------------------------------------------------------- the same input on every machine
@@ -444,7 +445,12 @@ def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, ti
     """
     jobs = [replace(job, video=os.path.abspath(job.video)) for job in jobs]  # as the client sees it, for all
     fingerprint = check_workers_see(client, jobs[0].video)  # before anything is shipped
-    check = prepare_workers(client, net, variant, model_dir)
+    with prepare_workers(client, net, variant, model_dir) as check:
+        return _run_segments(client, check, jobs, fingerprint, frames_dir, bar, times, on_segment, notes)
+
+
+def _run_segments(client, check: ModelCheck, jobs: list[Job], fingerprint: tuple[int, str], frames_dir: Path, bar,
+                  times: list[int] | None, on_segment, notes: list[str] | None) -> list[JobResult]:
     run, name = uuid.uuid4().hex[:8], _key_name(jobs[0].video)
     # the frame table as a task, not scattered data: if the worker that holds it dies, Dask computes it again
     table = client.submit(_the_table, times, key=f"frame-table-{name}-{run}") if times else None
@@ -581,8 +587,13 @@ def colorize_files(client, net, jobs: list[tuple[Path, bool]], *, size: int, var
     if not jobs:
         return
     check_workers_see(client, jobs[0][0])  # a wrong path or folder shows at once, before anything is shipped
-    check = prepare_workers(client, net, variant, model_dir)
-    temperature, run = get_temperature(net), uuid.uuid4().hex[:8]
+    with prepare_workers(client, net, variant, model_dir) as check:
+        yield from _run_files(client, check, jobs, get_temperature(net), size, notes)
+
+
+def _run_files(client, check: ModelCheck, jobs: list[tuple[str, bool]], temperature: float, size: int,
+               notes: list[str] | None):
+    run = uuid.uuid4().hex[:8]
     futures = {}
     for n, (path, keep_all) in enumerate(jobs):
         fingerprint = file_fingerprint(path)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from PIL import Image
 
 import helpers
 from helpers import cluster, video, video_check
+from helpers.model import model_paths
+from helpers.model_server import ModelServer
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 from helpers.video_io import SEEK_MARGIN, SeekError, frame_times, read_frames
 from tests.videos import decoded, make_video, same_frames
@@ -194,26 +198,38 @@ def test_a_killed_worker_loses_nothing(long_clip, net, tiny_model, tmp_path):
     assert _digests(tmp_path / "many") == _digests(tmp_path / "one")
 
 
-def test_workers_that_cannot_see_the_model_get_it_from_the_client(tmp_path, net, tiny_model, monkeypatch):
+def test_workers_that_cannot_see_the_model_fetch_it_from_the_client(tmp_path, net, tiny_model, monkeypatch):
+    """Straight from the client's own server, checked by hash, into the worker's cache: not through the scheduler."""
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tmp_path / "nowhere"))  # the workers' usual place is empty
+    monkeypatch.setenv("COLORIZE_CACHE_DIR", str(tmp_path / "worker-cache"))  # what the worker process inherits
     spec = cluster.NetSpec.of(net, model_dir=tiny_model)
     # as if the client's folder were on a disk the workers do not have
     hidden = cluster.NetSpec(spec.variant, str(tmp_path / "only-on-the-client"), spec.digest, spec.sizes,
                              spec.backend, spec.precision)
+    expected, temperature = cluster._probe_colours(net), helpers.get_temperature(net)
+    paths = model_paths("v2", tiny_model)
     with cluster.start_cluster(1, dashboard=False) as c:
         assert not any(c.run(cluster._sees_model, hidden).values())
-        assert len(cluster.ship_model(c, hidden, source=tiny_model)) == 1
-        assert all(c.run(cluster._sees_model, hidden).values())
-        (verdict,) = c.run(cluster._prove, hidden, cluster._probe_colours(net), helpers.get_temperature(net)).values()
-        assert verdict == ""  # loaded from the copy, and the client's colours
-        assert cluster.ship_model(c, hidden, source=tiny_model) == []  # once is enough
+        with ModelServer(paths.files, "127.0.0.1") as files:
+            tampered = (replace(files[0], hash="sha256:" + "0" * 64), *files[1:])
+            (verdict,) = c.run(cluster._prove, hidden, expected, temperature, tampered).values()
+            assert verdict.startswith("cannot fetch the model from the client") and "hash" in verdict
+            (verdict,) = c.run(cluster._prove, hidden, expected, temperature, files).values()
+            assert verdict == ""  # fetched, loaded, and the client's colours
+            # what the scheduler keeps and sends to each worker: names, sizes, hashes and addresses, no file
+            assert len(pickle.dumps(cluster.ModelCheck(hidden, expected, temperature, files))) < 10_000
+        assert all(c.run(cluster._sees_model, hidden).values())  # kept for the next run, the server gone
+        fetched = tmp_path / "worker-cache" / "models" / spec.digest
+        assert {p.name for p in paths.files} <= {p.name for p in fetched.iterdir()}  # (OpenCV 5 adds its ONNX)
+        assert (fetched / paths.weights.name).read_bytes() == paths.weights.read_bytes()
         c.cluster.close()
 
 
 def test_a_worker_with_another_model_is_refused(net, make_tiny_model, client):
     # the workers are told to load another folder's model than the one net came from
     with pytest.raises(helpers.ModelLoadError, match="other colours"):
-        cluster.prepare_workers(client, net, model_dir=make_tiny_model(seed=5))
+        with cluster.prepare_workers(client, net, model_dir=make_tiny_model(seed=5)):
+            pass
 
 
 def test_sample_aspect_and_time_base_survive(tmp_path, net, tiny_model, client):

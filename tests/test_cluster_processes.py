@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -39,6 +40,13 @@ from pathlib import Path
 from helpers import cluster
 
 cluster.find_model = lambda spec: Path({folder!r})  # this machine has another model of the same sizes
+"""
+NO_MODEL = """
+import dataclasses
+from helpers import cluster
+
+real = cluster.__dict__.setdefault("real_find_model", cluster.find_model)  # Dask may run this file more than once
+cluster.find_model = lambda spec: real(dataclasses.replace(spec, model_dir="/nowhere"))  # no shared model folder
 """
 ELSEWHERE = """
 from helpers import cluster
@@ -89,7 +97,7 @@ class Cluster:
             script = self.root / f"{name}_preload.py"
             script.write_text(preload)
             args += ["--preload", str(script)]
-        worker = self._start(name, args)
+        worker = self._start(name, args, env={"COLORIZE_CACHE_DIR": str(self.root / name / "cache")})  # its own
         self.workers.append(worker)
         return worker
 
@@ -241,3 +249,19 @@ def test_a_worker_that_does_not_see_the_video_is_named_before_anything_is_sent(o
     wanted = str(desk[0] / "films" / "clip.mp4")  # the relative path, made absolute by the client
     assert f"Dask worker {address} cannot read {wanted} (No such file or directory)" in err, err
     assert not list((desk[0] / "frames").glob("segment_*"))
+
+
+def test_a_worker_without_the_model_fetches_it_from_the_client_not_through_the_scheduler(operator, desk, tmp_path,
+                                                                                       tiny_model):
+    operator.start_scheduler()
+    operator.add_worker(NO_MODEL)
+    operator.wait_for_workers(1)
+    code, out, err = _finish(_video(desk, "--scheduler", operator.address))
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    fetched = next((operator.root / "worker1" / "cache" / "models").iterdir())
+    weights = next(tiny_model.glob("*.caffemodel"))
+    assert (fetched / weights.name).read_bytes() == weights.read_bytes()
+    with distributed.Client(operator.address, timeout="30s") as client:  # what the scheduler holds for workers
+        held = client.run_on_scheduler(lambda dask_scheduler: len(pickle.dumps(dask_scheduler.worker_plugins)))
+    assert held < 100_000
+    assert _digests(desk[0] / "frames") == _digests(_one_process(desk, tmp_path))
