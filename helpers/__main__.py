@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-import tempfile
 import textwrap
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -535,7 +535,10 @@ def _app(args: argparse.Namespace) -> int:
     net = _load(args)
     if net is None:
         return 2
-    folder = Path(tempfile.mkdtemp(prefix="colorize-classroom-"))  # this session's uploads, removed at the end
+    folder = classroom.session_folder()  # this session's uploads, removed at the end
+    for name in ("SIGTERM", "SIGHUP"):  # `kill`, a closed terminal: stop as Ctrl+C does, deleting the uploads
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _interrupt)
 
     def ready(url: str, queue) -> None:
         join = classroom.join_url(args.host, url, code)
@@ -556,6 +559,10 @@ def _app(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nStopped; this session's uploads are deleted.")
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _opencv_works() -> bool:

@@ -29,12 +29,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import secrets
 import shutil
+import tempfile
 import threading
 import time
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,9 +56,18 @@ MAX_PIXELS = 40_000_000
 the result is made at full size, and that takes memory and time."""
 MAX_WAITING = 200
 """Photos waiting at most; more are refused with a message (a class of 30 sends far fewer)."""
+MAX_WAITING_EACH = 3
+"""Photos one phone may have waiting (or being colourised) at once: no student can push the class back."""
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif",
             "MPO": ".jpg"}
 """Image types accepted, as Pillow recognises them from the bytes (MPO: some phones' JPEGs)."""
+OWNER_COOKIE, SESSION_COOKIE = "classroom_owner", "classroom_session"
+"""Cookies: the phone's owner secret (its photos), and a random token for a phone that gave the
+access code (never the code itself)."""
+COOKIE_DAYS = 1
+WRONG_CODES_ALLOWED, WRONG_CODE_PAUSE = 5, 2.0
+"""After this many wrong access codes from one address, each further try waits this many seconds
+more (doubling, up to a minute): guessing a 6-letter code becomes hopeless, a typo costs nothing."""
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Access-code letters: no 0/O or 1/I, easy to read off a projector."""
 PAGE = Path(__file__).with_name("classroom_page.html")
@@ -115,9 +126,11 @@ class Job:
     name: str
     """The file's name as the student's device gave it: shown, never used as a path."""
     source: Path
+    """The upload, in the photo's own folder (named by the id of its first job): all its files are there."""
     temperature: float
     owner: str
-    """A secret only the uploader's page knows: needed to remove the photo."""
+    """A secret only the uploader's phone knows (all its photos share it): needed to see the gray
+    "before", to re-run at another temperature and to remove the photo."""
     state: str = "waiting"
     """waiting, working, done or failed."""
     error: str | None = None
@@ -127,6 +140,10 @@ class Job:
 
 class PhotoQueue:
     """One network, one worker thread, photos colourised in the order they came.
+
+    Photos are served in turns between phones (round-robin by ``Job.owner``), so a phone that
+    sends ten photos waits for its next one behind everyone else's first, and each phone has at
+    most ``MAX_WAITING_EACH`` photos in the queue.
 
     Parameters
     ----------
@@ -142,7 +159,9 @@ class PhotoQueue:
         self.net, self.folder, self.size = net, Path(folder), size
         self.folder.mkdir(parents=True, exist_ok=True)
         self.jobs: OrderedDict[str, Job] = OrderedDict()
-        self._waiting: list[str] = []
+        self._waiting: dict[str, deque[str]] = {}  # owner -> the ids of their waiting jobs, in order
+        self._turns: deque[str] = deque()  # owners with waiting jobs, in the order they are served
+        self._working: Job | None = None
         self._lock = threading.Condition()
         self._closed = False
         self.done_count = 0
@@ -152,50 +171,67 @@ class PhotoQueue:
         self._thread.start()
 
     # ------------------------------------------------------------------ for the web handlers
-    def add(self, data: bytes, name: str, temperature: float) -> Job:
-        """Check an upload and queue it; ``UploadError`` if it is refused (nothing is kept then)."""
+    def add(self, data: bytes, name: str, temperature: float, owner: str | None = None) -> Job:
+        """Check an upload and queue it for ``owner`` (a new one if None: the job says it); ``UploadError``
+        if it is refused (nothing is kept then)."""
         check_temperature(temperature)
+        owner = owner or new_owner()
+        self._room(owner)
         fmt = check_upload(data)
-        self._room()
+        self._room(owner)  # checked again: the check took a moment
         job_id = secrets.token_urlsafe(9)
-        source = self.folder / f"{job_id}_upload{ACCEPTED[fmt]}"
+        folder = self.folder / job_id  # the photo's own folder: its upload, its gray version, its results
+        folder.mkdir()
+        source = folder / f"upload{ACCEPTED[fmt]}"
         source.write_bytes(data)
-        return self._queue(Job(job_id, _display_name(name), source, temperature, secrets.token_urlsafe(12)))
+        return self._queue(Job(job_id, _display_name(name), source, temperature, owner))
 
-    def again(self, job_id: str, temperature: float) -> Job:
-        """The same photo at another temperature: a new job, so the first result stays."""
+    def again(self, job_id: str, temperature: float, owner: str) -> Job:
+        """The same photo at another temperature, for its owner only: a new job, so the first result stays."""
         check_temperature(temperature)
         first = self.jobs.get(job_id)
         if first is None or not first.source.is_file():
             raise UploadError("This photo is no longer here.", 404)
-        self._room()
+        if not _same_secret(first.owner, owner):
+            raise UploadError("Only the phone that sent this photo can colour it again.", 403)
+        self._room(owner)
         return self._queue(Job(secrets.token_urlsafe(9), first.name, first.source, temperature, first.owner))
 
     def position(self, job: Job) -> int:
         """1 = next; 0 when it is not waiting."""
         with self._lock:
-            return self._waiting.index(job.id) + 1 if job.id in self._waiting else 0
+            order = self._order()
+            return order.index(job.id) + 1 if job.id in order else 0
+
+    def waiting_count(self) -> int:
+        with self._lock:
+            return sum(map(len, self._waiting.values()))
+
+    def owns(self, job: Job, owner: str | None) -> bool:
+        return owner is not None and _same_secret(job.owner, owner)
 
     def remove(self, job_id: str, owner: str) -> bool:
         """Delete a photo's files and every job made from it (only with the uploader's secret)."""
         job = self.jobs.get(job_id)
-        if job is None or not secrets.compare_digest(job.owner, owner):
+        if job is None or not self.owns(job, owner):
             return False
         with self._lock:
             for other in [j for j in self.jobs.values() if j.source == job.source]:
                 self.jobs.pop(other.id)
-                if other.id in self._waiting:
-                    self._waiting.remove(other.id)
-                self.result_path(other).unlink(missing_ok=True)
-            job.source.unlink(missing_ok=True)
-            self.gray_path(job).unlink(missing_ok=True)
+                queue = self._waiting.get(other.owner)
+                if queue is not None and other.id in queue:
+                    queue.remove(other.id)
+                    if not queue:
+                        del self._waiting[other.owner]
+                        self._turns.remove(other.owner)
+            shutil.rmtree(job.source.parent, ignore_errors=True)
         return True
 
     def result_path(self, job: Job) -> Path:
-        return self.folder / f"{job.id}_color.jpg"
+        return job.source.parent / f"{job.id}_color.jpg"
 
     def gray_path(self, job: Job) -> Path:
-        return self.folder / f"{job.source.name.split('_')[0]}_gray.jpg"
+        return job.source.parent / "gray.jpg"
 
     def close(self) -> None:
         """Stop the worker and delete this session's folder."""
@@ -207,18 +243,40 @@ class PhotoQueue:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ inside
-    def _room(self) -> None:
+    def _room(self, owner: str) -> None:
         with self._lock:
-            if len(self._waiting) >= MAX_WAITING:
-                raise UploadError(f"The queue is full ({len(self._waiting)} photos waiting): try again in a "
-                                  "minute.", 503)
+            waiting = sum(map(len, self._waiting.values()))
+            if waiting >= MAX_WAITING:
+                raise UploadError(f"The queue is full ({waiting} photos waiting): try again in a minute.", 503)
+            mine = len(self._waiting.get(owner, ())) + (self._working is not None and self._working.owner == owner)
+            if mine >= MAX_WAITING_EACH:
+                raise UploadError(f"You already have {mine} photos in the queue: send the next one when one of them "
+                                  "is done.", 429)
 
     def _queue(self, job: Job) -> Job:
         with self._lock:
             self.jobs[job.id] = job
-            self._waiting.append(job.id)
+            if job.owner not in self._waiting:
+                self._waiting[job.owner] = deque()
+                self._turns.append(job.owner)
+            self._waiting[job.owner].append(job.id)
             self._lock.notify()
         return job
+
+    def _next(self) -> Job:
+        """The next job in turn (call with the lock held, something waiting): the first owner's first photo."""
+        owner = self._turns.popleft()
+        job_id = self._waiting[owner].popleft()
+        if self._waiting[owner]:
+            self._turns.append(owner)  # their next photo after everyone else's
+        else:
+            del self._waiting[owner]
+        return self.jobs[job_id]
+
+    def _order(self) -> list[str]:
+        """The waiting jobs' ids in the order they will be served (call with the lock held)."""
+        queues = [self._waiting[owner] for owner in self._turns]
+        return [queue[k] for k in range(max(map(len, queues), default=0)) for queue in queues if k < len(queue)]
 
     def _work(self) -> None:
         while True:
@@ -227,7 +285,7 @@ class PhotoQueue:
                     self._lock.wait()
                 if self._closed:
                     return
-                job = self.jobs[self._waiting.pop(0)]
+                job = self._working = self._next()
                 job.state = "working"
             started = time.perf_counter()
             try:
@@ -241,10 +299,9 @@ class PhotoQueue:
                 self.done_count += 1
             job.seconds = time.perf_counter() - started
             with self._lock:
-                if job.id not in self.jobs:  # removed while it was being colourised: leave nothing behind
-                    self.result_path(job).unlink(missing_ok=True)
-                    if not any(j.source == job.source for j in self.jobs.values()):
-                        self.gray_path(job).unlink(missing_ok=True)
+                self._working = None
+                if not any(j.source == job.source for j in self.jobs.values()):  # removed meanwhile
+                    shutil.rmtree(job.source.parent, ignore_errors=True)  # leave nothing behind
 
     def _colorize(self, job: Job) -> None:
         picture = next(open_image_file(job.source).pictures())  # turned upright (phones), first frame
@@ -266,6 +323,51 @@ def _display_name(name: str) -> str:
     return name or "photo"
 
 
+FOLDER_PREFIX = "colorize-classroom-"
+
+
+def session_folder(parent: Path | None = None) -> Path:
+    """A new folder for this session's uploads, readable by this user only, named with this
+    process's id; folders that sessions of this app left behind (their process is gone: killed,
+    crashed, the terminal closed) are removed first, with the photos in them."""
+    parent = Path(parent or tempfile.gettempdir())
+    for old in parent.glob(f"{FOLDER_PREFIX}*"):
+        if _left_behind(old):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent))  # mode 0700
+
+
+def _left_behind(folder: Path) -> bool:
+    """Whether ``folder`` is this user's and its session's process is gone (a folder named without a
+    process id, by an older version of this app, counts as left behind once a day old)."""
+    try:
+        stat = folder.lstat()
+    except OSError:
+        return False
+    if not folder.is_dir() or folder.is_symlink() or (hasattr(os, "getuid") and stat.st_uid != os.getuid()):
+        return False
+    pid = folder.name.removeprefix(FOLDER_PREFIX).split("-")[0]
+    if not pid.isdigit():
+        return time.time() - stat.st_mtime > 24 * 3600
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False
+    return False
+
+
+def new_owner() -> str:
+    """A new secret for one phone: it names the owner of all the photos that phone sends."""
+    return secrets.token_urlsafe(18)
+
+
+def _same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets typed or sent by anyone: any text, never an error."""
+    return secrets.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
+
+
 def access_code() -> str:
     """A new 6-letter access code."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
@@ -278,6 +380,9 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
     join = join if join is not None else {}
     import tornado.web
 
+    sessions: set[str] = set()  # tokens of phones that gave the access code
+    wrong = WrongCodes()
+
     class Base(tornado.web.RequestHandler):
         def set_default_headers(self) -> None:
             # the page and its script come from here and nowhere else; no referrer leaks
@@ -286,20 +391,37 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             self.set_header("Referrer-Policy", "no-referrer")
             self.set_header("X-Content-Type-Options", "nosniff")
 
-        def prepare(self) -> None:
+        async def prepare(self) -> None:
             if code is None:
                 return
-            given = self.get_argument("code", None) or self.get_cookie("classroom_code") or \
-                self.request.headers.get("X-Access-Code")
-            if given is None or not secrets.compare_digest(given.strip().upper(), code):
-                self.set_status(403)
-                if self.request.path.startswith("/api/"):
-                    self.finish({"error": "Wrong or missing access code: ask your teacher for it."})
-                else:
-                    self.finish(_code_page(given is not None))
+            session = self.get_cookie(SESSION_COOKIE)
+            if session is not None and session in sessions:
                 return
-            if self.get_argument("code", None):
-                self.set_cookie("classroom_code", code, httponly=True, samesite="Strict")
+            given = self.get_argument("code", None) or self.request.headers.get("X-Access-Code")
+            if given is not None:
+                pause = wrong.pause(self.request.remote_ip)
+                if pause:
+                    await asyncio.sleep(pause)  # this address guessed wrong too often
+                if _same_secret(given.strip().upper(), code):
+                    wrong.forget(self.request.remote_ip)
+                    token = secrets.token_urlsafe(18)
+                    sessions.add(token)
+                    self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
+                                    expires_days=COOKIE_DAYS)
+                    if self.request.method == "GET" and self.get_argument("code", None) and \
+                            not self.request.path.startswith("/api/"):
+                        self.redirect(self.request.path)  # the code leaves the address bar and the history
+                    return
+                wrong.count(self.request.remote_ip)
+            self.set_status(403)
+            if self.request.path.startswith("/api/"):
+                self.finish({"error": "Wrong or missing access code: ask your teacher for it."})
+            else:
+                self.finish(_code_page(given is not None))
+
+        def owner(self) -> str | None:
+            """This phone's owner secret: the cookie, or the X-Owner header (scripts)."""
+            return self.request.headers.get("X-Owner") or self.get_cookie(OWNER_COOKIE)
 
         def fail(self, exc: UploadError) -> None:
             self.set_status(exc.status)
@@ -328,24 +450,25 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                 temperature = float(self.get_body_argument("temperature", str(get_temperature(queue.net))))
                 # decoding a large photo takes a moment: off the event loop, so other students are served
                 loop = asyncio.get_running_loop()
+                owner = self.owner() or new_owner()
                 job = await loop.run_in_executor(queue.checker, queue.add, upload.body, upload.filename,
-                                                 temperature)
+                                                 temperature, owner)
             except UploadError as exc:
                 return self.fail(exc)
             except ValueError as exc:
                 return self.fail(UploadError(str(exc)))
+            self.set_cookie(OWNER_COOKIE, job.owner, httponly=True, samesite="Strict", expires_days=COOKIE_DAYS)
             self.set_status(202)
-            self.finish({**_status(queue, job), "owner": job.owner})
+            self.finish({**_status(queue, job, mine=True), "owner": job.owner})
 
     class PhotoStatus(Base):
         def get(self, job_id: str) -> None:
             job = self.job_or_404(job_id)
             if job is not None:
-                self.finish(_status(queue, job))
+                self.finish(_status(queue, job, mine=queue.owns(job, self.owner())))
 
         def delete(self, job_id: str) -> None:
-            owner = self.request.headers.get("X-Owner", "")
-            if not queue.remove(job_id, owner):
+            if not queue.remove(job_id, self.owner() or ""):
                 self.set_status(404)
                 return self.finish({"error": "Only the phone that sent this photo can remove it."})
             self.finish({"removed": job_id})
@@ -354,33 +477,35 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
         def post(self, job_id: str) -> None:
             try:
                 body = json.loads(self.request.body or b"{}")
-                job = queue.again(job_id, float(body.get("temperature", 0)))
+                job = queue.again(job_id, float(body.get("temperature", 0)), self.owner() or "")
             except UploadError as exc:
                 return self.fail(exc)
             except (ValueError, TypeError) as exc:
                 return self.fail(UploadError(str(exc)))
             self.set_status(202)
-            self.finish(_status(queue, job))
+            self.finish(_status(queue, job, mine=True))
 
     class Gallery(Base):
-        def get(self) -> None:
-            done = [_status(queue, j) for j in queue.jobs.values() if j.state == "done"]
-            self.finish({"photos": done[::-1], "waiting": len(queue._waiting)})
+        def get(self) -> None:  # results only: the gray "before" is its owner's
+            done = [_status(queue, j) for j in list(queue.jobs.values()) if j.state == "done"]
+            self.finish({"photos": done[::-1], "waiting": queue.waiting_count()})
 
     class Files(Base):
         def get(self, job_id: str, kind: str) -> None:
             job = self.job_or_404(job_id)
             if job is None:
                 return
+            if kind == "gray" and not queue.owns(job, self.owner()):
+                self.set_status(404)
+                return self.finish({"error": "Only the phone that sent this photo sees its original."})
             path = queue.result_path(job) if kind == "color" else queue.gray_path(job)
             if not path.is_file():
                 self.set_status(404)
                 return self.finish({"error": "Not ready yet."})
             self.set_header("Content-Type", "image/jpeg")
-            self.set_header("Cache-Control", "private, max-age=3600")
+            self.set_header("Cache-Control", "private, no-cache")  # asked again each time: a removal shows at once
             if self.get_argument("download", None):
-                stem = Path(job.name).stem.replace('"', "") or "photo"
-                self.set_header("Content-Disposition", f'attachment; filename="{stem}_color.jpg"')
+                self.set_header("Content-Disposition", _attachment(f"{Path(job.name).stem or 'photo'}_color.jpg"))
             self.finish(path.read_bytes())
 
     class Qr(Base):
@@ -400,16 +525,55 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
         (r"/api/photos/([A-Za-z0-9_-]{6,20})/again", Again),
         (r"/api/gallery", Gallery),
         (r"/files/([A-Za-z0-9_-]{6,20})/(gray|color)\.jpg", Files),
-    ], debug=False, xsrf_cookies=False)
+    ], debug=False, xsrf_cookies=False, log_function=_log_request)
 
 
-def _status(queue: PhotoQueue, job: Job) -> dict:
+def _status(queue: PhotoQueue, job: Job, *, mine: bool = False) -> dict:
+    """A job as the page sees it; the gray "before" (the photo itself) only for its owner (``mine``)."""
     ready = job.state == "done"
     return {"id": job.id, "name": job.name, "state": job.state, "position": queue.position(job),
             "temperature": job.temperature, "error": job.error,
             "seconds": None if job.seconds is None else round(job.seconds, 2),
-            "gray": f"/files/{job.id}/gray.jpg" if ready else None,
+            "gray": f"/files/{job.id}/gray.jpg" if ready and mine else None,
             "color": f"/files/{job.id}/color.jpg" if ready else None}
+
+
+def _log_request(handler) -> None:
+    """One line for a request that failed on the server's side; none for the rest (a wrong code, a
+    refused upload: the student's page says it), so a class or a guesser cannot flood the terminal."""
+    if handler.get_status() >= 500:
+        import logging
+
+        logging.getLogger("tornado.access").error("%d %s %s", handler.get_status(), handler.request.method,
+                                                  handler.request.path)
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition header for a download named ``name``, any script (RFC 6266 and 5987):
+    an ASCII fallback for old browsers, and the name itself in UTF-8."""
+    from urllib.parse import quote
+
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+class WrongCodes:
+    """Wrong access codes per client address, and how long the next try from there must wait."""
+
+    def __init__(self) -> None:
+        self._wrong: dict[str, int] = {}
+
+    def count(self, address: str) -> None:
+        if len(self._wrong) > 10_000:  # a flood from many addresses: forget, rather than grow without end
+            self._wrong.clear()
+        self._wrong[address] = self._wrong.get(address, 0) + 1
+
+    def forget(self, address: str) -> None:
+        self._wrong.pop(address, None)
+
+    def pause(self, address: str) -> float:
+        extra = self._wrong.get(address, 0) - WRONG_CODES_ALLOWED
+        return 0.0 if extra < 0 else min(60.0, WRONG_CODE_PAUSE * 2 ** min(extra, 5))
 
 
 def _code_page(wrong: bool) -> str:

@@ -136,7 +136,8 @@ def test_a_photo_comes_back_in_colour_at_full_size(server):
     assert server.url.startswith("http://localhost:")
     status, job = server.upload(SAMPLE.read_bytes(), "Grandma's photo.jpg")
     assert status == 202 and job["state"] in ("waiting", "working", "done") and job["owner"]
-    done = server.wait(job["id"])
+    mine = {"X-Owner": job["owner"]}
+    done = server.wait(job["id"], headers=mine)
     assert done["state"] == "done" and done["name"] == "Grandma's photo.jpg"
     status, headers, color = server.request(done["color"])
     assert status == 200 and headers["Content-Type"] == "image/jpeg"
@@ -145,25 +146,29 @@ def test_a_photo_comes_back_in_colour_at_full_size(server):
     assert result.size == original.size and result.mode == "RGB"
     pixels = np.asarray(result, np.int16)
     assert np.abs(pixels[..., 0] - pixels[..., 2]).mean() > 1  # colour, not gray
-    status, _, gray = server.request(done["gray"])
+    status, _, gray = server.request(done["gray"], headers=mine)
     assert status == 200 and Image.open(io.BytesIO(gray)).size == original.size
+    assert server.request(done["gray"])[0] == 404  # the photo itself is its owner's: the class sees the result
     status, headers, _ = server.request(done["color"] + "?download=1")
     assert 'filename="Grandma\'s photo_color.jpg"' in headers["Content-Disposition"]
     status, _, body = server.request("/api/gallery")
-    assert [p["id"] for p in json.loads(body)["photos"]] == [done["id"]]
+    assert [(p["id"], p["gray"]) for p in json.loads(body)["photos"]] == [(done["id"], None)]
 
 
 def test_temperature_makes_a_new_result_and_keeps_the_first(server):
     _, job = server.upload(SAMPLE.read_bytes(), temperature=0.38)
     first = server.wait(job["id"])
-    status, _, body = server.request(f"/api/photos/{first['id']}/again", json.dumps({"temperature": 1.0}).encode(),
-                                     {"Content-Type": "application/json"})
+    again = (f"/api/photos/{first['id']}/again", json.dumps({"temperature": 1.0}).encode())
+    status, _, body = server.request(*again, {"Content-Type": "application/json"})
+    assert status == 403 and "Only the phone that sent this photo" in json.loads(body)["error"]  # not the owner
+    status, _, body = server.request(*again, {"Content-Type": "application/json", "X-Owner": job["owner"]})
     assert status == 202
     second = server.wait(json.loads(body)["id"])
     assert second["temperature"] == 1.0 and second["color"] != first["color"]
     a, b = (server.request(j["color"])[2] for j in (first, second))
     assert a != b
-    status, _, body = server.request(f"/api/photos/{first['id']}/again", b'{"temperature": 99}')
+    status, _, body = server.request(f"/api/photos/{first['id']}/again", b'{"temperature": 99}',
+                                     {"X-Owner": job["owner"]})
     assert status == 400 and "temperature" in json.loads(body)["error"].lower()
 
 
@@ -193,7 +198,8 @@ def test_nothing_of_the_disk_is_reachable(server):
 def test_only_the_uploader_removes_a_photo_and_its_files_go(server):
     _, job = server.upload(SAMPLE.read_bytes())
     done = server.wait(job["id"])
-    assert len(list(server.folder.iterdir())) == 3  # the upload, its gray version, the result
+    [photo] = server.folder.iterdir()  # the photo's own folder: the upload, its gray version, the result
+    assert len(list(photo.iterdir())) == 3
     status, _, _ = server.request(f"/api/photos/{done['id']}", method="DELETE", headers={"X-Owner": "guess"})
     assert status == 404
     status, _, _ = server.request(f"/api/photos/{done['id']}", method="DELETE", headers={"X-Owner": job["owner"]})
@@ -219,16 +225,32 @@ def test_the_access_code_guards_every_request(net, tmp_path):
         status, answer = s.upload(SAMPLE.read_bytes(), headers={"X-Access-Code": "WRONG1"})
         assert status == 403
         assert s.request("/api/gallery")[0] == 403 and s.request("/qr.svg")[0] == 403
-        status, headers, body = s.request("/?code=abc234")  # typed in lower case on a phone
-        assert status == 200 and b"Colourise a black-and-white photo" in body
+        status, headers, body = _no_redirect(s.url + "?code=abc234")  # typed in lower case on a phone
+        assert status == 302 and headers["Location"] == "/"  # the code leaves the address bar
         cookie = headers["Set-Cookie"].split(";")[0]
-        assert "HttpOnly" in headers["Set-Cookie"]
+        assert "HttpOnly" in headers["Set-Cookie"] and "ABC234" not in headers["Set-Cookie"]  # a token, not the code
+        status, headers, body = s.request("/", headers={"Cookie": cookie})
+        assert status == 200 and b"Colourise a black-and-white photo" in body
         status, answer = s.upload(SAMPLE.read_bytes(), headers={"Cookie": cookie})
         assert status == 202
         status, headers, svg = s.request("/qr.svg", headers={"Cookie": cookie})
         assert status == 200 and svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
     finally:
         s.close()
+
+
+def _no_redirect(url: str, headers: dict | None = None):
+    """(status, headers, body) of a GET that does not follow a redirect."""
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(Stay).open(urllib.request.Request(url, headers=headers or {}),
+                                                    timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
 
 
 # --------------------------------------------------------------------------- the command line

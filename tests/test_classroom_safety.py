@@ -1,0 +1,183 @@
+"""The classroom app as a mischievous student (or a careless laptop) would try it: photos private to
+their owners, no phone can fill the queue or jump it, wrong codes slowed down, any text handled,
+nothing left on the disk after kill or a closed terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import helpers
+from helpers import classroom
+from helpers.paths import REPO_ROOT
+from tests.test_classroom import Server, start_app
+
+
+def _jpeg(value: int, size=(40, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", size, value).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+@pytest.fixture
+def net(tiny_model):
+    return helpers.load_model(model_dir=tiny_model)
+
+
+@pytest.fixture
+def server(net, tmp_path):
+    s = Server(net, tmp_path / "session")
+    yield s
+    s.close()
+
+
+def test_every_before_is_its_owners_own_photo_and_removing_one_touches_no_other(server):
+    """Job ids that start with '_' or '-' used to share one gray file: 80 photos, each its own."""
+    sent = []
+    for n in range(80):  # one phone each (no cookie jar here): each gets its own owner secret
+        value = 20 + 2 * n
+        status, job = server.upload(_jpeg(value), f"photo{n}.jpg")
+        assert status == 202, job
+        sent.append((value, job))
+    for value, job in sent:
+        done = server.wait(job["id"], headers={"X-Owner": job["owner"]})
+        status, _, gray = server.request(done["gray"], headers={"X-Owner": job["owner"]})
+        assert status == 200 and abs(np.asarray(Image.open(io.BytesIO(gray))).mean() - value) < 3, job["id"]
+    removed, kept = sent[::2], sent[1::2]
+    for _, job in removed:
+        assert server.request(f"/api/photos/{job['id']}", method="DELETE", headers={"X-Owner": job["owner"]})[0] == 200
+    for value, job in kept:
+        status, _, gray = server.request(f"/files/{job['id']}/gray.jpg", headers={"X-Owner": job["owner"]})
+        assert status == 200 and abs(np.asarray(Image.open(io.BytesIO(gray))).mean() - value) < 3
+        assert server.request(f"/files/{job['id']}/color.jpg")[0] == 200
+    assert len(list(server.folder.iterdir())) == len(kept)
+    gallery = json.loads(server.request("/api/gallery")[2])["photos"]
+    assert sorted(p["id"] for p in gallery) == sorted(job["id"] for _, job in kept)
+
+
+def test_someone_elses_photo_cannot_be_seen_rerun_or_removed(server):
+    _, mine = server.upload(_jpeg(100))
+    _, theirs = server.upload(_jpeg(150))
+    assert mine["owner"] != theirs["owner"]
+    done = server.wait(theirs["id"], headers={"X-Owner": theirs["owner"]})
+    me = {"X-Owner": mine["owner"]}
+    assert server.request(done["gray"], headers=me)[0] == 404
+    assert server.request(f"/api/photos/{theirs['id']}", headers=me)[2] and \
+        json.loads(server.request(f"/api/photos/{theirs['id']}", headers=me)[2])["gray"] is None
+    status, _, body = server.request(f"/api/photos/{theirs['id']}/again", b'{"temperature": 1}', me)
+    assert status == 403
+    assert server.request(f"/api/photos/{theirs['id']}", method="DELETE", headers=me)[0] == 404
+    assert server.request(done["color"])[0] == 200  # still there for the class
+    for strange in ("фото", "\u0000", "x" * 5000):  # any text as a secret: refused, never an error
+        header = urllib.parse.quote(strange)[:4000]
+        assert server.request(f"/api/photos/{theirs['id']}", method="DELETE", headers={"X-Owner": header})[0] == 404
+
+
+def test_a_phone_has_at_most_three_photos_queued_and_others_are_served_in_turn(net, tmp_path):
+    queue = classroom.PhotoQueue(net, tmp_path / "session")
+    hold = threading.Event()
+    real = queue._colorize
+    queue._colorize = lambda job: (hold.wait(30), real(job))
+    try:
+        first = queue.add(_jpeg(50), "a1.jpg", 0.38, "phone-A")
+        deadline = time.time() + 10
+        while first.state != "working" and time.time() < deadline:
+            time.sleep(0.01)
+        a2, a3 = (queue.add(_jpeg(60 + k), f"a{k}.jpg", 0.38, "phone-A") for k in (2, 3))
+        with pytest.raises(classroom.UploadError, match="already have 3 photos") as refused:
+            queue.add(_jpeg(70), "a4.jpg", 0.38, "phone-A")
+        assert refused.value.status == 429
+        with pytest.raises(classroom.UploadError, match="already have 3 photos"):
+            queue.again(a2.id, 1.0, "phone-A")
+        b1 = queue.add(_jpeg(80), "b1.jpg", 0.38, "phone-B")
+        c1 = queue.add(_jpeg(90), "c1.jpg", 0.38, "phone-C")
+        assert [queue.position(j) for j in (a2, b1, c1, a3)] == [1, 2, 3, 4]  # A's third waits for B and C
+        hold.set()
+        deadline = time.time() + 30
+        while any(j.state != "done" for j in (first, a2, a3, b1, c1)) and time.time() < deadline:
+            time.sleep(0.01)
+        assert all(j.state == "done" for j in (first, a2, a3, b1, c1))
+        assert queue.add(_jpeg(70), "a4.jpg", 0.38, "phone-A").state in ("waiting", "working", "done")
+    finally:
+        hold.set()
+        queue.close()
+
+
+def test_wrong_codes_are_slowed_down_and_any_text_is_just_wrong(net, tmp_path):
+    s = Server(net, tmp_path / "session", code="ABC234")
+    try:
+        for code in ("фото", "ÄBC234", "%00", "x" * 2000):  # not an error, a wrong code
+            status, _, body = s.request("/?code=" + urllib.parse.quote(code))
+            assert status == 403 and b"not right" in body
+        assert classroom.WRONG_CODES_ALLOWED == 5  # four above, one here: then each try waits
+        assert s.request("/?code=WRONG1")[0] == 403
+        started = time.perf_counter()
+        assert s.request("/?code=WRONG2")[0] == 403
+        assert time.perf_counter() - started >= classroom.WRONG_CODE_PAUSE * 0.9  # a guesser waits
+        status, headers, _ = s.request("/api/gallery?code=abc234")  # the right code still works, once waited
+        assert status == 200 and classroom.SESSION_COOKIE in headers["Set-Cookie"]
+        assert s.request("/api/gallery", headers={"Cookie": f"{classroom.SESSION_COOKIE}=made-up"})[0] == 403
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("name", ["фото.jpg", "写真 1.jpg", "party 🎉.png", 'quote"and\\slash.jpg'])
+def test_any_name_downloads(server, name):
+    _, job = server.upload(_jpeg(90), name)
+    done = server.wait(job["id"])
+    status, headers, body = server.request(done["color"] + "?download=1")
+    assert status == 200 and body[:2] == b"\xff\xd8"
+    disposition = headers["Content-Disposition"]
+    shown = done["name"]  # as the page shows it (a Windows path's folders dropped)
+    assert disposition.isascii() and urllib.parse.quote(f"{Path(shown).stem}_color.jpg", safe="") in disposition
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP"])
+def test_kill_or_a_closed_terminal_leave_no_photos_and_a_dead_sessions_folder_goes_at_start(how, tiny_model,
+                                                                                            tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the app's temporary folders, here
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that is gone now
+    left = tmp_path / f"{classroom.FOLDER_PREFIX}{dead.pid}-abcd1234"
+    (left / "photo").mkdir(parents=True)
+    (left / "photo" / "upload.jpg").write_bytes(_jpeg(10))
+    process, url, text = start_app(tiny_model, "--backend", "opencv")
+    try:
+        assert not left.exists()  # a session that was killed before: its photos are gone
+        [folder] = tmp_path.glob(f"{classroom.FOLDER_PREFIX}*")
+        assert folder.stat().st_mode & 0o077 == 0  # this user's only
+        server = Server.__new__(Server)
+        server.url = url
+        _, job = server.upload(_jpeg(120))
+        server.wait(job["id"])
+        assert any(folder.rglob("*.jpg"))
+        process.send_signal(getattr(signal, how))
+        assert process.wait(30) is not None
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not list(tmp_path.glob(f"{classroom.FOLDER_PREFIX}*"))
+    assert process.stdout.read().count("Traceback") == 0
+
+
+def test_folders_of_living_sessions_and_other_users_files_are_left_alone(tmp_path):
+    alive = tmp_path / f"{classroom.FOLDER_PREFIX}{os.getpid()}-abcd"
+    alive.mkdir()
+    other = tmp_path / "colorize-classroom-notes.txt"
+    other.write_text("not a folder of the app")
+    made = classroom.session_folder(tmp_path)
+    assert alive.is_dir() and other.is_file() and made.is_dir() and made.name.startswith(
+        f"{classroom.FOLDER_PREFIX}{os.getpid()}-")
+    assert REPO_ROOT  # the repository is untouched: folders are looked for in the given parent only
