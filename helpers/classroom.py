@@ -61,6 +61,14 @@ MAX_WAITING_EACH = 3
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif",
             "MPO": ".jpg"}
 """Image types accepted, as Pillow recognises them from the bytes (MPO: some phones' JPEGs)."""
+MAX_CONNECTIONS = 4000
+"""Open connections at most (a class of phones opens a few each; anyone on the Wi-Fi can open
+thousands of slow ones): beyond it, the oldest connection is closed for each new one, so that a
+flood never uses up the laptop's open files and a normal request still gets through. Lowered to
+what the system allows (``serve`` raises its limit on open files as far as it may)."""
+HEADER_SECONDS, BODY_SECONDS = 10, 120
+"""A request's headers must arrive within this many seconds (also how long an idle connection is
+kept), its body (an upload of up to 20 MB over a slow Wi-Fi) within that many."""
 OWNER_COOKIE, SESSION_COOKIE = "classroom_owner", "classroom_session"
 """Cookies: the phone's owner secret (its photos), and a random token for a phone that gave the
 access code (never the code itself)."""
@@ -585,6 +593,24 @@ def _code_page(wrong: bool) -> str:
             "style='font-size:2em;width:8em'> <button style='font-size:1.5em'>Go</button></form>")
 
 
+def _open_files_limit(wanted: int) -> int:
+    """Connections this process may keep open: ``wanted``, or less where the system allows fewer
+    open files (raised to the most this user may have, which needs no privileges)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + 256 if hard == resource.RLIM_INFINITY else min(hard, wanted + 256)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else max(16, min(wanted, soft - 256))
+
+
 def join_url(host: str, listening: str, code: str | None) -> str:
     """The address students open: this computer's address on the local network when listening on
     all of them (found without sending anything), with the access code for the QR code."""
@@ -631,10 +657,34 @@ def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size:
     queue = PhotoQueue(net, folder, size)
     join: dict = {}
 
+    limit = _open_files_limit(MAX_CONNECTIONS)
+
+    class GuardedServer(tornado.httpserver.HTTPServer):
+        """Tornado's server with a cap on open connections: the oldest goes for a new one (a
+        flood's slow connections are the old ones), and one log line a minute while it happens."""
+
+        closed, said = 0, 0.0
+        streams: deque = deque()
+
+        def handle_stream(self, stream, address) -> None:
+            self.streams.append(stream)
+            while len(self.streams) > limit:
+                oldest = self.streams.popleft()
+                if not oldest.closed():
+                    oldest.close()
+                    self.closed += 1
+            if self.closed and time.monotonic() - self.said > 60:
+                self.said = time.monotonic()
+                print(f"Classroom app: more than {limit} connections open; the oldest are closed ({self.closed} so "
+                      "far). Someone on the network may be flooding the app.", flush=True)
+            if len(self.streams) > 2 * limit or (self.streams and self.streams[0].closed()):
+                self.streams = deque(s for s in self.streams if not s.closed())  # forget the closed ones
+            super().handle_stream(stream, address)
+
     async def main() -> None:
-        server = tornado.httpserver.HTTPServer(make_app(queue, code, join),
-                                               max_body_size=(MAX_UPLOAD_MB + 1) * 1024**2,
-                                               max_buffer_size=(MAX_UPLOAD_MB + 1) * 1024**2)
+        server = GuardedServer(make_app(queue, code, join), max_body_size=(MAX_UPLOAD_MB + 1) * 1024**2,
+                               max_buffer_size=(MAX_UPLOAD_MB + 1) * 1024**2, max_header_size=16 * 1024,
+                               idle_connection_timeout=HEADER_SECONDS, body_timeout=BODY_SECONDS)
         sockets = tornado.netutil.bind_sockets(port, host)
         server.add_sockets(sockets)
         listening = f"http://{'localhost' if host == '127.0.0.1' else host}:{sockets[0].getsockname()[1]}/"

@@ -181,3 +181,31 @@ def test_folders_of_living_sessions_and_other_users_files_are_left_alone(tmp_pat
     assert alive.is_dir() and other.is_file() and made.is_dir() and made.name.startswith(
         f"{classroom.FOLDER_PREFIX}{os.getpid()}-")
     assert REPO_ROOT  # the repository is untouched: folders are looked for in the given parent only
+
+
+@pytest.mark.parametrize("cap", [classroom.MAX_CONNECTIONS, 200])
+def test_slow_connections_from_the_wifi_do_not_block_the_class(cap, net, tmp_path, caplog, monkeypatch):
+    """Hundreds of connections trickling their headers (bounded here: 700, a few seconds), also
+    beyond the cap on open connections: other students are answered within 2 s, the log stays short."""
+    import socket
+
+    monkeypatch.setattr(classroom, "MAX_CONNECTIONS", cap)
+    server = Server(net, tmp_path / "session")
+    port = int(server.url.split(":")[2].split("/")[0])
+    slow = []
+    try:
+        for _ in range(700):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"POST /api/photos HTTP/1.1\r\nHost: x\r\n")  # and then nothing more for now
+            slow.append(sock)
+        started = time.perf_counter()
+        status, _, body = server.request("/api/gallery")
+        assert status == 200 and time.perf_counter() - started < 2
+        status, job = server.upload(_jpeg(90))
+        assert status == 202
+        assert server.wait(job["id"])["state"] == "done"
+        assert len(caplog.records) < 100
+    finally:
+        for sock in slow:
+            sock.close()
+        server.close()
