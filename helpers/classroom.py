@@ -61,6 +61,10 @@ MAX_WAITING_EACH = 3
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif",
             "MPO": ".jpg"}
 """Image types accepted, as Pillow recognises them from the bytes (MPO: some phones' JPEGs)."""
+RECEIVING = 4
+"""Uploads read at once (each up to ``MAX_UPLOAD_MB`` in memory); more wait, unread."""
+SMALL_BODY = 64 * 1024
+"""Largest body of any other request (a temperature, as JSON)."""
 MAX_CONNECTIONS = 4000
 """Open connections at most (a class of phones opens a few each; anyone on the Wi-Fi can open
 thousands of slow ones): beyond it, the oldest connection is closed for each new one, so that a
@@ -386,6 +390,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
     """The Tornado application: pages, JSON API and result files, behind the access code if given.
     ``join["url"]``: the address students open (for the projector's QR code)."""
     join = join if join is not None else {}
+    import tornado.httputil
     import tornado.web
 
     sessions: set[str] = set()  # tokens of phones that gave the access code
@@ -448,14 +453,45 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             self.set_header("Cache-Control", "no-store")
             self.finish(PAGE.read_text(encoding="utf-8"))
 
+    receiving = asyncio.Semaphore(RECEIVING)
+
+    @tornado.web.stream_request_body
     class Photos(Base):
+        """An upload: read only after the access code is checked, and at most ``RECEIVING`` at once."""
+
+        body: bytearray | None = None
+
+        async def prepare(self) -> None:
+            await super().prepare()  # the access code: before a single byte of the body is read
+            if self._finished:
+                return
+            self.request.connection.set_max_body_size((MAX_UPLOAD_MB + 1) * 1024**2)
+            await receiving.acquire()  # the others wait, unread (their phones simply send more slowly)
+            self.body = bytearray()
+
+        def data_received(self, chunk: bytes) -> None:
+            self.body += chunk
+
+        def on_finish(self) -> None:
+            if self.body is not None:
+                self.body = None
+                receiving.release()
+
+        on_connection_close = on_finish
+
         async def post(self) -> None:
-            files = self.request.files.get("photo")
+            arguments: dict = {}
+            files: dict = {}
+            tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), bytes(self.body),
+                                                  arguments, files, self.request.headers)
+            self.body = bytearray()  # the copy above is what is used: let this one go
+            files = files.get("photo")
             if not files:
                 return self.fail(UploadError("No photo in the request (the form field is 'photo')."))
             upload = files[0]
             try:
-                temperature = float(self.get_body_argument("temperature", str(get_temperature(queue.net))))
+                given = arguments.get("temperature", [str(get_temperature(queue.net)).encode()])[0]
+                temperature = float(given.decode("utf-8", "replace"))
                 # decoding a large photo takes a moment: off the event loop, so other students are served
                 loop = asyncio.get_running_loop()
                 owner = self.owner() or new_owner()
@@ -682,7 +718,7 @@ def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size:
             super().handle_stream(stream, address)
 
     async def main() -> None:
-        server = GuardedServer(make_app(queue, code, join), max_body_size=(MAX_UPLOAD_MB + 1) * 1024**2,
+        server = GuardedServer(make_app(queue, code, join), max_body_size=SMALL_BODY,
                                max_buffer_size=(MAX_UPLOAD_MB + 1) * 1024**2, max_header_size=16 * 1024,
                                idle_connection_timeout=HEADER_SECONDS, body_timeout=BODY_SECONDS)
         sockets = tornado.netutil.bind_sockets(port, host)

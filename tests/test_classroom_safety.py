@@ -209,3 +209,26 @@ def test_slow_connections_from_the_wifi_do_not_block_the_class(cap, net, tmp_pat
         for sock in slow:
             sock.close()
         server.close()
+
+
+def test_the_access_code_is_checked_before_an_upload_is_read(net, tmp_path):
+    """A half-sent 20 MB upload without the code is answered at once, its body never read."""
+    import socket
+
+    s = Server(net, tmp_path / "session", code="ABC234")
+    try:
+        port = int(s.url.split(":")[2].split("/")[0])
+        socks = []
+        for _ in range(40):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"POST /api/photos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                         b"Content-Length: 20000000\r\n\r\n" + b"x" * 100_000)
+            socks.append(sock)
+        for sock in socks:
+            answer = sock.recv(200)
+            assert answer.startswith(b"HTTP/1.1 403"), answer
+            sock.close()
+        status, _, _ = s.request("/api/gallery", headers={"X-Access-Code": "ABC234"})
+        assert status == 200
+    finally:
+        s.close()
