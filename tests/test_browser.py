@@ -199,3 +199,29 @@ def test_classroom_app_in_a_real_browser(browser, notebook_model):
     finally:
         app.terminate()
         app.wait(30)
+
+
+def test_classroom_app_on_a_phone_survives_a_wifi_drop(browser, notebook_model):
+    """On a phone-sized page: the photo is sent, the Wi-Fi drops for 3 s (requests blocked), the page
+    says so in words, and the result appears by itself once the connection is back."""
+    from helpers.paths import INPUT_IMAGES
+    from tests.test_classroom import start_app
+
+    app, url, _ = start_app(notebook_model)
+    try:
+        phone = browser.new_context(viewport={"width": 412, "height": 915}, has_touch=True, is_mobile=True)
+        page = phone.new_page()
+        page.goto(url)
+        dropped = []
+        page.route("**/api/photos/*", lambda route: (dropped.append(route.request.url), route.abort()))
+        page.set_input_files("#photo", str(INPUT_IMAGES / "astronaut.jpg"))
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('lost the connection')",
+                               timeout=30_000)
+        page.wait_for_timeout(3000)
+        page.unroute("**/api/photos/*")
+        page.wait_for_selector("#result:not([hidden])", timeout=120_000)
+        assert dropped and "Done in" in page.inner_text("#status")
+        phone.close()
+    finally:
+        app.terminate()
+        app.wait(30)
