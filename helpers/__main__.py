@@ -540,9 +540,13 @@ def _app(args: argparse.Namespace) -> int:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _interrupt)
 
+    teacher = classroom.teacher_key()
+
     def ready(url: str, queue) -> None:
         join = classroom.join_url(args.host, url, code)
         print(f"\nClassroom app: {join}")
+        print(f"Your page, the teacher's (keep it to yourself: hide or remove any photo, pause, clear): "
+              f"{classroom.join_url(args.host, url, None)}teacher?key={teacher}")
         if code:
             print(f"Access code: {code}  (students scan this QR code, or open the address and type the code)")
             print(classroom.qr_text(join))
@@ -551,7 +555,8 @@ def _app(args: argparse.Namespace) -> int:
         print(f"Uploads are kept in {folder} until the app stops. Stop with Ctrl+C.", flush=True)
 
     try:
-        classroom.serve(net, host=args.host, port=args.port, folder=folder, size=args.size, code=code, ready=ready)
+        classroom.serve(net, host=args.host, port=args.port, folder=folder, size=args.size, code=code,
+                        teacher=teacher, ready=ready)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc} (another program uses the "
               "port? try --port 8001)", file=sys.stderr)

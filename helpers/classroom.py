@@ -73,7 +73,7 @@ what the system allows (``serve`` raises its limit on open files as far as it ma
 HEADER_SECONDS, BODY_SECONDS = 10, 120
 """A request's headers must arrive within this many seconds (also how long an idle connection is
 kept), its body (an upload of up to 20 MB over a slow Wi-Fi) within that many."""
-OWNER_COOKIE, SESSION_COOKIE = "classroom_owner", "classroom_session"
+OWNER_COOKIE, SESSION_COOKIE, TEACHER_COOKIE = "classroom_owner", "classroom_session", "classroom_teacher"
 """Cookies: the phone's owner secret (its photos), and a random token for a phone that gave the
 access code (never the code itself)."""
 COOKIE_DAYS = 1
@@ -83,6 +83,7 @@ more (doubling, up to a minute): guessing a 6-letter code becomes hopeless, a ty
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Access-code letters: no 0/O or 1/I, easy to read off a projector."""
 PAGE = Path(__file__).with_name("classroom_page.html")
+TEACHER_PAGE = Path(__file__).with_name("classroom_teacher.html")
 
 
 class UploadError(ValueError):
@@ -174,6 +175,10 @@ class PhotoQueue:
         self._waiting: dict[str, deque[str]] = {}  # owner -> the ids of their waiting jobs, in order
         self._turns: deque[str] = deque()  # owners with waiting jobs, in the order they are served
         self._working: Job | None = None
+        self.paused = False
+        """Set by the teacher: new photos are refused for now (those in the queue go on)."""
+        self.hidden: set[Path] = set()
+        """Photos (their upload's path) the teacher took off the gallery and the projector."""
         self._lock = threading.Condition()
         self._closed = False
         self.done_count = 0
@@ -222,12 +227,14 @@ class PhotoQueue:
     def owns(self, job: Job, owner: str | None) -> bool:
         return owner is not None and _same_secret(job.owner, owner)
 
-    def remove(self, job_id: str, owner: str) -> bool:
-        """Delete a photo's files and every job made from it (only with the uploader's secret)."""
+    def remove(self, job_id: str, owner: str | None = None) -> bool:
+        """Delete a photo's files and every job made from it: with the uploader's secret, or without
+        one (``owner=None``) for the teacher."""
         job = self.jobs.get(job_id)
-        if job is None or not self.owns(job, owner):
+        if job is None or (owner is not None and not self.owns(job, owner)):
             return False
         with self._lock:
+            self.hidden.discard(job.source)
             for other in [j for j in self.jobs.values() if j.source == job.source]:
                 self.jobs.pop(other.id)
                 queue = self._waiting.get(other.owner)
@@ -255,8 +262,15 @@ class PhotoQueue:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ inside
+    def clear(self) -> int:
+        """The teacher's "clear": every photo and its files go; returns how many photos."""
+        photos = {job.source: job.id for job in list(self.jobs.values())}
+        return sum(self.remove(job_id) for job_id in photos.values())
+
     def _room(self, owner: str) -> None:
         with self._lock:
+            if self.paused:
+                raise UploadError("Your teacher has paused new photos for a moment: try again soon.", 503)
             waiting = sum(map(len, self._waiting.values()))
             if waiting >= MAX_WAITING:
                 raise UploadError(f"The queue is full ({waiting} photos waiting): try again in a minute.", 503)
@@ -380,20 +394,27 @@ def _same_secret(a: str, b: str) -> bool:
     return secrets.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
 
 
+def teacher_key() -> str:
+    """A new key for the teacher's page: long, random, printed in the terminal only."""
+    return secrets.token_urlsafe(12)
+
+
 def access_code() -> str:
     """A new 6-letter access code."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
 # --------------------------------------------------------------------------- the web side
-def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = None):
+def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = None, teacher: str | None = None):
     """The Tornado application: pages, JSON API and result files, behind the access code if given.
-    ``join["url"]``: the address students open (for the projector's QR code)."""
+    ``join["url"]``: the address students open (for the projector's QR code). ``teacher``: the
+    key of the teacher's page (``/teacher?key=...``: remove or hide any photo, pause, clear)."""
     join = join if join is not None else {}
     import tornado.httputil
     import tornado.web
 
     sessions: set[str] = set()  # tokens of phones that gave the access code
+    teachers: set[str] = set()  # tokens of browsers that opened the teacher's page with its key
     wrong = WrongCodes()
 
     class Base(tornado.web.RequestHandler):
@@ -404,8 +425,11 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             self.set_header("Referrer-Policy", "no-referrer")
             self.set_header("X-Content-Type-Options", "nosniff")
 
+        def is_teacher(self) -> bool:
+            return self.get_cookie(TEACHER_COOKIE) in teachers
+
         async def prepare(self) -> None:
-            if code is None:
+            if code is None or self.is_teacher():
                 return
             session = self.get_cookie(SESSION_COOKIE)
             if session is not None and session in sessions:
@@ -530,9 +554,62 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             self.finish(_status(queue, job, mine=True))
 
     class Gallery(Base):
-        def get(self) -> None:  # results only: the gray "before" is its owner's
-            done = [_status(queue, j) for j in list(queue.jobs.values()) if j.state == "done"]
-            self.finish({"photos": done[::-1], "waiting": queue.waiting_count()})
+        def get(self) -> None:  # results only: the gray "before" is its owner's; not what the teacher hid
+            done = [_status(queue, j) for j in list(queue.jobs.values())
+                    if j.state == "done" and j.source not in queue.hidden]
+            self.finish({"photos": done[::-1], "waiting": queue.waiting_count(), "paused": queue.paused,
+                         "join": {"url": (join.get("url") or "").split("?")[0], "code": code}})
+
+    class TeacherBase(Base):
+        async def prepare(self) -> None:
+            key = self.get_argument("key", None)
+            if teacher is not None and key is not None and _same_secret(key, teacher):
+                token = secrets.token_urlsafe(18)
+                teachers.add(token)
+                self.set_cookie(TEACHER_COOKIE, token, httponly=True, samesite="Strict", expires_days=COOKIE_DAYS)
+                if self.request.path == "/teacher":
+                    self.redirect("/teacher")  # the key leaves the address bar
+            elif not self.is_teacher():
+                self.set_status(404)  # no hint that a teacher's page exists
+                self.finish({"error": "Not found."})
+
+    class TeacherPage(TeacherBase):
+        def get(self) -> None:
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(TEACHER_PAGE.read_text(encoding="utf-8"))
+
+    class TeacherState(TeacherBase):
+        def get(self) -> None:
+            phones: dict[str, int] = {}  # owners by number, in the order they first sent: no secrets shown
+            jobs = list(queue.jobs.values())
+            for job in jobs:
+                phones.setdefault(job.owner, len(phones) + 1)
+            self.finish({"paused": queue.paused, "waiting": queue.waiting_count(), "photos": [
+                {**_status(queue, j), "phone": phones[j.owner], "hidden": j.source in queue.hidden}
+                for j in reversed(jobs)]})
+
+        def post(self) -> None:
+            try:
+                body = json.loads(self.request.body or b"{}")
+            except ValueError:
+                body = {}
+            action, job = body.get("action"), queue.jobs.get(str(body.get("id", "")))
+            if action == "pause":
+                queue.paused = bool(body.get("paused"))
+            elif action == "clear":
+                queue.clear()
+            elif action in ("remove", "hide", "show") and job is not None:
+                if action == "remove":
+                    queue.remove(job.id)
+                elif action == "hide":
+                    queue.hidden.add(job.source)
+                else:
+                    queue.hidden.discard(job.source)
+            else:
+                self.set_status(400)
+                return self.finish({"error": "Unknown action, or no such photo."})
+            self.get()
 
     class Files(Base):
         def get(self, job_id: str, kind: str) -> None:
@@ -568,6 +645,8 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
         (r"/api/photos/([A-Za-z0-9_-]{6,20})", PhotoStatus),
         (r"/api/photos/([A-Za-z0-9_-]{6,20})/again", Again),
         (r"/api/gallery", Gallery),
+        (r"/teacher", TeacherPage),
+        (r"/api/teacher", TeacherState),
         (r"/files/([A-Za-z0-9_-]{6,20})/(gray|color)\.jpg", Files),
     ], debug=False, xsrf_cookies=False, log_function=_log_request)
 
@@ -684,9 +763,10 @@ def qr_svg(url: str) -> bytes:
 
 
 def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size: int = DEFAULT_SIZE,
-          code: str | None = None, ready=None, stop: threading.Event | None = None) -> None:
+          code: str | None = None, teacher: str | None = None, ready=None, stop: threading.Event | None = None) -> None:
     """Run the app until interrupted (or ``stop`` is set); ``ready(url, queue)`` is called once it
-    listens (``port=0``: any free port). The session's folder is removed at the end."""
+    listens (``port=0``: any free port). ``teacher``: the key of the teacher's page. The session's
+    folder is removed at the end."""
     import tornado.httpserver
     import tornado.netutil
 
@@ -718,7 +798,7 @@ def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size:
             super().handle_stream(stream, address)
 
     async def main() -> None:
-        server = GuardedServer(make_app(queue, code, join), max_body_size=SMALL_BODY,
+        server = GuardedServer(make_app(queue, code, join, teacher), max_body_size=SMALL_BODY,
                                max_buffer_size=(MAX_UPLOAD_MB + 1) * 1024**2, max_header_size=16 * 1024,
                                idle_connection_timeout=HEADER_SECONDS, body_timeout=BODY_SECONDS)
         sockets = tornado.netutil.bind_sockets(port, host)

@@ -69,7 +69,7 @@ def test_huge_pictures_and_files_are_refused_before_decoding():
 class Server:
     """The app in a thread of this process, for tests that talk HTTP to it."""
 
-    def __init__(self, net, folder: Path, code: str | None = None) -> None:
+    def __init__(self, net, folder: Path, code: str | None = None, teacher: str | None = None) -> None:
         self.code, self.folder = code, folder
         started = threading.Event()
 
@@ -79,7 +79,8 @@ class Server:
 
         self.stop = threading.Event()
         self.thread = threading.Thread(target=classroom.serve, args=(net,), daemon=True,
-                                       kwargs={"port": 0, "folder": folder, "code": code, "ready": ready,
+                                       kwargs={"port": 0, "folder": folder, "code": code, "teacher": teacher,
+                                               "ready": ready,
                                                "stop": self.stop})
         self.thread.start()
         assert started.wait(30)

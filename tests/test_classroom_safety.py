@@ -232,3 +232,44 @@ def test_the_access_code_is_checked_before_an_upload_is_read(net, tmp_path):
         assert status == 200
     finally:
         s.close()
+
+
+def test_the_teacher_removes_or_hides_any_photo_pauses_and_clears(net, tmp_path):
+    from tests.test_classroom import _no_redirect
+
+    s = Server(net, tmp_path / "session", code="ABC234", teacher="the-teachers-key")
+    try:
+        student = {"X-Access-Code": "ABC234"}
+        jobs = [s.upload(_jpeg(60 + 40 * n), f"p{n}.jpg", headers=student)[1] for n in range(3)]
+        for job in jobs:
+            s.wait(job["id"], headers=student)
+        assert s.request("/teacher")[0] == 404 and s.request("/teacher?key=guess")[0] == 404  # no hint
+        assert s.request("/api/teacher", headers=student)[0] == 404  # a student's access is not the teacher's
+        status, headers, _ = _no_redirect(s.url + "teacher?key=the-teachers-key")
+        assert status == 302 and headers["Location"] == "/teacher"
+        teacher = {"Cookie": headers["Set-Cookie"].split(";")[0], "Content-Type": "application/json"}
+        assert "the-teachers-key" not in headers["Set-Cookie"]
+        status, _, page = s.request("/teacher", headers=teacher)
+        assert status == 200 and b"The teacher's page" in page
+        state = json.loads(s.request("/api/teacher", headers=teacher)[2])
+        assert [p["phone"] for p in state["photos"]] == [3, 2, 1] and "owner" not in state["photos"][0]
+
+        def act(**body):
+            status, _, answer = s.request("/api/teacher", json.dumps(body).encode(), teacher)
+            assert status == 200, answer
+            return json.loads(answer)
+
+        act(action="hide", id=jobs[0]["id"])
+        gallery = json.loads(s.request("/api/gallery", headers=student)[2])["photos"]
+        assert sorted(p["id"] for p in gallery) == sorted(j["id"] for j in jobs[1:])  # off the projector
+        act(action="remove", id=jobs[1]["id"])  # anyone's photo, no owner secret needed
+        assert s.request(f"/files/{jobs[1]['id']}/color.jpg", headers=student)[0] == 404
+        assert act(action="pause", paused=True)["paused"]
+        status, answer = s.upload(_jpeg(10), headers=student)
+        assert status == 503 and "paused" in answer["error"]
+        act(action="pause", paused=False)
+        assert act(action="clear")["photos"] == [] and list(s.folder.iterdir()) == []
+        status, _, _ = s.request("/api/teacher", b'{"action": "explode"}', teacher)
+        assert status == 400
+    finally:
+        s.close()
