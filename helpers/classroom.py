@@ -58,8 +58,15 @@ MAX_WAITING = 200
 """Photos waiting at most; more are refused with a message (a class of 30 sends far fewer)."""
 MAX_WAITING_EACH = 3
 """Photos one phone may have waiting (or being colourised) at once: no student can push the class back."""
+MAX_RESULT_PIXELS = 12_000_000
+"""Larger photos are shrunk to this before colouring: a result a phone can show and download,
+and a bounded amount of memory on the laptop however large the photo."""
+THUMB_SIDE = 480
+"""Longest side of the gallery's pictures: a phone scrolling a class's gallery loads these."""
+MAX_SESSION_MB = 2000
+"""Disk space the session's photos may take on the laptop: beyond, uploads are refused."""
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif",
-            "MPO": ".jpg"}
+            "MPO": ".jpg", "AVIF": ".avif"}
 """Image types accepted, as Pillow recognises them from the bytes (MPO: some phones' JPEGs)."""
 RECEIVING = 4
 """Uploads read at once (each up to ``MAX_UPLOAD_MB`` in memory); more wait, unread."""
@@ -80,6 +87,8 @@ COOKIE_DAYS = 1
 WRONG_CODES_ALLOWED, WRONG_CODE_PAUSE = 5, 2.0
 """After this many wrong access codes from one address, each further try waits this many seconds
 more (doubling, up to a minute): guessing a 6-letter code becomes hopeless, a typo costs nothing."""
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
+"""The first bytes of HEIC/HEIF files (after "ftyp"), which Pillow does not read."""
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Access-code letters: no 0/O or 1/I, easy to read off a projector."""
 PAGE = Path(__file__).with_name("classroom_page.html")
@@ -111,7 +120,8 @@ def check_upload(data: bytes) -> str:
             with Image.open(io.BytesIO(data)) as im:
                 fmt, (width, height) = im.format, im.size
                 if fmt not in ACCEPTED:
-                    raise UploadError(f"This is a {fmt} file, not a photo this app reads "
+                    article = "an" if fmt[:1] in "AEFHILMNORSX" else "a"  # as the letters are spoken
+                    raise UploadError(f"This is {article} {fmt} file, not a photo this app reads "
                                       f"({', '.join(sorted(set(ACCEPTED) - {'MPO'}))}).", 415)
                 if width * height > MAX_PIXELS:
                     raise UploadError(f"This picture has {width * height / 1e6:.0f} megapixels: the limit is "
@@ -123,8 +133,12 @@ def check_upload(data: bytes) -> str:
         raise UploadError(f"This picture is too large to open safely (over {MAX_PIXELS / 1e6:.0f} megapixels).",
                           413) from None
     except Image.UnidentifiedImageError:
+        if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+            raise UploadError("This is a HEIC photo (an iPhone's usual kind), which this app cannot read. Send it "
+                              "as a JPEG: on the iPhone, Settings > Camera > Formats > Most Compatible, or share "
+                              "the photo with 'Options' > 'Most Compatible'.", 415) from None
         raise UploadError("This is not a photo (or a kind of picture this app does not read): send a JPEG, PNG, "
-                          "WebP, GIF, BMP or TIFF file.", 415) from None
+                          "WebP, AVIF, GIF, BMP or TIFF file.", 415) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise UploadError(f"This photo is damaged or cut off, so it cannot be read ({exc}). Send it again or "
                           "pick another.") from None
@@ -196,6 +210,10 @@ class PhotoQueue:
         self._room(owner)
         fmt = check_upload(data)
         self._room(owner)  # checked again: the check took a moment
+        used = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+        if used + 3 * len(data) > MAX_SESSION_MB * 1024**2:  # the upload, its result, its gray and thumbnail
+            raise UploadError(f"The class's photos fill the space this app may use on the laptop ({MAX_SESSION_MB} "
+                              "MB): ask your teacher to remove some.", 507)
         job_id = secrets.token_urlsafe(9)
         folder = self.folder / job_id  # the photo's own folder: its upload, its gray version, its results
         folder.mkdir()
@@ -251,6 +269,9 @@ class PhotoQueue:
 
     def gray_path(self, job: Job) -> Path:
         return job.source.parent / "gray.jpg"
+
+    def thumb_path(self, job: Job) -> Path:
+        return job.source.parent / f"{job.id}_thumb.jpg"
 
     def close(self) -> None:
         """Stop the worker and delete this session's folder."""
@@ -331,7 +352,7 @@ class PhotoQueue:
 
     def _colorize(self, job: Job) -> None:
         picture = next(open_image_file(job.source).pictures())  # turned upright (phones), first frame
-        image = picture.image
+        image = _at_most(picture.image, MAX_RESULT_PIXELS)
         if get_temperature(self.net) != round(job.temperature, 6):
             set_temperature(self.net, job.temperature)
         result = colorize(image, self.net, size=self.size)
@@ -340,6 +361,16 @@ class PhotoQueue:
             gray_bgr = cv2.cvtColor(result, cv2.COLOR_BGR2GRAY)  # what the network saw: the photo's lightness
             write_image(gray, gray_bgr)
         write_image(self.result_path(job), result)
+        write_image(self.thumb_path(job), _at_most(result, THUMB_SIDE**2 * 3 // 4))
+
+
+def _at_most(image, pixels: int):
+    """``image`` (a NumPy picture) shrunk to at most ``pixels`` pixels, its shape kept; itself if smaller."""
+    h, w = image.shape[:2]
+    if h * w <= pixels:
+        return image
+    scale = (pixels / (h * w)) ** 0.5
+    return cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def _display_name(name: str) -> str:
@@ -619,7 +650,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             if kind == "gray" and not queue.owns(job, self.owner()):
                 self.set_status(404)
                 return self.finish({"error": "Only the phone that sent this photo sees its original."})
-            path = queue.result_path(job) if kind == "color" else queue.gray_path(job)
+            path = {"color": queue.result_path, "gray": queue.gray_path, "thumb": queue.thumb_path}[kind](job)
             if not path.is_file():
                 self.set_status(404)
                 return self.finish({"error": "Not ready yet."})
@@ -647,7 +678,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
         (r"/api/gallery", Gallery),
         (r"/teacher", TeacherPage),
         (r"/api/teacher", TeacherState),
-        (r"/files/([A-Za-z0-9_-]{6,20})/(gray|color)\.jpg", Files),
+        (r"/files/([A-Za-z0-9_-]{6,20})/(gray|color|thumb)\.jpg", Files),
     ], debug=False, xsrf_cookies=False, log_function=_log_request)
 
 
@@ -658,7 +689,8 @@ def _status(queue: PhotoQueue, job: Job, *, mine: bool = False) -> dict:
             "temperature": job.temperature, "error": job.error,
             "seconds": None if job.seconds is None else round(job.seconds, 2),
             "gray": f"/files/{job.id}/gray.jpg" if ready and mine else None,
-            "color": f"/files/{job.id}/color.jpg" if ready else None}
+            "color": f"/files/{job.id}/color.jpg" if ready else None,
+            "thumb": f"/files/{job.id}/thumb.jpg" if ready else None}
 
 
 def _log_request(handler) -> None:

@@ -200,7 +200,7 @@ def test_only_the_uploader_removes_a_photo_and_its_files_go(server):
     _, job = server.upload(SAMPLE.read_bytes())
     done = server.wait(job["id"])
     [photo] = server.folder.iterdir()  # the photo's own folder: the upload, its gray version, the result
-    assert len(list(photo.iterdir())) == 3
+    assert len(list(photo.iterdir())) == 4  # ... and the result's thumbnail for the gallery
     status, _, _ = server.request(f"/api/photos/{done['id']}", method="DELETE", headers={"X-Owner": "guess"})
     assert status == 404
     status, _, _ = server.request(f"/api/photos/{done['id']}", method="DELETE", headers={"X-Owner": job["owner"]})
