@@ -1,16 +1,17 @@
 """Benchmark: the classroom app under a class's load, against colourising the same photos in a loop.
 
 The app (``python -m helpers app``) runs in its own process with the full-size stand-in model
-and the default back end. After one warm-up photo, 30 clients upload 2 photos each at once
-(the sample photos, in turn) and follow their photo until it is done, as the page does. Then,
-in this process with the same back end, the same 60 photos are colourised in a plain loop
-(read, colourise, write a JPEG: what the app does per photo). Printed, from this one run:
+and the default back end. After one warm-up photo, 60 clients (phones, each with its own owner
+secret) upload 2 photos each at once (the sample photos, in turn) and follow their photos until
+they are done, as the page does. Then, in this process with the same back end, the same 120
+photos are colourised in a plain loop (read, colourise, write the result, its gray version and
+its thumbnail as JPEG: what the app does per photo). Printed, from this one run:
 
 * RATIO throughput under load / loop throughput   (goal >= 0.8: the queue and the web cost little)
 * how long the student at the back of the queue waited, from upload to result;
 * the server's peak RSS under load / its RSS when idle (goal <= 1.3).
 
-Run from the repository root:  python -m bench.classroom_load      # about 1 minute on 2 cores
+Run from the repository root:  python -m bench.classroom_load      # about 2 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ import tempfile
 import threading
 import time
 
+import cv2
 import psutil
 
 import helpers
 from bench import bench_model_dir
 from bench.photo_speed import machine
+from helpers.classroom import THUMB_SIDE, _at_most
 from helpers.fetch import MODEL_DIR_ENV
 from helpers.images import write_image
 from helpers.paths import INPUT_IMAGES
 from tests.test_classroom import Server, start_app
 
-STUDENTS, PHOTOS_EACH = 30, 2
+STUDENTS, PHOTOS_EACH = 60, 2
 
 
 def main() -> None:
@@ -60,8 +63,10 @@ def main() -> None:
         sent: list = []
 
         def student(n: int) -> None:
+            phone: dict = {}  # the owner secret the first upload gives, as the phone's cookie keeps it
             for k in range(PHOTOS_EACH):
-                status, job = server.upload(photos[(n + k) % len(photos)], f"student{n}_{k}.jpg")
+                status, job = server.upload(photos[(n + k) % len(photos)], f"student{n}_{k}.jpg", headers=phone)
+                phone = {"X-Owner": job.get("owner", "")} if status == 202 else phone
                 sent.append((time.perf_counter(), status, job))
 
         started = time.perf_counter()
@@ -89,7 +94,10 @@ def main() -> None:
             path = os.path.join(scratch, f"{n}.jpg")
             with open(path, "wb") as f:
                 f.write(photos[n % len(photos)])
-            write_image(os.path.join(scratch, f"{n}_color.jpg"), helpers.colorize(path, net))
+            result = helpers.colorize(path, net)
+            write_image(os.path.join(scratch, f"{n}_color.jpg"), result)
+            write_image(os.path.join(scratch, f"{n}_gray.jpg"), cv2.cvtColor(result, cv2.COLOR_BGR2GRAY))
+            write_image(os.path.join(scratch, f"{n}_thumb.jpg"), _at_most(result, THUMB_SIDE**2 * 3 // 4))
         loop = time.perf_counter() - loop_started
 
     done = sum(r["state"] == "done" for r in results)
