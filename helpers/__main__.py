@@ -39,6 +39,7 @@ from .model import (
     ModelLoadError,
     describe_model,
     get_model_files,
+    is_standin,
     load_model,
     onnx_file_of,
     opencv_reads_caffe,
@@ -555,8 +556,11 @@ def _app(args: argparse.Namespace) -> int:
         print(f"Uploads are kept in {folder} until the app stops. Stop with Ctrl+C.", flush=True)
 
     try:
+        standin = is_standin(args.variant)
         classroom.serve(net, host=args.host, port=args.port, folder=folder, size=args.size, code=code,
-                        teacher=teacher, ready=ready)
+                        teacher=teacher, ready=ready,
+                        notice="This app runs a STAND-IN model with random weights: its colours are noise, for "
+                        "testing only." if standin else None)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc} (another program uses the "
               "port? try --port 8001)", file=sys.stderr)

@@ -436,10 +436,12 @@ def access_code() -> str:
 
 
 # --------------------------------------------------------------------------- the web side
-def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = None, teacher: str | None = None):
+def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = None, teacher: str | None = None,
+             notice: str | None = None):
     """The Tornado application: pages, JSON API and result files, behind the access code if given.
     ``join["url"]``: the address students open (for the projector's QR code). ``teacher``: the
-    key of the teacher's page (``/teacher?key=...``: remove or hide any photo, pause, clear)."""
+    key of the teacher's page (``/teacher?key=...``: remove or hide any photo, pause, clear).
+    ``notice``: a line every page shows (that the model is a stand-in whose colours are noise)."""
     join = join if join is not None else {}
     import tornado.httputil
     import tornado.web
@@ -589,6 +591,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             done = [_status(queue, j) for j in list(queue.jobs.values())
                     if j.state == "done" and j.source not in queue.hidden]
             self.finish({"photos": done[::-1], "waiting": queue.waiting_count(), "paused": queue.paused,
+                         "notice": notice,
                          "join": {"url": (join.get("url") or "").split("?")[0], "code": code}})
 
     class TeacherBase(Base):
@@ -795,10 +798,11 @@ def qr_svg(url: str) -> bytes:
 
 
 def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size: int = DEFAULT_SIZE,
-          code: str | None = None, teacher: str | None = None, ready=None, stop: threading.Event | None = None) -> None:
+          code: str | None = None, teacher: str | None = None, notice: str | None = None, ready=None,
+          stop: threading.Event | None = None) -> None:
     """Run the app until interrupted (or ``stop`` is set); ``ready(url, queue)`` is called once it
-    listens (``port=0``: any free port). ``teacher``: the key of the teacher's page. The session's
-    folder is removed at the end."""
+    listens (``port=0``: any free port). ``teacher``: the key of the teacher's page; ``notice``: a
+    line every page shows. The session's folder is removed at the end."""
     import tornado.httpserver
     import tornado.netutil
 
@@ -830,7 +834,7 @@ def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size:
             super().handle_stream(stream, address)
 
     async def main() -> None:
-        server = GuardedServer(make_app(queue, code, join, teacher), max_body_size=SMALL_BODY,
+        server = GuardedServer(make_app(queue, code, join, teacher, notice), max_body_size=SMALL_BODY,
                                max_buffer_size=(MAX_UPLOAD_MB + 1) * 1024**2, max_header_size=16 * 1024,
                                idle_connection_timeout=HEADER_SECONDS, body_timeout=BODY_SECONDS)
         sockets = tornado.netutil.bind_sockets(port, host)

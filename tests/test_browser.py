@@ -212,6 +212,13 @@ def test_classroom_app_on_a_phone_survives_a_wifi_drop(browser, notebook_model):
         phone = browser.new_context(viewport={"width": 412, "height": 915}, has_touch=True, is_mobile=True)
         page = phone.new_page()
         page.goto(url)
+        page.wait_for_function("() => !document.getElementById('notice').hidden", timeout=15_000)
+        assert "STAND-IN" in page.inner_text("#notice")  # the page says what the terminal says
+        for _ in range(5):  # the upload is reachable from the keyboard
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "photo":
+                break
+        assert page.evaluate("document.activeElement.id") == "photo"
         dropped = []
         page.route("**/api/photos/*", lambda route: (dropped.append(route.request.url), route.abort()))
         page.set_input_files("#photo", str(INPUT_IMAGES / "astronaut.jpg"))
