@@ -493,6 +493,14 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             """This phone's owner secret: the cookie, or the X-Owner header (scripts)."""
             return self.request.headers.get("X-Owner") or self.get_cookie(OWNER_COOKIE)
 
+        def log_exception(self, typ, value, tb) -> None:
+            """One line for an error in the app, not a traceback: the terminal stays readable in class."""
+            import logging
+
+            if not isinstance(value, tornado.web.HTTPError):
+                logging.getLogger("tornado.application").error("%s %s failed: %s: %s", self.request.method,
+                                                               self.request.path, typ.__name__, value)
+
         def fail(self, exc: UploadError) -> None:
             self.set_status(exc.status)
             self.finish({"error": str(exc)})
