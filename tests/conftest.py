@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import helpers
 from helpers.model import opencv_reads_caffe
 from helpers.paths import MODEL_DIR, REPO_ROOT
 from tools.standin_model import make_standin_model_dir, tiny_model_dir
@@ -61,6 +62,12 @@ def make_tiny_model(tmp_path_factory, bins):
 def tiny_model(make_tiny_model) -> Path:
     """A tiny network with random weights: its output depends on the input."""
     return make_tiny_model()
+
+
+@pytest.fixture
+def net(tiny_model):
+    """``tiny_model`` loaded with OpenCV's network (a test module may define its own ``net``)."""
+    return helpers.load_model(model_dir=tiny_model)
 
 
 def one_hot_oracle(make_tiny_model, bins, k: int) -> tuple[Path, np.ndarray]:

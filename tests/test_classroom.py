@@ -21,7 +21,6 @@ import psutil
 import pytest
 from PIL import Image
 
-import helpers
 from helpers import classroom
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
@@ -119,11 +118,6 @@ class Server:
     def close(self) -> None:
         self.stop.set()
         self.thread.join(30)
-
-
-@pytest.fixture
-def net(tiny_model):
-    return helpers.load_model(model_dir=tiny_model)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import helpers
 from helpers import classroom
 from helpers.paths import REPO_ROOT
 from tests.test_classroom import Server, start_app
@@ -28,11 +27,6 @@ def _jpeg(value: int, size=(40, 30)) -> bytes:
     out = io.BytesIO()
     Image.new("L", size, value).save(out, "JPEG", quality=95)
     return out.getvalue()
-
-
-@pytest.fixture
-def net(tiny_model):
-    return helpers.load_model(model_dir=tiny_model)
 
 
 @pytest.fixture

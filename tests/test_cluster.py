@@ -100,11 +100,6 @@ def client():
     c.cluster.close()
 
 
-@pytest.fixture
-def net(tiny_model):
-    return helpers.load_model(model_dir=tiny_model)
-
-
 def _digests(folder: Path) -> dict[str, str]:
     """The segments of a frames folder: name -> SHA-256 of the bytes."""
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("segment_*.mp4"))}

@@ -12,16 +12,10 @@ import av
 import numpy as np
 import pytest
 
-import helpers
 from helpers import one_pass, segments, video, video_check
 from helpers.segments import Segment, SegmentWriter, join_segments, plan_segments, read_segment, segment_cells
 from helpers.video import VideoError, colorize_video
 from tests.videos import make_video, same_frames
-
-
-@pytest.fixture
-def net(tiny_model):
-    return helpers.load_model(model_dir=tiny_model)
 
 
 def pictures(n, seed=0, size=(64, 48)):

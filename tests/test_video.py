@@ -24,11 +24,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
-def net(tiny_model):
-    return helpers.load_model(model_dir=tiny_model)
-
-
-@pytest.fixture
 def clip(tmp_path):
     return make_video(tmp_path / "clip.mp4", audio=1.0)
 

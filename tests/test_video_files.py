@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 
-import helpers
 from helpers import sound as sound_module
 from helpers import video, video_check, video_io
 from helpers.__main__ import main
@@ -18,11 +17,6 @@ from helpers.video import VideoError, colorize_video, frame_path
 from tests.videos import CODECS, decoded, make_video, pictures, scene
 
 FPS = 12
-
-
-@pytest.fixture
-def net(tiny_model):
-    return helpers.load_model(model_dir=tiny_model)
 
 
 @pytest.fixture
