@@ -264,6 +264,11 @@ class PhotoQueue:
             shutil.rmtree(job.source.parent, ignore_errors=True)
         return True
 
+    def clear(self) -> int:
+        """The teacher's "clear": every photo and its files go; returns how many photos."""
+        photos = {job.source: job.id for job in list(self.jobs.values())}
+        return sum(self.remove(job_id) for job_id in photos.values())
+
     def result_path(self, job: Job) -> Path:
         return job.source.parent / f"{job.id}_color.jpg"
 
@@ -283,11 +288,6 @@ class PhotoQueue:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ inside
-    def clear(self) -> int:
-        """The teacher's "clear": every photo and its files go; returns how many photos."""
-        photos = {job.source: job.id for job in list(self.jobs.values())}
-        return sum(self.remove(job_id) for job_id in photos.values())
-
     def _room(self, owner: str) -> None:
         with self._lock:
             if self.paused:
