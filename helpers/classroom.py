@@ -189,6 +189,8 @@ class PhotoQueue:
         self._waiting: dict[str, deque[str]] = {}  # owner -> the ids of their waiting jobs, in order
         self._turns: deque[str] = deque()  # owners with waiting jobs, in the order they are served
         self._working: Job | None = None
+        self.pace: float | None = None
+        """Seconds a photo takes, smoothed over the last few: how long a place in the queue waits."""
         self.paused = False
         """Set by the teacher: new photos are refused for now (those in the queue go on)."""
         self.hidden: set[Path] = set()
@@ -347,6 +349,7 @@ class PhotoQueue:
             job.seconds = time.perf_counter() - started
             with self._lock:
                 self._working = None
+                self.pace = job.seconds if self.pace is None else 0.7 * self.pace + 0.3 * job.seconds
                 if not any(j.source == job.source for j in self.jobs.values()):  # removed meanwhile
                     shutil.rmtree(job.source.parent, ignore_errors=True)  # leave nothing behind
 
@@ -530,6 +533,14 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
             await super().prepare()  # the access code: before a single byte of the body is read
             if self._finished:
                 return
+            try:
+                length = int(self.request.headers.get("Content-Length", "0"))
+            except ValueError:
+                length = 0
+            if length > (MAX_UPLOAD_MB + 1) * 1024**2:  # said before it is sent: a message, not a cut connection
+                self.fail(UploadError(f"This file is {length / 1024**2:.0f} MB: the limit is {MAX_UPLOAD_MB} MB. "
+                                      "Send a smaller photo.", 413))
+                return
             self.request.connection.set_max_body_size((MAX_UPLOAD_MB + 1) * 1024**2)
             await receiving.acquire()  # the others wait, unread (their phones simply send more slowly)
             self.body = bytearray()
@@ -695,8 +706,9 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
 
 def _status(queue: PhotoQueue, job: Job, *, mine: bool = False) -> dict:
     """A job as the page sees it; the gray "before" (the photo itself) only for its owner (``mine``)."""
-    ready = job.state == "done"
-    return {"id": job.id, "name": job.name, "state": job.state, "position": queue.position(job),
+    ready, position = job.state == "done", queue.position(job)
+    return {"id": job.id, "name": job.name, "state": job.state, "position": position,
+            "wait": None if not position or queue.pace is None else round(position * queue.pace, 1),
             "temperature": job.temperature, "error": job.error,
             "seconds": None if job.seconds is None else round(job.seconds, 2),
             "gray": f"/files/{job.id}/gray.jpg" if ready and mine else None,

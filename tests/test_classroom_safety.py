@@ -97,6 +97,8 @@ def test_a_phone_has_at_most_three_photos_queued_and_others_are_served_in_turn(n
         b1 = queue.add(_jpeg(80), "b1.jpg", 0.38, "phone-B")
         c1 = queue.add(_jpeg(90), "c1.jpg", 0.38, "phone-C")
         assert [queue.position(j) for j in (a2, b1, c1, a3)] == [1, 2, 3, 4]  # A's third waits for B and C
+        queue.pace = 2.0  # seconds a photo took lately: the estimate is the place times that
+        assert classroom._status(queue, c1)["wait"] == 6.0 and classroom._status(queue, first)["wait"] is None
         hold.set()
         deadline = time.time() + 30
         while any(j.state != "done" for j in (first, a2, a3, b1, c1)) and time.time() < deadline:
@@ -288,3 +290,26 @@ def test_avif_is_taken_heic_is_explained_and_huge_photos_are_shrunk(server, monk
     monkeypatch.setattr(classroom, "MAX_SESSION_MB", 0)  # the session's disk budget, reached
     status, answer = server.upload(big.getvalue(), "more.jpg")
     assert status == 507 and "teacher" in answer["error"]
+
+
+def test_a_file_over_the_limit_gets_a_message_before_it_is_sent(server):
+    """The size a phone announces is enough: the answer comes before the body (the page also checks first)."""
+    import socket
+
+    port = int(server.url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        size = (classroom.MAX_UPLOAD_MB + 2) * 1024**2
+        sock.sendall(f"POST /api/photos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                     f"Content-Length: {size}\r\n\r\n".encode())
+        answer = b""
+        while b"}" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413") and f"the limit is {classroom.MAX_UPLOAD_MB} MB".encode() in answer
+
+
+def test_the_page_knows_the_servers_upload_limit():
+    page = classroom.PAGE.read_text(encoding="utf-8")
+    assert f"const MAX_UPLOAD_MB = {classroom.MAX_UPLOAD_MB};" in page
