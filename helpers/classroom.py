@@ -613,6 +613,12 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                          "notice": notice,
                          "join": {"url": (join.get("url") or "").split("?")[0], "code": code}})
 
+    class Mine(Base):
+        def get(self) -> None:  # this phone's photos, oldest first: the page shows them again after a reload
+            owner = self.owner()
+            self.finish({"photos": [_status(queue, j, mine=True) for j in list(queue.jobs.values())
+                                    if queue.owns(j, owner)]})
+
     class TeacherBase(Base):
         async def prepare(self) -> None:
             key = self.get_argument("key", None)
@@ -698,6 +704,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
         (r"/api/photos/([A-Za-z0-9_-]{6,20})", PhotoStatus),
         (r"/api/photos/([A-Za-z0-9_-]{6,20})/again", Again),
         (r"/api/gallery", Gallery),
+        (r"/api/mine", Mine),
         (r"/teacher", TeacherPage),
         (r"/api/teacher", TeacherState),
         (r"/files/([A-Za-z0-9_-]{6,20})/(gray|color|thumb)\.jpg", Files),

@@ -228,6 +228,8 @@ def test_classroom_app_on_a_phone_survives_a_wifi_drop(browser, notebook_model):
         page.unroute("**/api/photos/*")
         page.wait_for_selector("#result:not([hidden])", timeout=120_000)
         assert dropped and "Done in" in page.inner_text("#status")
+        page.reload()  # the phone's cookie owns the photo: after a reload it is shown again
+        page.wait_for_selector("#result:not([hidden])", timeout=30_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "classroom_phone.png"), full_page=True)
         phone.close()

@@ -73,6 +73,9 @@ def test_someone_elses_photo_cannot_be_seen_rerun_or_removed(server):
     assert status == 403
     assert server.request(f"/api/photos/{theirs['id']}", method="DELETE", headers=me)[0] == 404
     assert server.request(done["color"])[0] == 200  # still there for the class
+    mine_now = json.loads(server.request("/api/mine", headers=me)[2])["photos"]  # what a reload shows again
+    assert [p["id"] for p in mine_now] == [mine["id"]]
+    assert json.loads(server.request("/api/mine")[2])["photos"] == []  # a phone with no secret has none
     for strange in ("фото", "\u0000", "x" * 5000):  # any text as a secret: refused, never an error
         header = urllib.parse.quote(strange)[:4000]
         assert server.request(f"/api/photos/{theirs['id']}", method="DELETE", headers={"X-Owner": header})[0] == 404
