@@ -46,7 +46,13 @@ model: $(READY)
 	  echo "only the model files are missing. See README.md, 'Getting the model by hand'."; \
 	  exit 1; }
 
-lab: model
+# JupyterLab starts even when the model cannot be fetched: notebook 01 needs no model at all.
+lab: $(READY)
+	@$(BIN)/python -m helpers fetch || { \
+	  echo ""; \
+	  echo "Could not fetch the model (are you offline?). JupyterLab starts anyway: notebook 01 needs no model."; \
+	  echo "For notebooks 02 and 03 without it: make standin (random colours, for trying things out), or see"; \
+	  echo "README.md, 'Getting the model by hand'."; echo ""; }
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/
 
 app: model

@@ -15,17 +15,24 @@ from tests.conftest import prepare_notebook
 NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
 SMOKE = ("01_lab_colour_space", "02_photo")
 """The notebooks every lane of .ci/run runs (each Python, each OpenCV); the main lane runs them all."""
+NEEDS_NO_WEIGHTS = ("01_lab_colour_space",)
+"""Run without COLORIZE_MODEL_DIR: where model/ holds no weights (CI), they show that they need none."""
 
 
 @pytest.fixture(scope="module")
 def executed(notebook_model, tmp_path_factory):
-    """Each notebook executed once; the kernel inherits COLORIZE_MODEL_DIR, so nothing is downloaded."""
+    """Each notebook executed once; the kernel inherits COLORIZE_MODEL_DIR, so nothing is downloaded.
+    Notebook 01 runs without it: it needs no weights (a first lesson works offline, before any download)."""
     cache: dict[Path, nbformat.NotebookNode] = {}
 
     def run(path: Path) -> nbformat.NotebookNode:
         if path not in cache:
             with pytest.MonkeyPatch.context() as mp:
-                mp.setenv("COLORIZE_MODEL_DIR", str(notebook_model))
+                if path.stem in NEEDS_NO_WEIGHTS:
+                    mp.delenv("COLORIZE_MODEL_DIR", raising=False)
+                    mp.setenv("COLORIZE_MODEL_MIRROR", str(tmp_path_factory.mktemp("no-mirror")))
+                else:
+                    mp.setenv("COLORIZE_MODEL_DIR", str(notebook_model))
                 # results go to a temporary folder, never among the learner's own
                 mp.setenv("COLORIZE_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
                 nb = nbformat.read(path, as_version=4)
