@@ -19,9 +19,10 @@ import glob
 import io
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -80,6 +81,8 @@ class ImageFile:
     """An animation plays ``loop`` times after the first (0: forever); None: once, or not an animation."""
     dpi: tuple[float, float] | None = None
     """Dots per inch of a scan, so that a result prints at the size of the original."""
+    data: bytes | None = field(default=None, repr=False)
+    """The file's bytes, for a pipe (``photo <(curl ...)``), which can be read only once; else None."""
 
     def pictures(self) -> Iterator[Picture]:
         """Each picture in turn.
@@ -90,9 +93,10 @@ class ImageFile:
             A picture cannot be decoded (a damaged or truncated file); the message says which.
         """
         if self.format is None:
-            yield Picture(_decode_with_opencv(np.fromfile(self.path, dtype=np.uint8), self.path))
+            raw = np.fromfile(self.path, dtype=np.uint8) if self.data is None else np.frombuffer(self.data, np.uint8)
+            yield Picture(_decode_with_opencv(raw, self.path))
             return
-        with _open(self.path, self.path) as im:
+        with _open(self.path if self.data is None else io.BytesIO(self.data), self.path) as im:
             for index in range(self.count):
                 yield _picture(im, index, self.count, self.path)
 
@@ -112,11 +116,13 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
         raise FileNotFoundError(f"No such image file: {path} (working directory: {Path.cwd()})")
     if path.is_dir():
         raise ValueError(f"{path} is a folder, not an image file.")
-    if path.stat().st_size == 0:
+    data = None if stat.S_ISREG(path.stat().st_mode) else _read_once(path)  # a pipe: its bytes, once
+    if (len(data) if data is not None else path.stat().st_size) == 0:
         raise ValueError(f"Could not read {path} as an image: the file is empty (0 bytes).")
     try:
-        with _open(path, path) as im:
-            return ImageFile(path, im.format, getattr(im, "n_frames", 1), im.info.get("loop"), im.info.get("dpi"))
+        with _open(path if data is None else io.BytesIO(data), path) as im:
+            return ImageFile(path, im.format, getattr(im, "n_frames", 1), im.info.get("loop"), im.info.get("dpi"),
+                             data)
     except PermissionError:
         raise PermissionError(f"Cannot read {path}: you have no permission to read this file.") from None
     except PictureTooLargeError:
@@ -125,8 +131,22 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
         pass  # perhaps a format only OpenCV knows; _decode_with_opencv raises if not
     except (OSError, EOFError, ValueError, SyntaxError) as exc:
         raise ValueError(f"Could not read {path}: the file is damaged or truncated ({exc}).") from exc
-    _decode_with_opencv(np.fromfile(path, dtype=np.uint8), path)  # any path, unlike cv2.imread
-    return ImageFile(path, None, 1)
+    raw = np.fromfile(path, dtype=np.uint8) if data is None else np.frombuffer(data, np.uint8)
+    _decode_with_opencv(raw, path)  # any path, unlike cv2.imread
+    return ImageFile(path, None, 1, data=data)
+
+
+MAX_PIPE_BYTES = 1 << 30
+"""Most bytes read from a pipe (a file is never read whole by ``open_image_file``)."""
+
+
+def _read_once(path: Path) -> bytes:
+    """All of a pipe or device named ``path`` (``<(...)``, ``/dev/stdin``): it cannot be read twice."""
+    with open(path, "rb") as stream:
+        data = stream.read(MAX_PIPE_BYTES + 1)
+    if len(data) > MAX_PIPE_BYTES:
+        raise ValueError(f"{path} sends more than {MAX_PIPE_BYTES >> 20} MB: not an image file this tool reads.")
+    return data
 
 
 def read_image_bytes(data: bytes, name: str = "the upload") -> Picture:
@@ -199,9 +219,12 @@ def _arrays(frame: Image.Image, path: str | Path) -> tuple[np.ndarray, np.ndarra
         if values.min() < 0 or values.max() > 65535:
             raise ValueError(f"{path} holds 32-bit gray values beyond 0..65535; save it as 8 or 16-bit.")
         return values.astype(np.uint16), None
-    if frame.mode == "F":
-        raise ValueError(f"{path} holds 32-bit floating-point pixels, which have no standard range; "
-                         "save it as an 8 or 16-bit image.")
+    if frame.mode == "F":  # 32-bit floating point: the usual range is 0..1 (0 black, 1 white)
+        values = np.asarray(frame)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+            raise ValueError(f"{path} holds 32-bit floating-point pixels outside 0..1 (from {values.min():g} to "
+                             f"{values.max():g}), whose meaning is not known; save it as an 8 or 16-bit image.")
+        return np.round(values * 65535).astype(np.uint16), None  # 16-bit gray: finer steps than 8-bit
     gray = frame.mode in ("1", "L", "LA", "La")
     transparent = frame.has_transparency_data
     try:

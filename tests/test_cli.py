@@ -503,3 +503,15 @@ def test_ctrl_c_leaves_finished_results_and_no_half_written_file(model_env, phot
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 130
     assert "Interrupted after 1 image(s)" in capsys.readouterr().err
     assert listing(tmp_path / "out") == ["a_color.png"]
+
+
+def test_a_photo_from_a_pipe_is_read_once(tiny_model, tmp_path):
+    """`photo <(curl ...)`: a pipe can be read only once (it used to be read twice, then called empty)."""
+    out = tmp_path / "out"
+    command = (f'"{sys.executable}" -m helpers photo <(cat "{INPUT_IMAGES / "coffee.jpg"}") --out "{out}" '
+               "--backend opencv")
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLORIZE_MODEL_DIR": str(tiny_model)}, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    [made] = out.iterdir()
+    assert read_image(made).shape[:2] == read_image(INPUT_IMAGES / "coffee.jpg").shape[:2]

@@ -174,13 +174,21 @@ def test_bilevel_scan_is_read_as_black_and_white(tmp_path):
     assert img.dtype == np.uint8 and img[0, 0] == 0 and img[0, 7] == 255
 
 
-@pytest.mark.parametrize(("mode", "value", "expected"), [("F", 0.5, "32-bit floating-point pixels"),
+@pytest.mark.parametrize(("mode", "value", "expected"), [("F", 7.5, "32-bit floating-point pixels outside 0..1"),
                                                           ("I", 70000, "32-bit gray values beyond 0..65535")])
 def test_scientific_tiffs_are_refused_with_a_reason(tmp_path, mode, value, expected):
     path = tmp_path / "science.tif"
     Image.new(mode, (8, 8), value).save(path)
     with pytest.raises(ValueError, match=rf"science\.tif holds {expected}.*save it as"):
         read_image(path)
+
+
+def test_floating_point_tiffs_in_0_to_1_are_read_as_16_bit_gray(tmp_path):
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), "F").save(path)
+    img = read_image(path)
+    assert img.dtype == np.uint16 and img[0, 0] == 0 and img[-1, -1] == 65535
+    assert img.ravel()[32] == round(32 / 63 * 65535)
 
 
 def test_32_bit_gray_within_16_bits_is_read(tmp_path):
