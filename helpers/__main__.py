@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .backends import BACKENDS, backend_label
-from .colorize import DEFAULT_SIZE, check_size, colorize
+from .colorize import DEFAULT_SIZE, check_size, colorize, colour_under_alpha
 from .fetch import MIRROR_ENV, MODEL_DIR_ENV, ModelDownloadError, known_variants
 from .files import FolderInUseError, remove_stale_parts
 from .image_files import (
@@ -450,7 +450,7 @@ def _colorize_file(src: Path, keep_all: bool, net, size: int) -> tuple[ImageFile
     # A bar for animations and scans of many pages (in a terminal only).
     pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture", leave=False,
                     disable=None if keep > 1 else True)
-    return source, [replace(p, image=colorize(p.image, net, size=size)) for p in pictures]
+    return source, [replace(p, image=colour_under_alpha(p, colorize(p.image, net, size=size))) for p in pictures]
 
 
 def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespace, client):

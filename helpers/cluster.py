@@ -50,7 +50,7 @@ from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, a
 from distributed.comm import CommClosedError
 
 from .backends import backend_label, load_backend, runtime
-from .colorize import colorize
+from .colorize import colorize, colour_under_alpha
 from .fetch import ModelDownloadError, ModelFile
 from .files import file_digest, write_bytes
 from .model import ModelLoadError, get_temperature, load_model, model_paths, set_temperature
@@ -566,7 +566,8 @@ def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperatu
             _same_file(path, fingerprint)
             source = open_image_file(path)
             keep = source.count if keep_all else 1
-            pictures = [replace(p, image=colorize(p.image, net, size=size)) for p in islice(source.pictures(), keep)]
+            pictures = [replace(p, image=colour_under_alpha(p, colorize(p.image, net, size=size)))
+                        for p in islice(source.pictures(), keep)]
         except MemoryError:
             return FileResult(0, None, None, error="not enough memory to colourise this picture: shrink it, or "
                               "use workers with more memory")

@@ -30,8 +30,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .image_files import Picture, over_white
 from .images import read_image
-from .lab import lab_to_bgr, lightness
+from .lab import bgr_to_lab, lab_to_bgr, lightness
 from .model import ColorizationNet, check_temperature, set_temperature
 
 DEFAULT_SIZE = 224
@@ -285,3 +286,23 @@ def colorize_batch(
         return []
     ab_small = predict_ab(net, np.stack([network_input(L, size) for L in Ls]))
     return [lab_to_bgr(L, upsample_ab(ab, L.shape)) for L, ab in zip(Ls, ab_small)]
+
+
+def colour_under_alpha(picture: Picture, colourised: np.ndarray) -> np.ndarray:
+    """``colourised`` (the colourisation of ``picture.image``) with the picture's own lightness under its transparency.
+
+    The network sees a transparent picture over white, as viewers show it, so where the picture
+    is see-through its colours come out on a lighter picture. Here they go onto the picture's
+    own lightness instead, shown over white again as ``write_pictures`` expects (it stores the
+    colours that look like this over white): a viewer then shows the original lightness over
+    any background. Opaque pixels, and pictures without transparency: ``colourised`` itself.
+
+    Example: ``write_pictures(path, [replace(p, image=colour_under_alpha(p, colorize(p.image, net)))])``
+    """
+    if picture.under is None or picture.alpha is None:
+        return colourised
+    see_through = picture.alpha < np.iinfo(picture.alpha.dtype).max
+    own = lab_to_bgr(lightness(picture.under), bgr_to_lab(colourised)[..., 1:])
+    result = colourised.copy()
+    result[see_through] = over_white(own, picture.alpha)[see_through]
+    return result

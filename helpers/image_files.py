@@ -59,11 +59,15 @@ class Picture:
         Opacity, 0 (transparent) .. 255 (opaque); None for a picture without transparency.
     duration : float or None
         How long an animation shows this frame, in milliseconds.
+    under : ndarray or None
+        For a picture with transparency: its pixels before they were put over white (as ``image``
+        otherwise), so that its colours can go onto its own lightness (``colorize.colour_under_alpha``).
     """
 
     image: np.ndarray
     alpha: np.ndarray | None = None
     duration: float | None = None
+    under: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,9 @@ def _picture(im: Image.Image, index: int, count: int, name: str | Path) -> Pictu
         where = f"picture {index + 1} of {count} of " if count > 1 else ""
         raise ValueError(f"Could not read {where}{name}: the file is damaged or truncated ({exc}).") from exc
     image, alpha = _arrays(frame, name)
-    return Picture(image if alpha is None else over_white(image, alpha), alpha, im.info.get("duration"))
+    if alpha is None:
+        return Picture(image, None, im.info.get("duration"))
+    return Picture(over_white(image, alpha), alpha, im.info.get("duration"), under=image)
 
 
 def _decode_with_opencv(data: np.ndarray, name: str | Path) -> np.ndarray:

@@ -213,6 +213,19 @@ def test_transparent_png_keeps_its_alpha_and_was_coloured_over_white(model_env, 
     assert helpers.lightness(stored[:30]).min() > 85  # white tinted by the network (black would be 0)
 
 
+def test_soft_edges_keep_their_own_lightness(model_env, tmp_path):
+    """A gray picture at 50 % opacity: the colours go onto its own lightness, so a viewer does not
+    whiten it twice (it came out with the lightness of the picture over white: mean |ΔL| 7)."""
+    gray = np.tile(np.linspace(30, 220, 120).astype(np.uint8), (80, 1))
+    Image.fromarray(np.dstack([gray, np.full_like(gray, 128)]), "LA").save(tmp_path / "soft.png")
+    assert main(["photo", str(tmp_path / "soft.png"), "--out", str(tmp_path / "out"), "--backend", "opencv"]) == 0
+    stored = np.asarray(Image.open(tmp_path / "out" / "soft_color.png"))
+    assert stored.shape[2] == 4 and (stored[..., 3] == 128).all()
+    colours = cv2.cvtColor(np.ascontiguousarray(stored[..., :3]), cv2.COLOR_RGB2BGR)
+    assert np.abs(helpers.lightness(colours) - helpers.lightness(gray)).mean() < 0.5
+    assert helpers.bgr_to_lab(colours)[..., 1:].std() > 1  # and in colour
+
+
 def test_gray_alpha_png_keeps_its_alpha(model_env, tmp_path):
     la = np.zeros((24, 32, 2), np.uint8)
     la[4:20, 4:28] = (90, 255)
