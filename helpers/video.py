@@ -249,6 +249,8 @@ def colorize_frames(
             _colour_missing_frames(info, net, frames_dir, manifest, timestamps, report, save, bar, start=start,
                                    max_frames=max_frames, recipe=Recipe(mode, size, get_temperature(net),
                                                                         keyframe_interval, deinterlace))
+        except KeyboardInterrupt:
+            raise Stopped(max(report.new_frames, default=start) + 1, kept="frames written") from None
         finally:
             writer.shutdown(wait=True)  # even when interrupted: every computed frame reaches the disk
             bar.close()
@@ -405,10 +407,11 @@ def smooth_frames(
 
 # --------------------------------------------------------------------------- all together, in one pass
 class Stopped(KeyboardInterrupt):
-    """Ctrl+C during ``colorize_video``: one line for people (in a notebook too, not a traceback)."""
+    """Ctrl+C (or ■ in a notebook) during ``colorize_video`` or ``colorize_frames``: one line for
+    people, not a traceback. ``kept``: what a rerun finds done."""
 
-    def __init__(self, frame: int) -> None:
-        super().__init__(f"stopped at frame {frame}; run the same command to resume (finished segments are kept)")
+    def __init__(self, frame: int, kept: str = "finished segments") -> None:
+        super().__init__(f"stopped at frame {frame}; run the same command to resume (the {kept} are kept)")
         self.frame = frame
 
     def _render_traceback_(self) -> list[str]:  # what IPython shows instead of a traceback

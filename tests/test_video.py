@@ -532,7 +532,25 @@ def test_ctrl_c_in_a_notebook_shows_one_line_not_a_traceback(clip, net, tmp_path
     with pytest.raises(KeyboardInterrupt) as stop:
         colorize_video(clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
     assert stop.value._render_traceback_() == ["Stopped: stopped at frame 1; run the same command to resume "
-                                               "(finished segments are kept)"]
+                                               "(the finished segments are kept)"]
+
+
+def test_stop_while_writing_frames_as_images_is_one_line_too(clip, net, tmp_path, monkeypatch):
+    """Notebook 03, section 3 invites pressing stop: one line, and the frames written so far stay."""
+    real, calls = one_pass.colorize, []
+
+    def stopped_at_the_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(one_pass, "colorize", stopped_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False)
+    assert stop.value._render_traceback_() == ["Stopped: stopped at frame 4; run the same command to resume "
+                                               "(the frames written are kept)"]
+    assert sorted(p.name for p in (tmp_path / "f").glob("frame_*.png")) == [f"frame_00000{n}.png" for n in (1, 2, 3)]
 
 
 def test_exact_then_fast_live_side_by_side_and_a_replaced_video_is_said(tiny_model, tmp_path):
