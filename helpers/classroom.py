@@ -9,17 +9,22 @@ thread of its own.
 
 * ``PhotoQueue``: the queue and its one worker thread. An upload is checked by its content
   (``check_upload``: an image type Pillow recognises, at most ``MAX_UPLOAD_MB`` and
-  ``MAX_PIXELS``, not truncated), saved in this session's folder, colourised with
-  ``helpers.colorize`` and written next to it; a temperature change is a new job on the same
-  photo.
-* ``make_app``: the pages and the JSON API. ``serve`` runs them.
+  ``MAX_PIXELS``, not truncated), saved in a folder of its own in this session's folder,
+  colourised with ``helpers.colorize`` and written next to it; a temperature change is a new
+  job on the same photo. Phones take turns, at most ``MAX_WAITING_EACH`` photos each.
+* ``make_app``: the pages and the JSON API; the teacher's page. ``serve`` runs them behind a
+  guarded server (timeouts, a cap on connections, uploads read only after the access code).
 
-Safe by default: the server listens on 127.0.0.1 (this computer only) unless ``--host`` is
-given; then every request needs the access code printed at the start (and shown as a QR code
-for phones). Nothing of the server's file system is reachable: files are looked up by their
-job's random id, never by a path from the request. Uploads stay in one folder of this session
-and are deleted on request ("Remove") and when the server stops. The page loads nothing from
-other hosts and sends nothing anywhere.
+Safe by default, for a room of 14-year-olds: the server listens on 127.0.0.1 (this computer
+only) unless ``--host`` is given; then every request needs the access code printed at the start
+(and shown as a QR code for phones), and wrong codes are slowed down. Each photo is its
+owner's: only the phone that sent it (a secret in its cookie) sees the original, colours it
+again or removes it; the class sees the results. The teacher (a key of their own) can hide or
+remove any photo and pause the class. Nothing of the server's file system is reachable: files
+are looked up by their job's random id, never by a path from the request. Uploads stay in this
+session's folder, readable by this user only, and are deleted on request and when the server
+stops (Ctrl+C, kill, a closed terminal); a session that crashed is cleaned up by the next start.
+The page loads nothing from other hosts and sends nothing anywhere.
 
 Introduced in the README, "Classroom".
 """
