@@ -217,7 +217,7 @@ class PhotoQueue:
         self._room(owner)
         fmt = check_upload(data)
         self._room(owner)  # checked again: the check took a moment
-        used = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+        used = _bytes_in(self.folder)
         if used + 3 * len(data) > MAX_SESSION_MB * 1024**2:  # the upload, its result, its gray and thumbnail
             raise UploadError(f"The class's photos fill the space this app may use on the laptop ({MAX_SESSION_MB} "
                               "MB): ask your teacher to remove some.", 507)
@@ -370,6 +370,19 @@ class PhotoQueue:
             write_image(gray, gray_bgr)
         write_image(self.result_path(job), result)
         write_image(self.thumb_path(job), _at_most(result, THUMB_SIDE**2 * 3 // 4))
+
+
+def _bytes_in(folder: Path) -> int:
+    """Bytes of the files in ``folder`` and its folders; files that go meanwhile (a result renamed into
+    place by the worker thread, a photo removed) simply do not count."""
+    total = 0
+    for parent, _, names in os.walk(folder):  # a folder that goes meanwhile is skipped, not an error
+        for name in names:
+            try:
+                total += os.stat(os.path.join(parent, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 def _at_most(image, pixels: int):
@@ -684,14 +697,16 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                 self.set_status(404)
                 return self.finish({"error": "Only the phone that sent this photo sees its original."})
             path = {"color": queue.result_path, "gray": queue.gray_path, "thumb": queue.thumb_path}[kind](job)
-            if not path.is_file():
+            try:
+                data = path.read_bytes()
+            except OSError:  # not made yet, or removed a moment ago
                 self.set_status(404)
-                return self.finish({"error": "Not ready yet."})
+                return self.finish({"error": "Not ready yet (or removed)."})
             self.set_header("Content-Type", "image/jpeg")
             self.set_header("Cache-Control", "private, no-cache")  # asked again each time: a removal shows at once
             if self.get_argument("download", None):
                 self.set_header("Content-Disposition", _attachment(f"{Path(job.name).stem or 'photo'}_color.jpg"))
-            self.finish(path.read_bytes())
+            self.finish(data)
 
     class Qr(Base):
         def get(self) -> None:

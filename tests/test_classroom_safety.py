@@ -316,3 +316,20 @@ def test_a_file_over_the_limit_gets_a_message_before_it_is_sent(server):
 def test_the_page_knows_the_servers_upload_limit():
     page = classroom.PAGE.read_text(encoding="utf-8")
     assert f"const MAX_UPLOAD_MB = {classroom.MAX_UPLOAD_MB};" in page
+
+
+def test_the_disk_budget_counts_a_folder_that_changes_meanwhile(tmp_path, monkeypatch):
+    """The worker thread renames results into place while an upload sums the folder: never an error."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "upload.jpg").write_bytes(b"x" * 100)
+    real_stat, calls = os.stat, []
+
+    def vanishing(path, *args, **kwargs):  # the first file goes between the listing and its size
+        calls.append(path)
+        if len(calls) == 1:
+            raise FileNotFoundError(path)
+        return real_stat(path, *args, **kwargs)
+
+    (tmp_path / "a" / ".result.jpg.part").write_bytes(b"y" * 10)
+    monkeypatch.setattr(os, "stat", vanishing)
+    assert classroom._bytes_in(tmp_path) in (10, 100)
