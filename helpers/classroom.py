@@ -63,6 +63,9 @@ MAX_WAITING = 200
 """Photos waiting at most; more are refused with a message (a class of 30 sends far fewer)."""
 MAX_WAITING_EACH = 3
 """Photos one phone may have waiting (or being colourised) at once: no student can push the class back."""
+MAX_WAITING_PER_ADDRESS = 6
+"""The same for one network address (other than this computer's own): a phone that throws its
+cookies away to look like many phones is still one address on the room's Wi-Fi."""
 MAX_RESULT_PIXELS = 12_000_000
 """Larger photos are shrunk to this before colouring: a result a phone can show and download,
 and a bounded amount of memory on the laptop however large the photo."""
@@ -168,6 +171,9 @@ class Job:
     error: str | None = None
     seconds: float | None = None
     created: float = field(default_factory=time.time)
+    address: str | None = None
+    """The network address it came from: a script that drops its cookies gets a new owner each time,
+    but not a new address (``MAX_WAITING_PER_ADDRESS``)."""
 
 
 class PhotoQueue:
@@ -209,14 +215,15 @@ class PhotoQueue:
         self._thread.start()
 
     # ------------------------------------------------------------------ for the web handlers
-    def add(self, data: bytes, name: str, temperature: float, owner: str | None = None) -> Job:
-        """Check an upload and queue it for ``owner`` (a new one if None: the job says it); ``UploadError``
-        if it is refused (nothing is kept then)."""
+    def add(self, data: bytes, name: str, temperature: float, owner: str | None = None,
+            address: str | None = None) -> Job:
+        """Check an upload and queue it for ``owner`` (a new one if None: the job says it), sent from
+        network ``address``; ``UploadError`` if it is refused (nothing is kept then)."""
         check_temperature(temperature)
         owner = owner or new_owner()
-        self._room(owner)
+        self._room(owner, address)
         fmt = check_upload(data)
-        self._room(owner)  # checked again: the check took a moment
+        self._room(owner, address)  # checked again: the check took a moment
         used = _bytes_in(self.folder)
         if used + 3 * len(data) > MAX_SESSION_MB * 1024**2:  # the upload, its result, its gray and thumbnail
             raise UploadError(f"The class's photos fill the space this app may use on the laptop ({MAX_SESSION_MB} "
@@ -226,7 +233,7 @@ class PhotoQueue:
         folder.mkdir()
         source = folder / f"upload{ACCEPTED[fmt]}"
         source.write_bytes(data)
-        return self._queue(Job(job_id, _display_name(name), source, temperature, owner))
+        return self._queue(Job(job_id, _display_name(name), source, temperature, owner, address=address))
 
     def again(self, job_id: str, temperature: float, owner: str) -> Job:
         """The same photo at another temperature, for its owner only: a new job, so the first result stays."""
@@ -236,8 +243,9 @@ class PhotoQueue:
             raise UploadError("This photo is no longer here.", 404)
         if not _same_secret(first.owner, owner):
             raise UploadError("Only the phone that sent this photo can colour it again.", 403)
-        self._room(owner)
-        return self._queue(Job(secrets.token_urlsafe(9), first.name, first.source, temperature, first.owner))
+        self._room(owner, first.address)
+        return self._queue(Job(secrets.token_urlsafe(9), first.name, first.source, temperature, first.owner,
+                               address=first.address))
 
     def position(self, job: Job) -> int:
         """1 = next; 0 when it is not waiting."""
@@ -295,7 +303,7 @@ class PhotoQueue:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ inside
-    def _room(self, owner: str) -> None:
+    def _room(self, owner: str, address: str | None = None) -> None:
         with self._lock:
             if self.paused:
                 raise UploadError("Your teacher has paused new photos for a moment: try again soon.", 503)
@@ -306,6 +314,12 @@ class PhotoQueue:
             if mine >= MAX_WAITING_EACH:
                 raise UploadError(f"You already have {mine} photos in the queue: send the next one when one of them "
                                   "is done.", 429)
+            if address and not _is_loopback(address):
+                queued = [j for j in [self._working, *(self.jobs[i] for q in self._waiting.values() for i in q)]
+                          if j is not None and j.address == address]
+                if len(queued) >= MAX_WAITING_PER_ADDRESS:
+                    raise UploadError(f"This device already has {len(queued)} photos in the queue: send the next one "
+                                      "when one of them is done.", 429)
 
     def _queue(self, job: Job) -> Job:
         with self._lock:
@@ -370,6 +384,16 @@ class PhotoQueue:
             write_image(gray, gray_bgr)
         write_image(self.result_path(job), result)
         write_image(self.thumb_path(job), _at_most(result, THUMB_SIDE**2 * 3 // 4))
+
+
+def _is_loopback(address: str) -> bool:
+    """Whether a client address is this computer itself (the teacher's own browser, a test)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _bytes_in(folder: Path) -> int:
@@ -590,7 +614,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                 loop = asyncio.get_running_loop()
                 owner = self.owner() or new_owner()
                 job = await loop.run_in_executor(queue.checker, queue.add, upload.body, upload.filename,
-                                                 temperature, owner)
+                                                 temperature, owner, self.request.remote_ip)
             except UploadError as exc:
                 return self.fail(exc)
             except ValueError as exc:

@@ -333,3 +333,22 @@ def test_the_disk_budget_counts_a_folder_that_changes_meanwhile(tmp_path, monkey
     (tmp_path / "a" / ".result.jpg.part").write_bytes(b"y" * 10)
     monkeypatch.setattr(os, "stat", vanishing)
     assert classroom._bytes_in(tmp_path) in (10, 100)
+
+
+def test_a_device_that_drops_its_cookies_is_still_one_device(net, tmp_path):
+    """A script that sends each photo as a new phone (no cookie): capped by its network address."""
+    queue = classroom.PhotoQueue(net, tmp_path / "session")
+    hold = threading.Event()
+    real = queue._colorize
+    queue._colorize = lambda job: (hold.wait(30), real(job))
+    try:
+        for n in range(classroom.MAX_WAITING_PER_ADDRESS):
+            queue.add(_jpeg(40 + n), f"{n}.jpg", 0.38, None, "192.168.1.23")  # a new owner each time
+        with pytest.raises(classroom.UploadError, match="This device already has 6 photos") as refused:
+            queue.add(_jpeg(90), "7.jpg", 0.38, None, "192.168.1.23")
+        assert refused.value.status == 429
+        assert queue.add(_jpeg(90), "other.jpg", 0.38, None, "192.168.1.24").state == "waiting"  # another phone
+        assert queue.add(_jpeg(90), "teacher.jpg", 0.38, None, "127.0.0.1").state == "waiting"  # this computer
+    finally:
+        hold.set()
+        queue.close()
