@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -233,3 +234,7 @@ def test_01_figures_fit_jupyterlab_and_its_text_matches_its_numbers(executed):
                       r"pure white in\s+(\d+)%", text)
     assert int(wrong[1]) > 50 and int(wrong[2]) > 50 and int(wrong[3]) < 20
     assert "224 / 56 = 4 per side, so 50,176 / 3,136 = 16 times fewer pixels" in text
+    # "the annealed mean ... with about half the mode's colour (half as far from gray)"
+    ab = {name: np.array([float(v) for v in m.split()]) for name, m in
+          re.findall(r"^(annealed mean|mode) .*\(a, b\) = \[\s*([-\d. ]+?)\s*\]", text, re.M)}
+    assert 0.35 < np.hypot(*ab["annealed mean"]) / np.hypot(*ab["mode"]) < 0.65, ab
