@@ -220,7 +220,7 @@ class PhotoQueue:
         """Check an upload and queue it for ``owner`` (a new one if None: the job says it), sent from
         network ``address``; ``UploadError`` if it is refused (nothing is kept then)."""
         check_temperature(temperature)
-        owner = owner or new_owner()
+        owner = owner or new_secret()
         self._room(owner, address)
         fmt = check_upload(data)
         self._room(owner, address)  # checked again: the check took a moment
@@ -460,8 +460,9 @@ def _left_behind(folder: Path) -> bool:
     return False
 
 
-def new_owner() -> str:
-    """A new secret for one phone: it names the owner of all the photos that phone sends."""
+def new_secret() -> str:
+    """A new random secret: a phone's owner secret (it names the owner of all the photos that phone
+    sends), or the token of a session that gave the access code or the teacher's key."""
     return secrets.token_urlsafe(18)
 
 
@@ -519,10 +520,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                     await asyncio.sleep(pause)  # this address guessed wrong too often
                 if _same_secret(given.strip().upper(), code):
                     wrong.forget(self.request.remote_ip)
-                    token = secrets.token_urlsafe(18)
-                    sessions.add(token)
-                    self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
-                                    expires_days=COOKIE_DAYS)
+                    self.open_session(SESSION_COOKIE, sessions)
                     if self.request.method == "GET" and self.get_argument("code", None) and \
                             not self.request.path.startswith("/api/"):
                         self.redirect(self.request.path)  # the code leaves the address bar and the history
@@ -533,6 +531,21 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                 self.finish({"error": "Wrong or missing access code: ask your teacher for it."})
             else:
                 self.finish(_code_page(given is not None))
+
+        def keep_cookie(self, name: str, value: str) -> None:
+            """A cookie this page's script cannot read and no other site can send."""
+            self.set_cookie(name, value, httponly=True, samesite="Strict", expires_days=COOKIE_DAYS)
+
+        def open_session(self, name: str, tokens: set[str]) -> None:
+            """A new random token in cookie ``name``, remembered in ``tokens`` (never the code or key itself)."""
+            token = new_secret()
+            tokens.add(token)
+            self.keep_cookie(name, token)
+
+        def html(self, page: Path) -> None:
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(page.read_text(encoding="utf-8"))
 
         def owner(self) -> str | None:
             """This phone's owner secret: the cookie, or the X-Owner header (scripts)."""
@@ -559,9 +572,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
 
     class Page(Base):
         def get(self) -> None:
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.set_header("Cache-Control", "no-store")
-            self.finish(PAGE.read_text(encoding="utf-8"))
+            self.html(PAGE)
 
     receiving = asyncio.Semaphore(RECEIVING)
 
@@ -612,14 +623,14 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
                 temperature = float(given.decode("utf-8", "replace"))
                 # decoding a large photo takes a moment: off the event loop, so other students are served
                 loop = asyncio.get_running_loop()
-                owner = self.owner() or new_owner()
+                owner = self.owner() or new_secret()
                 job = await loop.run_in_executor(queue.checker, queue.add, upload.body, upload.filename,
                                                  temperature, owner, self.request.remote_ip)
             except UploadError as exc:
                 return self.fail(exc)
             except ValueError as exc:
                 return self.fail(UploadError(str(exc)))
-            self.set_cookie(OWNER_COOKIE, job.owner, httponly=True, samesite="Strict", expires_days=COOKIE_DAYS)
+            self.keep_cookie(OWNER_COOKIE, job.owner)
             self.set_status(202)
             self.finish({**_status(queue, job, mine=True), "owner": job.owner})
 
@@ -665,9 +676,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
         async def prepare(self) -> None:
             key = self.get_argument("key", None)
             if teacher is not None and key is not None and _same_secret(key, teacher):
-                token = secrets.token_urlsafe(18)
-                teachers.add(token)
-                self.set_cookie(TEACHER_COOKIE, token, httponly=True, samesite="Strict", expires_days=COOKIE_DAYS)
+                self.open_session(TEACHER_COOKIE, teachers)
                 if self.request.path == "/teacher":
                     self.redirect("/teacher")  # the key leaves the address bar
             elif not self.is_teacher():
@@ -676,9 +685,7 @@ def make_app(queue: PhotoQueue, code: str | None = None, join: dict | None = Non
 
     class TeacherPage(TeacherBase):
         def get(self) -> None:
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.set_header("Cache-Control", "no-store")
-            self.finish(TEACHER_PAGE.read_text(encoding="utf-8"))
+            self.html(TEACHER_PAGE)
 
     class TeacherState(TeacherBase):
         def get(self) -> None:
