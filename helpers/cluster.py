@@ -327,6 +327,11 @@ class ClusterError(OSError):
     """The cluster cannot go on: a worker does not see the input, the scheduler was lost... (one line for people)."""
 
 
+RUN_LOST = (CancelledError, CommClosedError, TimeoutError, asyncio.TimeoutError)
+"""What waiting on the cluster raises when the scheduler is gone or the work was cancelled."""
+SHARED_PATH = "every worker must see the input under the same path (a shared folder)"
+
+
 def file_fingerprint(path: str) -> tuple[int, str] | str:
     """``(size, BLAKE2b of the first MiB)`` of ``path`` as this machine sees it, or why it cannot be read."""
     try:
@@ -358,8 +363,7 @@ def check_workers_see(client, path: str) -> tuple[int, str]:
     if wrong:
         address, why = next(iter(wrong.items()))
         more = f" (and {len(wrong) - 1} more worker(s))" if len(wrong) > 1 else ""
-        raise ClusterError(f"Dask worker {address} {why}{more}: every worker must see the input under the same path "
-                           "(a shared folder)")
+        raise ClusterError(f"Dask worker {address} {why}{more}: {SHARED_PATH}")
     return ours
 
 
@@ -367,8 +371,7 @@ def _same_file(path: str, fingerprint: tuple[int, str]) -> None:
     """On a worker, before its work: a worker that joined late must see the client's file too."""
     why = _differs(path, file_fingerprint(path), fingerprint)
     if why:
-        raise ClusterError(f"Dask worker {_this_worker()} {why}: every worker must see the input under the same path "
-                           "(a shared folder)")
+        raise ClusterError(f"Dask worker {_this_worker()} {why}: {SHARED_PATH}")
 
 
 def _this_worker() -> str:
@@ -489,7 +492,7 @@ def _run_segments(client, check: ModelCheck, jobs: list[Job], fingerprint: tuple
                            f"{_kept(frames_dir)}") from None
     except ClusterError as exc:
         raise ClusterError(f"{exc}: {_kept(frames_dir)}") from None
-    except (CancelledError, CommClosedError, TimeoutError, asyncio.TimeoutError) as exc:  # the scheduler lost...
+    except RUN_LOST as exc:
         raise ClusterError(f"The Dask run stopped ({_why_stopped(exc)}): {_kept(frames_dir)}") from None
     finally:
         _tidy_up(client, pending, check, notes, [f"Dask worker {worker}: {frames} frames, {frames / seconds:.1f} "
@@ -533,7 +536,7 @@ def _tidy_up(client, pending, check: ModelCheck, notes: list[str] | None, lines:
     try:
         client.cancel(list(pending))  # interrupted: the workers stop too
         lines += refused(client, check)
-    except (OSError, TimeoutError, asyncio.TimeoutError, CancelledError):
+    except (*RUN_LOST, OSError):
         pass  # the scheduler is gone: nothing to stop, no one to ask
     if notes is not None:
         notes += lines
@@ -612,7 +615,7 @@ def _run_files(client, check: ModelCheck, jobs: list[tuple[str, bool]], temperat
             yield futures[future], result
     except KilledWorker as exc:
         raise ClusterError(f"a photo stopped the Dask workers that ran it ({exc}; out of memory?)") from None
-    except (CancelledError, CommClosedError, TimeoutError, asyncio.TimeoutError) as exc:
+    except RUN_LOST as exc:
         raise ClusterError(f"The Dask run stopped ({_why_stopped(exc)}); the photos finished before are "
                            "saved") from None
     finally:
