@@ -81,36 +81,41 @@ def test_someone_elses_photo_cannot_be_seen_rerun_or_removed(server):
         assert server.request(f"/api/photos/{theirs['id']}", method="DELETE", headers={"X-Owner": header})[0] == 404
 
 
-def test_a_phone_has_at_most_three_photos_queued_and_others_are_served_in_turn(net, tmp_path):
+@pytest.fixture
+def held(net, tmp_path):
+    """(a queue whose worker waits before each photo, the event that lets it go): what waits can be looked at."""
     queue = classroom.PhotoQueue(net, tmp_path / "session")
     hold = threading.Event()
     real = queue._colorize
     queue._colorize = lambda job: (hold.wait(30), real(job))
-    try:
-        first = queue.add(_jpeg(50), "a1.jpg", 0.38, "phone-A")
-        deadline = time.time() + 10
-        while first.state != "working" and time.time() < deadline:
-            time.sleep(0.01)
-        a2, a3 = (queue.add(_jpeg(60 + k), f"a{k}.jpg", 0.38, "phone-A") for k in (2, 3))
-        with pytest.raises(classroom.UploadError, match="already have 3 photos") as refused:
-            queue.add(_jpeg(70), "a4.jpg", 0.38, "phone-A")
-        assert refused.value.status == 429
-        with pytest.raises(classroom.UploadError, match="already have 3 photos"):
-            queue.again(a2.id, 1.0, "phone-A")
-        b1 = queue.add(_jpeg(80), "b1.jpg", 0.38, "phone-B")
-        c1 = queue.add(_jpeg(90), "c1.jpg", 0.38, "phone-C")
-        assert [queue.position(j) for j in (a2, b1, c1, a3)] == [1, 2, 3, 4]  # A's third waits for B and C
-        queue.pace = 2.0  # seconds a photo took lately: the estimate is the place times that
-        assert classroom._status(queue, c1)["wait"] == 6.0 and classroom._status(queue, first)["wait"] is None
-        hold.set()
-        deadline = time.time() + 30
-        while any(j.state != "done" for j in (first, a2, a3, b1, c1)) and time.time() < deadline:
-            time.sleep(0.01)
-        assert all(j.state == "done" for j in (first, a2, a3, b1, c1))
-        assert queue.add(_jpeg(70), "a4.jpg", 0.38, "phone-A").state in ("waiting", "working", "done")
-    finally:
-        hold.set()
-        queue.close()
+    yield queue, hold
+    hold.set()
+    queue.close()
+
+
+def test_a_phone_has_at_most_three_photos_queued_and_others_are_served_in_turn(held):
+    queue, hold = held
+    first = queue.add(_jpeg(50), "a1.jpg", 0.38, "phone-A")
+    deadline = time.time() + 10
+    while first.state != "working" and time.time() < deadline:
+        time.sleep(0.01)
+    a2, a3 = (queue.add(_jpeg(60 + k), f"a{k}.jpg", 0.38, "phone-A") for k in (2, 3))
+    with pytest.raises(classroom.UploadError, match="already have 3 photos") as refused:
+        queue.add(_jpeg(70), "a4.jpg", 0.38, "phone-A")
+    assert refused.value.status == 429
+    with pytest.raises(classroom.UploadError, match="already have 3 photos"):
+        queue.again(a2.id, 1.0, "phone-A")
+    b1 = queue.add(_jpeg(80), "b1.jpg", 0.38, "phone-B")
+    c1 = queue.add(_jpeg(90), "c1.jpg", 0.38, "phone-C")
+    assert [queue.position(j) for j in (a2, b1, c1, a3)] == [1, 2, 3, 4]  # A's third waits for B and C
+    queue.pace = 2.0  # seconds a photo took lately: the estimate is the place times that
+    assert classroom._status(queue, c1)["wait"] == 6.0 and classroom._status(queue, first)["wait"] is None
+    hold.set()
+    deadline = time.time() + 30
+    while any(j.state != "done" for j in (first, a2, a3, b1, c1)) and time.time() < deadline:
+        time.sleep(0.01)
+    assert all(j.state == "done" for j in (first, a2, a3, b1, c1))
+    assert queue.add(_jpeg(70), "a4.jpg", 0.38, "phone-A").state in ("waiting", "working", "done")
 
 
 def test_wrong_codes_are_slowed_down_and_any_text_is_just_wrong(net, tmp_path):
@@ -335,20 +340,13 @@ def test_the_disk_budget_counts_a_folder_that_changes_meanwhile(tmp_path, monkey
     assert classroom._bytes_in(tmp_path) in (10, 100)
 
 
-def test_a_device_that_drops_its_cookies_is_still_one_device(net, tmp_path):
+def test_a_device_that_drops_its_cookies_is_still_one_device(held):
     """A script that sends each photo as a new phone (no cookie): capped by its network address."""
-    queue = classroom.PhotoQueue(net, tmp_path / "session")
-    hold = threading.Event()
-    real = queue._colorize
-    queue._colorize = lambda job: (hold.wait(30), real(job))
-    try:
-        for n in range(classroom.MAX_WAITING_PER_ADDRESS):
-            queue.add(_jpeg(40 + n), f"{n}.jpg", 0.38, None, "192.168.1.23")  # a new owner each time
-        with pytest.raises(classroom.UploadError, match="This device already has 6 photos") as refused:
-            queue.add(_jpeg(90), "7.jpg", 0.38, None, "192.168.1.23")
-        assert refused.value.status == 429
-        assert queue.add(_jpeg(90), "other.jpg", 0.38, None, "192.168.1.24").state == "waiting"  # another phone
-        assert queue.add(_jpeg(90), "teacher.jpg", 0.38, None, "127.0.0.1").state == "waiting"  # this computer
-    finally:
-        hold.set()
-        queue.close()
+    queue, _ = held
+    for n in range(classroom.MAX_WAITING_PER_ADDRESS):
+        queue.add(_jpeg(40 + n), f"{n}.jpg", 0.38, None, "192.168.1.23")  # a new owner each time
+    with pytest.raises(classroom.UploadError, match="This device already has 6 photos") as refused:
+        queue.add(_jpeg(90), "7.jpg", 0.38, None, "192.168.1.23")
+    assert refused.value.status == 429
+    assert queue.add(_jpeg(90), "other.jpg", 0.38, None, "192.168.1.24").state == "waiting"  # another phone
+    assert queue.add(_jpeg(90), "teacher.jpg", 0.38, None, "127.0.0.1").state == "waiting"  # this computer

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -60,38 +61,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not JUPYTER.is_file(), reason="no .venv with JupyterLab (make lab sets it up)")
-def test_make_lab_really_starts_jupyterlab(tiny_model, tmp_path):
-    """As whoever runs the tests (root in containers and CI): JupyterLab starts, with our port and token."""
+def _make_lab_answers(env: dict, tmp_path: Path, timeout: float = 90) -> str:
+    """Run `make lab` with ``env`` (and JupyterLab's folders in ``tmp_path``) until JupyterLab answers on
+    our port with our token; stop it and return what make printed."""
     port, token = _free_port(), secrets.token_hex(16)
     args = f"--no-browser --port {port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
-    env = {**CLEAN_ENV, "COLORIZE_MODEL_DIR": str(tiny_model),  # `make model` then downloads nothing
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    log_path = tmp_path / "make-lab.log"
-    with open(log_path, "w") as log:
-        make = subprocess.Popen(["make", "-o", ".venv/.ready", "lab", f"JUPYTER_ARGS={args}"], cwd=REPO_ROOT,
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_for_jupyter(f"http://127.0.0.1:{port}/api/status?token={token}", make, log_path, "make lab")
-        finally:
-            os.killpg(make.pid, signal.SIGTERM)  # make and the JupyterLab it started
-            try:
-                make.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(make.pid, signal.SIGKILL)
-    assert "COLORIZE_MODEL_DIR is set" in log_path.read_text()
-
-
-@pytest.mark.skipif(not JUPYTER.is_file(), reason="no .venv with JupyterLab (make lab sets it up)")
-def test_make_lab_starts_jupyterlab_offline_without_the_weights(tmp_path):
-    """No network (every download refused at once) and no weights: JupyterLab still answers, and says why."""
-    port, token = _free_port(), secrets.token_hex(16)
-    args = f"--no-browser --port {port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
-    env = {**{k: v for k, v in CLEAN_ENV.items() if k != "COLORIZE_MODEL_DIR"},
-           "COLORIZE_MODEL_MIRROR": str(tmp_path / "no-mirror"),
-           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",  # offline, quickly
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+    env = {**env, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     log_path = tmp_path / "make-lab.log"
     with open(log_path, "w") as log:
@@ -99,13 +74,31 @@ def test_make_lab_starts_jupyterlab_offline_without_the_weights(tmp_path):
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for_jupyter(f"http://127.0.0.1:{port}/api/status?token={token}", make, log_path, "make lab",
-                             timeout=120)
+                             timeout=timeout)
         finally:
-            os.killpg(make.pid, signal.SIGTERM)
+            os.killpg(make.pid, signal.SIGTERM)  # make and the JupyterLab it started
             try:
                 make.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(make.pid, signal.SIGKILL)
+    return log_path.read_text()
+
+
+@pytest.mark.skipif(not JUPYTER.is_file(), reason="no .venv with JupyterLab (make lab sets it up)")
+def test_make_lab_really_starts_jupyterlab(tiny_model, tmp_path):
+    """As whoever runs the tests (root in containers and CI): JupyterLab starts, with our port and token."""
+    printed = _make_lab_answers({**CLEAN_ENV, "COLORIZE_MODEL_DIR": str(tiny_model)},  # `make lab` downloads nothing
+                                tmp_path)
+    assert "COLORIZE_MODEL_DIR is set" in printed
+
+
+@pytest.mark.skipif(not JUPYTER.is_file(), reason="no .venv with JupyterLab (make lab sets it up)")
+def test_make_lab_starts_jupyterlab_offline_without_the_weights(tmp_path):
+    """No network (every download refused at once) and no weights: JupyterLab still answers, and says why."""
+    env = {**{k: v for k, v in CLEAN_ENV.items() if k != "COLORIZE_MODEL_DIR"},
+           "COLORIZE_MODEL_MIRROR": str(tmp_path / "no-mirror"),
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}  # offline, quickly
+    printed = _make_lab_answers(env, tmp_path, timeout=120)
     weights = REPO_ROOT / "model" / "colorization_release_v2.caffemodel"
     if not weights.is_file():  # (a developer's machine may have fetched them: then nothing failed)
-        assert "JupyterLab starts anyway: notebook 01 needs no model" in log_path.read_text()
+        assert "JupyterLab starts anyway: notebook 01 needs no model" in printed
