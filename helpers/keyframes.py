@@ -243,10 +243,10 @@ class KeyframePropagator:
             source = gray if frame.ndim == 2 or _is_gray(frame, gray) else frame
             small = small_gray(gray, self.work_side)
             look = _Look(index, source, small, small_gray(small, CUT_THUMB_SIDE))  # thumbnail: made once, used twice
-            if last is not None and (index != last.index + 1 or small.shape != last.small.shape):
-                raise ValueError(f"Frame {index} does not follow frame {last.index} at the same size: feed "
-                                 "consecutive frames of one video (one run per video).")
             if last is not None:
+                if index != last.index + 1 or small.shape != last.small.shape:
+                    raise ValueError(f"Frame {index} does not follow frame {last.index} at the same size: feed "
+                                     "consecutive frames of one video (one run per video).")
                 look.duplicate = cv2.absdiff(small, last.small).mean() < self.duplicate_diff
                 if look.duplicate:
                     look.back = look.forward = (self._flow.identity(small.shape), np.ones(small.shape, np.float32))
