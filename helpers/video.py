@@ -265,6 +265,13 @@ def colorize_frames(
     return report
 
 
+def _start_bar_at(bar, done: int) -> None:
+    """Start the progress bar at ``done`` frames found on disk. Unlike ``bar.update(done)``, its
+    speed and time left count only the frames computed now (a resumed run once claimed 1,265 frames/s)."""
+    bar.n = bar.last_print_n = bar.initial = done
+    bar.refresh()
+
+
 def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dict, timestamps: TimestampRecorder,
                            report: FramesReport, save, bar, *, start: int, max_frames: int | None,
                            recipe: Recipe) -> None:
@@ -280,7 +287,7 @@ def _colour_missing_frames(info: VideoInfo, net, frames_dir: Path, manifest: dic
     done = {number - 1 for number, path in numbered_frames(frames_dir, complete=False)
             if start <= number - 1 < stop and frame_file_ok(path, shape)}
     report.reused = report.done = len(done)
-    bar.update(report.done)
+    _start_bar_at(bar, report.done)
     open_ended = not math.isfinite(stop)
     end = max(done, default=start - 1) + 1 if open_ended else int(stop)
     runs: list[list[int]] = []
@@ -549,7 +556,7 @@ def colorize_video(
         estimate = (min(stop, source.frames_estimate) if source.frames_estimate else stop) - start
         bar = tqdm(total=int(estimate) if math.isfinite(estimate) and estimate > 0 else None, unit="frame",
                    desc=source.path.name, disable=not progress)
-        bar.update(report.reused)
+        _start_bar_at(bar, report.reused)
         jobs = _jobs(plan, str(source.path), length, recipe, b_frames=not source.variable_rate,
                      one_per_segment=client is not None)
         results: list[JobResult] = []

@@ -112,6 +112,33 @@ def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(clip, net, tmp
     assert not leftovers(tmp_path / "resumed")
 
 
+@pytest.mark.parametrize("run", [colorize_frames, colorize_video])
+def test_a_resumed_runs_bar_counts_the_speed_of_new_frames_only(run, net, tmp_path, monkeypatch):
+    """Notebook 03 invites ■ and a rerun: its bar once showed 1,265 frames/s (the reused frames counted as new)."""
+    from tqdm import tqdm
+
+    clip = make_video(tmp_path / "clip.mp4", n=50, fps=10)  # segments of 40 frames, then 10
+    run(clip, net, frames_dir=tmp_path / "f", progress=False, max_frames=40)
+    bars = []
+
+    class Recorded(tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    def slow_colorize(*args, **kwargs):
+        time.sleep(0.05)  # about 20 frames/s at most
+        return helpers.colorize(*args, **kwargs)
+
+    monkeypatch.setattr(video, "tqdm", Recorded)
+    monkeypatch.setattr(one_pass, "colorize", slow_colorize)
+    run(clip, net, frames_dir=tmp_path / "f", progress=True, mode="exact")
+    bar = next(bar for bar in bars if getattr(bar, "desc", "") == clip.name)
+    assert (bar.initial, bar.n) == (40, 50)
+    shown = re.search(r"([\d.]+)frame/s", bar.format_meter(**bar.format_dict))
+    assert shown and 0 < float(shown[1]) < 25, bar  # not 40 frames in no time
+
+
 def test_damaged_frame_is_detected_and_redone(clip, net, tmp_path):
     frames_dir = tmp_path / "f"
     colorize_frames(clip, net, frames_dir=frames_dir, progress=False)
