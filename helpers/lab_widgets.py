@@ -21,6 +21,16 @@ PICKER_STEP = 0.01
 """Step of the picker's sliders. A browser snaps a slider's value to its step: with 0.01 the
 two-decimal values of the notebook (sRGB red is L, a, b = 53.24, 80.09, 67.20) stay exactly as
 given, while a coarser step would move red out of the gamut."""
+PICKER_WIDTH = "560px"
+"""Slider length: about 2 px per unit of a and b (at JupyterLab's default 124 px, an arrow-key
+press moved 0.01 and a pixel of drag 2 units)."""
+PICKER_COLOURS = {
+    "sRGB red (53.24, 80.09, 67.20)": (53.24, 80.09, 67.20),
+    "red, rounded (53, 80, 67)": (53.0, 80.0, 67.0),
+    "a gray (60, 0, 0)": (60.0, 0.0, 0.0),
+    "vivid purple (50, 100, -100)": (50.0, 100.0, -100.0),
+}
+"""The colours notebook 01 suggests, one click away in the picker's "Go to" list."""
 
 
 def bin_legend_html() -> str:
@@ -115,7 +125,8 @@ class LabPicker(widgets.VBox):
             # rounded here as the browser would round it, so the kernel describes what is shown
             value = round(round((value - low) / PICKER_STEP) * PICKER_STEP + low, 2)
             return widgets.FloatSlider(value=value, min=low, max=high, step=PICKER_STEP, description=name,
-                                       readout_format=".2f", continuous_update=continuous_update)
+                                       readout_format=".2f", continuous_update=continuous_update,
+                                       layout=widgets.Layout(width=PICKER_WIDTH))
 
         L_slider = slider("L", L, 0.0, 100.0)
         a_slider = slider("a", a, -pictures.AB_MAX, pictures.AB_MAX)
@@ -123,15 +134,33 @@ class LabPicker(widgets.VBox):
         # the PNG's own size: without it the picture is stretched to the output width and blurs
         image = widgets.Image(format="png", width=2 * size + size // 16, height=size)
         readout = widgets.HTML()
-        super().__init__(children=[L_slider, a_slider, b_slider, image, readout])
+        # the exact values the text suggests, without typing them into the sliders' number boxes
+        go_to = widgets.Dropdown(options=[("choose a colour...", None), *PICKER_COLOURS.items()], value=None,
+                                 description="Go to", layout=widgets.Layout(width="360px"))
+        super().__init__(children=[go_to, L_slider, a_slider, b_slider, image, readout])
         self.size = size
         self.L_slider, self.a_slider, self.b_slider = L_slider, a_slider, b_slider
-        self.image, self.readout = image, readout
+        self.go_to, self.image, self.readout = go_to, image, readout
+        self._moving = False
         for s in (L_slider, a_slider, b_slider):
             s.observe(self._redraw, names="value")
+        go_to.observe(self._go_to, names="value")
+        self._redraw()
+
+    def _go_to(self, change: dict) -> None:
+        if change["new"] is None:
+            return
+        self._moving = True  # one redraw for the three sliders, not three
+        try:
+            for slider, value in zip((self.L_slider, self.a_slider, self.b_slider), change["new"]):
+                slider.value = value
+        finally:
+            self._moving = False
         self._redraw()
 
     def _redraw(self, change: dict | None = None) -> None:
+        if self._moving:
+            return
         L, a, b = (float(s.value) for s in (self.L_slider, self.a_slider, self.b_slider))
         self.colour = pictures.describe_lab(L, a, b)
         self.image.value = pictures.encode_png(pictures.render_picker(L, a, b, size=self.size))

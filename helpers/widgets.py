@@ -19,7 +19,6 @@ from pathlib import Path
 import cv2
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import HTML, Video
 
 from .colorize import (
     DEFAULT_SIZE,
@@ -149,7 +148,7 @@ class ColorizeExplorer(widgets.VBox):
             continuous_update=False, style={"description_width": "initial"},
         )
         self.variant = widgets.Dropdown(options=list(variants), value=variants[0], description="model")
-        self.status = widgets.Label()
+        self.status = widgets.HTML()  # wraps, unlike a Label: the whole line stays readable in a narrow page
         self.image = widgets.Image(format="jpeg")
         for control in (self.temperature, self.size, self.variant):
             control.observe(self._update, names="value")
@@ -204,6 +203,9 @@ class ColorizeExplorer(widgets.VBox):
 
     def _update(self, change: dict | None = None) -> None:
         start = time.perf_counter()
+        if not self._ready():  # a busy sign while the network runs: a second or more at large sizes
+            self.status.value = (f"⏳ <b>working</b>: running the network at {self.size.value} px "
+                                 f"({self.variant.value})...")
         img_bgr = self.result()
         self.image.value = jpeg_bytes(side_by_side([self.photo, img_bgr]))
         self.seconds = time.perf_counter() - start
@@ -217,9 +219,16 @@ class ColorizeExplorer(widgets.VBox):
         else:
             how = "network NOT run: kept scores, only softmax(scores / T) and mean colour redone"
         self.status.value = (
-            f"{self.variant.value}, T = {t:.2g} (logits x {1 / t:.3g}), {self.size.value} px input: "
-            f"colourfulness {colourfulness(img_bgr):.1f}; {self.seconds:.2f} s, {how}"
+            f"<b>{self.variant.value}, T = {t:.2g}</b> (logits x {1 / t:.3g}), <b>{self.size.value} px</b> input: "
+            f"colourfulness {colourfulness(img_bgr):.1f}<br>{self.seconds:.2f} s: {how}"
         )
+
+    def _ready(self) -> bool:
+        """Whether the current settings need no network run (a picture or scores are kept)."""
+        variant, size = self.variant.value, self.size.value
+        if (variant, self.temperature.value, size) in self._results:
+            return True
+        return variant in self._nets and gives_scores(self._nets[variant]) and (variant, size) in self._scores
 
 
 class UploadColorizer(widgets.VBox):
@@ -274,7 +283,28 @@ def uploaded_files(value) -> list[tuple[str, bytes]]:
     return [(item["name"], bytes(item["content"])) for item in value]
 
 
-def video_grid(videos: Mapping[str, str | os.PathLike], *, width: int = 360, columns: int = 2) -> HTML:
+VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".webm": "webm"}
+"""File suffix -> the format a browser's ``<video>`` is told (QuickTime files hold the same H.264 as MP4)."""
+
+
+def player(path: str | os.PathLike, *, width: int = 360) -> widgets.Video:
+    """A video player for ``path`` (MP4, MOV or WebM), with its sound (notebooks 03 and 04).
+
+    The file's bytes go to the page through the widget, not into the notebook: a saved notebook
+    stays small (the same clip embedded five times once made notebook 03 16 MB), and the player
+    works wherever the file is, inside JupyterLab's folder or not. Reopened later, the player
+    comes back when its cell runs again.
+    """
+    path = Path(path)
+    kind = VIDEO_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"{path.name}: a browser plays {', '.join(sorted(VIDEO_FORMATS))} files; convert it to MP4 "
+                         "first (colorize_video writes MP4).")
+    return widgets.Video(value=path.read_bytes(), format=kind, width=width, autoplay=False, loop=False,
+                         controls=True)
+
+
+def video_grid(videos: Mapping[str, str | os.PathLike], *, width: int = 360, columns: int = 2) -> widgets.GridBox:
     """Videos side by side in a grid, each under its label, for comparing versions of one clip.
 
     Parameters
@@ -288,16 +318,13 @@ def video_grid(videos: Mapping[str, str | os.PathLike], *, width: int = 360, col
 
     Returns
     -------
-    IPython.display.HTML
-        The players, embedded in the notebook (they play with sound, press play on each).
+    widgets.GridBox
+        One ``player`` per video under its label (they play with sound: press play on each).
     """
-    cells = []
-    for label, path in videos.items():
-        player = Video(str(path), embed=True, width=width)._repr_html_()
-        cells.append(f"<figure style='margin:0'><figcaption style='font-weight:bold;margin-bottom:4px'>"
-                     f"{html.escape(label)}</figcaption>{player}</figure>")
-    grid = f"display:grid;grid-template-columns:repeat({columns},{width}px);gap:12px"
-    return HTML(f"<div style='{grid}'>{''.join(cells)}</div>")
+    cells = [widgets.VBox([widgets.HTML(f"<b>{html.escape(label)}</b>"), player(path, width=width)])
+             for label, path in videos.items()]
+    return widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {width}px)",
+                                                       grid_gap="12px"))
 
 
 class FrameScrubber(widgets.VBox):

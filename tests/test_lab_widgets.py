@@ -98,6 +98,28 @@ def test_picker_marks_the_chosen_ab_on_the_plane():
     assert changed.size and changed[:, 1].min() < 64 - 20
 
 
+def test_picker_goes_to_the_colours_the_notebook_suggests_in_one_click():
+    """Reaching (50, 100, -100) once took typing into the number boxes, which the text never said."""
+    picker = lw.LabPicker(60, 0, 0, size=64)
+    redraws = []
+    picker.image.observe(redraws.append, names="value")
+    picker.go_to.value = lw.PICKER_COLOURS["vivid purple (50, 100, -100)"]
+    assert (picker.L_slider.value, picker.a_slider.value, picker.b_slider.value) == (50, 100, -100)
+    assert not picker.colour.in_gamut and "G would be -37" in picker.readout.value
+    assert len(redraws) == 1  # one picture for three sliders
+    picker.go_to.value = lw.PICKER_COLOURS["red, rounded (53, 80, 67)"]
+    assert picker.colour.rgb == (254, 0, 0) and not picker.colour.in_gamut
+    assert all(on_the_step_grid(s) for s in (picker.L_slider, picker.a_slider, picker.b_slider))
+    assert all(int(s.layout.width.removesuffix("px")) >= 500 for s in (picker.L_slider, picker.a_slider))
+
+
+def test_notebook_01_names_every_colour_of_the_go_to_list():
+    text = markdown_of(nbformat.read(NOTEBOOK_01, as_version=4))
+    for label in lw.PICKER_COLOURS:
+        L, a, b = label[label.index("(") + 1:-1].split(", ")
+        assert f"({L}, {a}, {b.replace('-', '−')})" in text, label
+
+
 def markdown_of(nb) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
 

@@ -47,6 +47,12 @@ def executed(notebook_model, tmp_path_factory):
     return run
 
 
+def widget_models(nb: nbformat.NotebookNode, name: str) -> list[dict]:
+    """The widgets of ``name`` (e.g. "VideoModel") that the executed notebook made: {"id", "state"} each."""
+    states = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    return [{"id": key, "state": model["state"]} for key, model in states.items() if model["model_name"] == name]
+
+
 def text_of(nb: nbformat.NotebookNode) -> str:
     parts = []
     for cell in nb.cells:
@@ -105,9 +111,12 @@ def test_video_notebook_shows_the_plain_method_with_sound(executed):
                                                                    range(1, PLAIN_FRAMES + 1)]
     plain = folder.parent.parent / "colorized_videos" / "sample_clip_plain.mp4"
     assert len(list(read_frames(plain))) == PLAIN_FRAMES and probe_video(plain).has_audio
-    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    labels = " ".join(w["state"].get("value", "") for w in widget_models(nb, "HTMLModel"))
     for label in ("original", "colourised", "smoothed (strength"):
-        assert f"{label}" in html  # the players are labelled
+        assert f"<b>{label}" in labels  # the players are labelled
+    assert len(widget_models(nb, "VideoModel")) >= 6  # players, not videos embedded in the notebook
+    assert "<video" not in "".join(o.get("data", {}).get("text/html", "") for c in nb.cells
+                                   for o in c.get("outputs", []))
 
 
 def test_video_notebook_works_in_segments_and_shows_why(executed):
@@ -159,8 +168,9 @@ def test_video_notebook_works_in_segments_and_shows_why(executed):
     # a segment plays alone, without sound; the page embeds it
     first = re.search(r"^(segment_\d{6}-\d{6}\.mp4): \d+ x \d+, .*, no sound$", text, re.M)
     assert first and first[1] == listed[0][0]
-    assert any(o.get("data", {}).get("text/html", "").startswith("<video")
-               for c in nb.cells if "first_segment" in c.source for o in c.get("outputs", []))
+    shown = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb.cells
+             if "player(first_segment)" in c.source for o in c.get("outputs", []) if "data" in o]
+    assert [model_id in {m["id"] for m in widget_models(nb, "VideoModel")} for model_id in shown] == [True]
 
     # resuming: the deleted segment is computed again, the others are reused
     again = re.search(r"deleted (segment_\S+\.mp4), then ran again: 1 segment computed \((\d+) frames\), "
@@ -191,6 +201,48 @@ def test_notebooks_follow_the_skeleton():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, f"{path.name}: outputs must be stripped"
+
+
+def try_it_section(markdown: str) -> str:
+    """The "Try it yourself" section of a notebook's markdown: from its heading to the next heading."""
+    start = re.search(r"^## (\d+\. )?Try it yourself$", markdown, re.M)
+    assert start, "no '## Try it yourself' section"
+    end = re.search(r"^## ", markdown[start.end():], re.M)
+    return markdown[start.end(): start.end() + end.start() if end else None]
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=[p.stem for p in NOTEBOOK_FILES])
+def test_each_notebook_is_a_lesson_with_goals_summary_hints_references_and_navigation(path):
+    """What a teacher needs: learning goals, a summary, a hint or solution for every "Try it" item
+    (collapsed), references with links, the way back and forward, and what to do when reopened."""
+    nb = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "you will learn" in nb.cells[0].source.lower() and "Run All Cells" in nb.cells[0].source
+    for heading in ("## Set-up", "## Summary", "## References"):
+        assert re.search(rf"^{heading}$", markdown, re.M), f"{path.name}: no {heading}"
+    items = try_it_section(markdown)
+    tries = re.findall(r"^\d+\. ", items, re.M)
+    answers = re.findall(r"<details><summary>(Hint|Solution)</summary>", items)
+    assert len(tries) >= 3 and len(answers) == len(tries), (path.name, len(tries), len(answers))
+    references = markdown[markdown.index("## References"):]
+    assert len(re.findall(r"\]\(https?://", references)) >= 2
+    number = int(path.stem[:2])
+    for other in NOTEBOOK_FILES:  # the neighbours are links, not just names
+        if abs(int(other.stem[:2]) - number) == 1:
+            assert f"]({other.name})" in markdown, f"{path.name} does not link to {other.name}"
+    assert len(re.findall(r"^## ", markdown, re.M)) == len(set(re.findall(r"^## .*$", markdown, re.M)))
+
+
+def test_the_glossary_explains_the_words_the_issue_named_and_says_where_each_is_taught():
+    glossary = (NOTEBOOKS.parent / "docs" / "glossary.md").read_text()
+    entries = dict(re.findall(r"^\*\*(.+?)\*\* — (.+?)(?=^\*\*|\Z)", glossary, re.M | re.S))
+    for word in ("Gamut", "Logits (scores)", "Softmax", "Annealed mean", "Optical flow", "Keyframe",
+                 "bf16 (bfloat16)", "int8", "Lab (L, a, b)", "Temperature (T)"):
+        assert word in entries, word
+    for word, text in entries.items():
+        assert re.search(r"Notebook 0\d", text), f"{word}: where is it taught?"
+        for taught in re.findall(r"[Nn]otebook (0\d)", text):
+            assert list(NOTEBOOKS.glob(f"{taught}_*.ipynb")), f"{word} names notebook {taught}, which does not exist"
 
 
 def png_widths(nb: nbformat.NotebookNode) -> list[int]:

@@ -115,6 +115,22 @@ class ColourOnlyNet:
         return helpers.get_temperature(self._net)
 
 
+def test_the_explorer_shows_a_busy_sign_while_the_network_runs_and_only_then(tiny_model, gray_image):
+    """A size move took 1-4 s with nothing on the page saying so."""
+    net = CountingNet(helpers.load_model(model_dir=tiny_model))
+    ex = ColorizeExplorer(gray_image, net)
+    lines = []
+    ex.status.observe(lambda change: lines.append((change["new"], net.forwards)), names="value")
+    ex.size.value = 288
+    assert [forwards for line, forwards in lines if "working" in line] == [1]  # shown before the run
+    assert "working" not in lines[-1][0] and "288 px" in lines[-1][0] and net.forwards == 2
+    lines.clear()
+    ex.temperature.value = 0.2  # kept scores: nothing to wait for
+    ex.size.value = 224  # a picture shown before
+    assert lines and not any("working" in line for line, _ in lines)
+    assert "<br>" in ex.status.value  # two lines: the settings, then the time and what ran
+
+
 def test_a_temperature_move_does_not_run_the_network(tiny_model, gray_image):
     net = CountingNet(helpers.load_model(model_dir=tiny_model))
     ex = ColorizeExplorer(gray_image, net)
@@ -266,11 +282,30 @@ def test_video_grid_labels_each_player_in_order(tmp_path):
         path = tmp_path / f"{len(clips)}.mp4"
         path.write_bytes(content)
         clips[label] = path
-    page = video_grid(clips, width=300).data
-    assert page.count("<video") == 2 and page.count("<figcaption") == 2
-    assert page.index("original") < page.index("colourised &lt;b&gt;")  # in order, escaped
-    assert page.index("Zmlyc3QgY2xpcA==") < page.index("c2Vjb25kIGNsaXA=")  # each file embedded, in order
-    assert "repeat(2,300px)" in page
+    grid = video_grid(clips, width=300)
+    labels = [cell.children[0].value for cell in grid.children]
+    assert labels == ["<b>original</b>", "<b>colourised &lt;b&gt;</b>"]  # in order, escaped
+    players = [cell.children[1] for cell in grid.children]
+    assert [p.value for p in players] == [b"first clip", b"second clip"]  # each file, in order
+    assert all(p.format == "mp4" and p.controls and not p.autoplay and p.width == "300" for p in players)
+    assert grid.layout.grid_template_columns == "repeat(2, 300px)"
+
+
+def test_a_player_keeps_the_video_out_of_the_saved_notebook(tmp_path):
+    """Embedded as base64, the clip made notebook 03 16 MB on disk: a widget's bytes go to the page only."""
+    import nbformat
+
+    from helpers.widgets import player
+
+    clip = tmp_path / "clip.MOV"
+    clip.write_bytes(b"\0" * 500_000)
+    shown = player(clip)
+    assert shown.format == "mp4" and len(shown.value) == 500_000
+    output = nbformat.v4.new_output("display_data", data=shown._repr_mimebundle_())  # what a notebook saves
+    assert len(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[output])]))) < 5000
+    with pytest.raises(ValueError, match="convert it to MP4"):
+        (tmp_path / "clip.avi").write_bytes(b"x")
+        player(tmp_path / "clip.avi")
 
 
 def test_frame_scrubber_labels_the_two_sides(tmp_path):
