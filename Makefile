@@ -32,7 +32,8 @@ $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 to 3.13 is needed, this is " + sys.version.split()[0])'
 	@$(PYTHON) -c 'import sys; sys.version_info < (3, 14) or print("Note: Python " + sys.version.split()[0] + " is newer than the tested 3.10 to 3.13; if pip cannot install something, use 3.13 (make PYTHON=python3.13 ...).")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	@echo "Installing the Python packages into $(VENV) (the first time: a few minutes, about 600 MB)..."
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -e .
 	@touch $@
 
 $(DEV_READY): $(READY) requirements-dev.txt

@@ -55,6 +55,15 @@ def test_standin_needs_no_download():
     assert dry_run("standin").strip().endswith("python -m tools.standin_model build/standin-model")
 
 
+def test_the_first_set_up_says_what_it_does_and_shows_pips_progress():
+    """The first `make` was silent for a minute (pip --quiet)."""
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-B", ".venv/.ready"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True, env=CLEAN_ENV)
+    [pip] = [line for line in result.stdout.splitlines() if "pip install" in line]
+    assert "--quiet" not in pip and "-r requirements.txt" in pip
+    assert "Installing the Python packages into .venv" in result.stdout.split(pip)[0]  # said before it starts
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

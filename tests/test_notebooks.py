@@ -218,6 +218,7 @@ def test_each_notebook_is_a_lesson_with_goals_summary_hints_references_and_navig
     nb = nbformat.read(path, as_version=4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "you will learn" in nb.cells[0].source.lower() and "Run All Cells" in nb.cells[0].source
+    assert "](glossary.md)" in markdown  # where the bold words are explained
     for heading in ("## Set-up", "## Summary", "## References"):
         assert re.search(rf"^{heading}$", markdown, re.M), f"{path.name}: no {heading}"
     items = try_it_section(markdown)
@@ -234,7 +235,7 @@ def test_each_notebook_is_a_lesson_with_goals_summary_hints_references_and_navig
 
 
 def test_the_glossary_explains_the_words_the_issue_named_and_says_where_each_is_taught():
-    glossary = (NOTEBOOKS.parent / "docs" / "glossary.md").read_text()
+    glossary = (NOTEBOOKS / "glossary.md").read_text()  # beside the notebooks: JupyterLab opens their links
     entries = dict(re.findall(r"^\*\*(.+?)\*\* — (.+?)(?=^\*\*|\Z)", glossary, re.M | re.S))
     for word in ("Gamut", "Logits (scores)", "Softmax", "Annealed mean", "Optical flow", "Keyframe",
                  "bf16 (bfloat16)", "int8", "Lab (L, a, b)", "Temperature (T)"):
