@@ -1,7 +1,9 @@
 """The notebooks in a real browser: JupyterLab on 127.0.0.1, Debian's Chromium driven by Playwright.
 
-For each notebook: open it, Run All Cells, check no cell failed, move the first slider and check
-that the picture it controls changed. Screenshots go to test-output/browser/.
+For each notebook: open it, Run All Cells, check that no cell failed, move every slider and check
+that the picture it controls changed, that every video player has loaded its video, and that
+the notebook saved after Run All stays small. Notebook 03's exercise "press stop, run again" is
+done with JupyterLab's own interrupt. Screenshots go to test-output/browser/.
 
 Needs /usr/bin/chromium (``apt-get install chromium``; .ci/run installs it). Elsewhere the test
 is skipped, unless REQUIRE_BROWSER=1 makes a missing browser a failure (CI sets it).
@@ -10,6 +12,7 @@ is skipped, unless REQUIRE_BROWSER=1 makes a missing browser a failure (CI sets 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -30,6 +33,10 @@ PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 """The notebook on show (JupyterLab may restore other tabs, hidden, in the same page)."""
 CELLS_TO_SEE = {"02_photo": {"reading_the_network": "readNetFromONNX", "inside_the_onnx_file": "import onnx"}}
 """Code cells whose input and output are saved as screenshots of their own (notebook: {name: text in the cell})."""
+INTERRUPTED_CELLS = {"03_video": "png_report = video.colorize_frames("}
+"""A cell whose run the test stops with Kernel > Interrupt and then runs again, as the notebook invites."""
+SAVED_LIMIT = 2_000_000
+"""Bytes a notebook may take once saved after Run All (its videos are players, not embedded files)."""
 CHROMIUM_ARGS = [  # no GPU, and no calls home: this machine's network is closed
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
@@ -91,7 +98,7 @@ def lab(notebook_model, tmp_path_factory):
     except BaseException:
         server.kill()
         raise
-    yield base, token
+    yield base, token, root
     server.terminate()
     try:
         server.wait(timeout=20)
@@ -126,9 +133,101 @@ def _run_all_cells(page) -> None:
     page.wait_for_function(f"() => {prompts}.every(t => /[0-9]/.test(t))", timeout=240_000, polling=500)
 
 
+def _menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def _outputs(page, locator=None) -> str:
+    return "\n".join((locator or page.locator(PANEL)).locator(".jp-OutputArea-output").all_inner_texts())
+
+
+def _stop_and_resume(page, marker: str, name: str) -> None:
+    """Run the cell holding ``marker``, made slow enough to stop, press Kernel > Interrupt while it
+    runs, check that it printed one line and no traceback, then run it again: it resumes."""
+    cell = page.locator(f"{PANEL} .jp-CodeCell", has_text=marker).first
+    # each frame takes 0.3 s longer, in the notebook's own kernel, so that there is time to stop it
+    _run_in_kernel(page, "import shutil, time, helpers, helpers.one_pass as op; shutil.rmtree(FRAMES); "
+                         "op.colorize = lambda *a, **k: (time.sleep(0.3), helpers.colorize(*a, **k))[1]")
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output').length > 0")
+    page.wait_for_timeout(2500)  # a few frames are written
+    _menu(page, "Kernel", "Interrupt Kernel")
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{PANEL} .jp-CodeCell')]
+        .some(c => c.textContent.includes({marker!r}) && c.textContent.includes('Stopped: stopped at frame'))""",
+                           timeout=30_000)
+    stopped = _outputs(page, cell)
+    cell.screenshot(path=str(SCREENSHOTS / f"{name}_stopped.png"))
+    assert "Traceback" not in stopped and "KeyboardInterrupt" not in stopped, stopped
+    assert len([line for line in stopped.splitlines() if line.startswith("Stopped")]) == 1, stopped
+    _run_in_kernel(page, "op.colorize = helpers.colorize")
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{PANEL} .jp-CodeCell')]
+        .some(c => c.textContent.includes({marker!r}) && [...c.querySelectorAll('.jp-OutputArea-output')]
+              .some(o => / reused, in /.test(o.textContent)))""", timeout=120_000)
+    resumed = _outputs(page, cell)
+    counts = re.search(r"(\d+) frames computed, (\d+) reused", resumed)
+    assert counts and int(counts[2]) > 0 and int(counts[1]) > 0, resumed  # kept what was done, did the rest
+    assert "Stopped" not in resumed and "Traceback" not in resumed
+
+
+def _run_in_kernel(page, code: str) -> None:
+    """Run ``code`` in a new cell at the end of the notebook (typed as a learner would), then delete the cell."""
+    last = page.locator(f"{PANEL} .jp-Cell").last
+    last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below, in command mode
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Control+Enter")
+    new = page.locator(f"{PANEL} .jp-CodeCell").last
+    new.locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=60_000)
+    assert "Error" not in _outputs(page, new), _outputs(page, new)
+    page.keyboard.press("Escape")
+    page.keyboard.press("d")
+    page.keyboard.press("d")  # delete it again: the saved notebook is the learner's
+
+
+def _pictures(area) -> list[bytes]:
+    return [image.screenshot() for image in area.locator("img").all()]
+
+
+def _every_slider_answers(page, name: str) -> int:
+    """Move each slider of the notebook; the pictures in the same output must change. Returns how many."""
+    slider_css = ".widget-slider .noUi-target, .widget-hslider .noUi-target"
+    sliders = page.locator(PANEL).locator(slider_css)
+    for n in range(sliders.count()):
+        slider = sliders.nth(n)
+        slider.scroll_into_view_if_needed()
+        area = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]").first
+        before = _pictures(area)
+        assert before, f"slider {n} of {name} has no picture beside it"
+        box = slider.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
+        try:  # the kernel redraws and sends the picture back: a few seconds at most (the explorer runs the network)
+            for _ in range(40):
+                page.wait_for_timeout(250)
+                if _pictures(area) != before:
+                    break
+        finally:
+            area.screenshot(path=str(SCREENSHOTS / f"{name}_slider_{n}.png"))
+        assert _pictures(area) != before, f"moving slider {n} of {name} did not change its picture"
+    return sliders.count()
+
+
+def _every_video_loads(page) -> int:
+    """Wait until each <video> in the notebook has its length (the browser read the file); returns how many."""
+    videos = page.locator(f"{PANEL} video")
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{PANEL} video')]
+        .every(v => v.readyState >= 1 && v.duration > 0)""", timeout=60_000)
+    return videos.count()
+
+
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=[p.stem for p in NOTEBOOK_FILES])
 def test_notebook_in_a_real_browser(lab, browser, path):
-    base, token = lab
+    base, token, root = lab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
@@ -142,29 +241,32 @@ def test_notebook_in_a_real_browser(lab, browser, path):
     except Exception:
         page.screenshot(path=str(SCREENSHOTS / f"{path.stem}_stuck.png"), full_page=True)
         prompts = page.locator(f"{PANEL} .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-        outputs = "\n".join(page.locator(f"{PANEL} .jp-OutputArea-output").all_inner_texts())
-        pytest.fail(f"Run All did not finish; prompts {prompts}\n{outputs[-3000:]}")
+        pytest.fail(f"Run All did not finish; prompts {prompts}\n{_outputs(page)[-3000:]}")
     page.screenshot(path=str(SCREENSHOTS / f"{path.stem}_after_run_all.png"))
 
-    outputs = "\n".join(page.locator(f"{PANEL} .jp-OutputArea-output").all_inner_texts())
+    outputs = _outputs(page)
     assert "Traceback" not in outputs and "Error" not in outputs.replace("ModelLoadError", ""), outputs[-3000:]
     for name, text in CELLS_TO_SEE.get(path.stem, {}).items():  # what a learner reads there, to look at
         cell = page.locator(f"{PANEL} .jp-CodeCell", has_text=text).first
         cell.scroll_into_view_if_needed()
         cell.screenshot(path=str(SCREENSHOTS / f"{path.stem}_{name}.png"))
+    if path.stem.startswith(("03", "04")):
+        assert _every_video_loads(page) >= 2
+    assert _every_slider_answers(page, path.stem) >= 1
+    if path.stem in INTERRUPTED_CELLS:
+        _stop_and_resume(page, INTERRUPTED_CELLS[path.stem], path.stem)
 
-    # the first slider widget and the output area (the picture) it belongs to
-    slider_css = ".widget-slider .noUi-target, .widget-hslider .noUi-target"
-    slider = page.locator(PANEL).locator(slider_css).first
-    slider.wait_for(timeout=60_000)
-    slider.scroll_into_view_if_needed()
-    widget_output = page.locator(PANEL).locator(".jp-OutputArea-output", has=page.locator(slider_css)).first
-    before = widget_output.screenshot(path=str(SCREENSHOTS / f"{path.stem}_slider_before.png"))
-    box = slider.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(1500)  # the kernel re-renders the picture and sends it back
-    after = widget_output.screenshot(path=str(SCREENSHOTS / f"{path.stem}_slider_after.png"))
-    assert before != after, "moving the slider did not change the picture"
+    saved = root / "notebooks" / path.name
+    before = saved.stat().st_mtime
+    page.locator(f"{PANEL} .jp-Cell").first.click()
+    page.keyboard.press("Control+s")
+    for _ in range(40):
+        if saved.stat().st_mtime != before:
+            break
+        page.wait_for_timeout(250)
+    assert saved.stat().st_mtime != before, "the notebook was not saved"
+    page.wait_for_timeout(500)  # the write completes
+    assert saved.stat().st_size < SAVED_LIMIT, f"{path.name} saved after Run All: {saved.stat().st_size:,} bytes"
     assert not errors, errors
     page.close()
 
