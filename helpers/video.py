@@ -519,7 +519,7 @@ def colorize_video(
         Show a progress bar with frames per second and time left.
     client, variant, model_dir
         Spread the segments over a Dask cluster (``helpers.cluster``); the workers send back
-        encoded segments, the same bytes as a one-process run.
+        encoded segments, the same frames as a one-process run (``helpers.segments``: x264 may differ in a few bits).
 
     Raises
     ------

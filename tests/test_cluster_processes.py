@@ -6,7 +6,6 @@ same output, and never a traceback."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.videos import make_video, same_frames
+from tests.videos import make_video, same_frames, same_segments
 
 distributed = pytest.importorskip("dask.distributed")
 SLOW = """
@@ -145,10 +144,6 @@ def _finish(run: subprocess.Popen) -> tuple[int, str, str]:
     return run.returncode, out, err
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("segment_*.mp4"))}
-
-
 def _one_process(desk, tmp_path, *args) -> Path:
     """The reference: the same command without Dask, in another folder."""
     folder, env = desk
@@ -178,7 +173,7 @@ def test_separate_processes_and_relative_paths_give_the_one_process_segments(mod
     assert code == 0, err[-2000:]
     assert "Traceback" not in err and "Dask: 2 worker(s)" in out
     assert len([line for line in out.splitlines() if line.startswith("Dask worker ")]) >= 1  # frames per worker
-    assert _digests(desk[0] / "frames") == _digests(_one_process(desk, tmp_path, "--mode", mode))
+    assert same_segments(desk[0] / "frames", _one_process(desk, tmp_path, "--mode", mode))
 
 
 def test_a_late_worker_with_another_model_is_refused_and_none_of_its_work_is_used(operator, desk, tmp_path,
@@ -194,7 +189,7 @@ def test_a_late_worker_with_another_model_is_refused_and_none_of_its_work_is_use
     assert code == 0, err[-2000:]
     refused = [line for line in out.splitlines() if "got no work: it gives other colours" in line]
     assert len(refused) == 1 and any(address in refused[0] for address in late), out
-    assert _digests(desk[0] / "frames") == _digests(_one_process(desk, tmp_path))
+    assert same_segments(desk[0] / "frames", _one_process(desk, tmp_path))
 
 
 def test_kill_9_of_the_worker_then_of_the_scheduler_then_of_the_client(operator, desk, tmp_path):
@@ -212,7 +207,7 @@ def test_kill_9_of_the_worker_then_of_the_scheduler_then_of_the_client(operator,
     os.kill(pid, signal.SIGKILL)
     code, out, err = _finish(run)
     assert code == 0 and "Traceback" not in err, err[-2000:]
-    assert _digests(frames) == _digests(reference)
+    assert same_segments(frames, reference)
 
     # the scheduler: one line, exit 1; a new scheduler and worker, the same command finishes
     for segment in list(frames.glob("segment_*.mp4"))[1:]:
@@ -236,7 +231,7 @@ def test_kill_9_of_the_worker_then_of_the_scheduler_then_of_the_client(operator,
     run.wait()
     code, out, err = _finish(_video(desk, "--scheduler", operator.address))
     assert code == 0 and "Traceback" not in err, err[-2000:]
-    assert _digests(frames) == _digests(reference)
+    assert same_segments(frames, reference)
     assert same_frames(desk[0] / "clip_color.mp4", tmp_path / "reference.mp4")
 
 
@@ -264,4 +259,4 @@ def test_a_worker_without_the_model_fetches_it_from_the_client_not_through_the_s
     with distributed.Client(operator.address, timeout="30s") as client:  # what the scheduler holds for workers
         held = client.run_on_scheduler(lambda dask_scheduler: len(pickle.dumps(dask_scheduler.worker_plugins)))
     assert held < 100_000
-    assert _digests(desk[0] / "frames") == _digests(_one_process(desk, tmp_path))
+    assert same_segments(desk[0] / "frames", _one_process(desk, tmp_path))
