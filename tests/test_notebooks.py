@@ -232,6 +232,10 @@ def test_each_notebook_is_a_lesson_with_goals_summary_hints_references_and_navig
         if abs(int(other.stem[:2]) - number) == 1:
             assert f"]({other.name})" in markdown, f"{path.name} does not link to {other.name}"
     assert len(re.findall(r"^## ", markdown, re.M)) == len(set(re.findall(r"^## .*$", markdown, re.M)))
+    names = {other.stem[:2]: other.name for other in NOTEBOOK_FILES}
+    for cell in (c for c in nb.cells if c.cell_type == "markdown"):  # "notebook 02" is a link where it is named
+        for named in set(re.findall(r"[Nn]otebook (0\d)\b", cell.source)) - {path.stem[:2]}:
+            assert f"]({names[named]})" in cell.source, (path.name, named, cell.source[:80])
 
 
 def test_the_glossary_explains_the_words_the_issue_named_and_says_where_each_is_taught():
