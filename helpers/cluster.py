@@ -53,7 +53,7 @@ from .backends import backend_label, load_backend, runtime
 from .colorize import colorize, colour_under_alpha
 from .fetch import ModelDownloadError, ModelFile
 from .files import file_digest, write_bytes
-from .model import ModelLoadError, get_temperature, load_model, model_paths, set_temperature
+from .model import ModelLoadError, get_temperature, model_paths, set_temperature
 from .model_server import ModelServer, fetch_served, own_address
 from .one_pass import Job, JobResult, run_job
 from .paths import cache_folder
@@ -184,8 +184,10 @@ def worker_net(spec: NetSpec):
                                  "places and the copy fetched from a client).")
         if spec.precision == "fp32":  # what the client checked and chose: built as it is
             net = load_backend(spec.backend, model_paths(spec.variant, folder))
-        else:  # int8 and bf16 are calibrated; auto remembers how, on this machine
-            net = load_model(spec.variant, model_dir=folder, backend="auto")
+        else:  # int8 and bf16 are calibrated; auto remembers how, on this machine (quietly: the client said it)
+            from .backends import load_auto
+
+            net = load_auto(model_paths(spec.variant, folder), log=None)
         if backend_label(net) != f"{spec.backend} {spec.precision}":
             raise ModelLoadError(f"This worker runs the model as {backend_label(net)}, the client as {spec.backend} "
                                  f"{spec.precision}: their frames would differ. Use --backend opencv (or an fp32 "
