@@ -26,13 +26,14 @@ help:
 	@echo "make test   - set up with dev tools and run all tests (offline)"
 	@echo "make demo   - set up, fetch the model and colourise input_images/"
 	@echo "make standin - build a stand-in model (random weights) in $(STANDIN) for offline demos (no download)"
+	@echo "make clean  - delete build/, test output and the results in colorized_* (keeps .venv and model/)"
 
 # The stamp is written only after a successful install, so a failed one is retried next time.
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 to 3.13 is needed, this is " + sys.version.split()[0])'
 	@$(PYTHON) -c 'import sys; sys.version_info < (3, 14) or print("Note: Python " + sys.version.split()[0] + " is newer than the tested 3.10 to 3.13; if pip cannot install something, use 3.13 (make PYTHON=python3.13 ...).")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the Python packages into $(VENV) (the first time: a few minutes, about 600 MB)..."
+	@echo "Installing the Python packages into $(VENV) (the first time: a few minutes, about 1 GB)..."
 	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -e .
 	@touch $@
 
@@ -52,7 +53,7 @@ lab: $(READY)
 	@$(BIN)/python -m helpers fetch || { \
 	  echo ""; \
 	  echo "Could not fetch the model (are you offline?). JupyterLab starts anyway: notebook 01 needs no model."; \
-	  echo "For notebooks 02 and 03 without it: make standin (random colours, for trying things out), or see"; \
+	  echo "For notebooks 02 to 04 without it: make standin (random colours, for trying things out), or see"; \
 	  echo "README.md, 'Getting the model by hand'."; echo ""; }
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/
 

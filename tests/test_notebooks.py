@@ -250,6 +250,18 @@ def test_the_glossary_explains_the_words_the_issue_named_and_says_where_each_is_
             assert list(NOTEBOOKS.glob(f"{taught}_*.ipynb")), f"{word} names notebook {taught}, which does not exist"
 
 
+def test_the_teachers_guide_plans_two_lessons_times_every_notebook_and_links_what_exists():
+    guide_path = NOTEBOOKS.parent / "docs" / "teaching.md"
+    guide = guide_path.read_text()
+    for heading in ("## A 45-minute lesson", "## A 90-minute lesson", "## Before the lesson", "## The classroom app"):
+        assert heading in guide
+    for path in NOTEBOOK_FILES:  # each notebook in the table, with a measured time
+        assert re.search(rf"^\| \[{path.stem[:2]} · .*?\]\(\.\./notebooks/{path.name}\) \|.*\| \d+ s", guide, re.M), path.name
+    for target in re.findall(r"\]\((?!https?://)([^)#]+)\)", guide):
+        assert (guide_path.parent / target).exists(), target
+    assert "python -m bench.notebook_memory" in guide  # how a teacher times their own machine
+
+
 def png_widths(nb: nbformat.NotebookNode) -> list[int]:
     import base64
     import struct
