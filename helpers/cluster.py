@@ -27,7 +27,7 @@ would, and is not retried. A worker that dies mid-range is replaced and its rang
 (everything a range needs is a task Dask can compute again, nothing is scattered); a lost
 scheduler or a cancelled run ends in one line (``ClusterError``) and the same command finishes it.
 
-Introduced in notebook 03_video ("More than one machine").
+Introduced in notebook 04_faster_video (section 4, "More than one machine").
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ only KEYFRAMES, and every frame between two keyframes gets its a, b from both of
 along the motion of the gray input (``helpers.motion``: OpenCV's DIS flow) and blended by distance
 in time. Each frame keeps its own full-resolution L; only ab is carried, at a reduced size.
 
-Introduced in notebook 03_video (going faster).
+Introduced in notebook 04_faster_video (section 2, keyframes and fast mode).
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ class KeyframePropagator:
             return self._keyframe(index, source, small, f"occluded {occluded:.0%} > {self.occlusion_max:.0%}",
                                   **numbers)
         if residual > self.residual_max:
-            return self._keyframe(index, source, small, f"L residual {residual:.1f} > {self.residual_max:g}",
+            return self._keyframe(index, source, small, f"L residual {residual:.2f} > {self.residual_max:g}",
                                   **numbers)
         info = FrameInfo(index, "propagated", "", occluded, residual)
         return _Frame(index, source, small, info, ab=carried[..., :2], maps=maps, trusted=trusted)

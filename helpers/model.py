@@ -305,9 +305,9 @@ def load_model(
     backend : {"opencv", "auto", "openvino", "onnxruntime"}
         What runs the network. ``"opencv"`` (the default here): OpenCV's DNN module, a
         ``cv2.dnn.Net``, as notebook 02 explains. ``"auto"``: the fastest runtime whose colours
-        match OpenCV's on this machine, checked once and remembered
-        (``helpers.backends.load_auto``, 2-6x faster); the others: that runtime, with int8 only
-        if it keeps the colours (``helpers.backends.load_fast_backend``).
+        match OpenCV's on this machine, checked once and remembered (``helpers.backends.load_auto``;
+        how much faster depends on the CPU, and it says what it measured); the others: that
+        runtime, with int8 only if it keeps the colours (``helpers.backends.load_fast_backend``).
 
     Returns
     -------

@@ -10,7 +10,8 @@ colours along it. This module is that shared ground, computed on the GRAY input 
 * ``warp``: move an image (a colour channel, another flow, a mask) along the flow;
 * ``is_scene_cut``: where there is no motion to follow, because a new shot starts.
 
-Introduced in notebook 03_video.
+Introduced in notebook 03_video (section 8, flicker); written out by hand in notebook 04_faster_video
+(section 1).
 """
 
 from __future__ import annotations

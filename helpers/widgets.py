@@ -1,5 +1,5 @@
 """Interactive widgets: a before/after wipe, a colourisation explorer, an upload box (notebook 02_photo);
-a frame scrubber and a labelled grid of videos (notebook 03_video).
+a frame scrubber and a labelled grid of video players (notebooks 03_video and 04_faster_video).
 
 Each widget shows JPEG bytes in a ``widgets.Image``: moving a slider re-encodes one small
 picture instead of redrawing a matplotlib figure, which keeps them quick on a laptop and on

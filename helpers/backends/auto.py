@@ -20,7 +20,7 @@ Runtime's int8 model as a file beside it), so nothing is calibrated twice. A cha
 runtime, CPU or temperature means a new key, so a new check; delete the folder to force one.
 
 Introduced with ``python -m helpers photo|video`` (``--backend auto``, the default) and in
-notebook 03_video (going faster).
+notebook 04_faster_video (section 3, runtimes and precisions).
 """
 
 from __future__ import annotations
