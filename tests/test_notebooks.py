@@ -256,7 +256,8 @@ def test_the_teachers_guide_plans_two_lessons_times_every_notebook_and_links_wha
     for heading in ("## A 45-minute lesson", "## A 90-minute lesson", "## Before the lesson", "## The classroom app"):
         assert heading in guide
     for path in NOTEBOOK_FILES:  # each notebook in the table, with a measured time
-        assert re.search(rf"^\| \[{path.stem[:2]} · .*?\]\(\.\./notebooks/{path.name}\) \|.*\| \d+ s", guide, re.M), path.name
+        row = rf"^\| \[{path.stem[:2]} · .*?\]\(\.\./notebooks/{path.name}\) \|.*\| \d+ s"
+        assert re.search(row, guide, re.M), path.name
     for target in re.findall(r"\]\((?!https?://)([^)#]+)\)", guide):
         assert (guide_path.parent / target).exists(), target
     assert "python -m bench.notebook_memory" in guide  # how a teacher times their own machine
