@@ -1,0 +1,88 @@
+"""Benchmark: restoration against FFmpeg's filters, on the sample clip with defects added on purpose.
+
+The gray frames of ``input_video/sample_clip.mp4`` (a pan, a zoom, two hard cuts) are the clean
+truth; ``helpers.defects`` adds a defect at several strengths, with fixed seeds; each method's
+output is scored by its mean PSNR against the clean frames (dB, higher is better), and timed.
+FFmpeg runs as a separate process (imageio-ffmpeg's binary, the dev tools'), fed raw gray frames
+through a pipe and read back the same way; its time includes that transfer, ours includes none
+of the decoding either.
+
+So far one defect: luminance flicker, ``helpers.deflicker.Deflicker`` against FFmpeg's
+``deflicker`` filter (its default: a 5-frame arithmetic mean of the brightness). Goals (issue 24):
+at least 3 dB over the degraded clip, more than FFmpeg, at no less than its speed.
+
+Run from the repository root:  python -m bench.restoration
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import cv2
+import numpy as np
+
+from helpers.defects import add_flicker
+from helpers.deflicker import Deflicker
+from helpers.paths import INPUT_VIDEO
+from helpers.video_io import probe_video, read_frames
+from tests.test_deflicker import psnr
+
+CLIP = INPUT_VIDEO / "sample_clip.mp4"
+STRENGTHS = (0.05, 0.1, 0.2)
+SEEDS = (1, 2)
+
+
+REPEATS = 3
+"""Each method runs this many times on each clip; the fastest counts (the clip takes a tenth of a second)."""
+
+
+def best_of(run, *args) -> tuple[list[np.ndarray], float]:
+    """``run(*args)``'s result and its shortest time of ``REPEATS``."""
+    results = [run(*args) for _ in range(REPEATS)]
+    return results[0][0], min(seconds for _, seconds in results)
+
+
+def ffmpeg_filter(frames: list[np.ndarray], chain: str, fps: float) -> tuple[list[np.ndarray], float]:
+    """``frames`` (gray uint8, one size) through an FFmpeg filter chain; (the result, seconds)."""
+    import imageio_ffmpeg
+
+    h, w = frames[0].shape
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "gray",
+               "-s", f"{w}x{h}", "-r", f"{fps}", "-i", "-", "-vf", chain, "-f", "rawvideo", "-pix_fmt", "gray", "-"]
+    started = time.perf_counter()
+    run = subprocess.run(command, input=b"".join(f.tobytes() for f in frames), capture_output=True, check=True)
+    seconds = time.perf_counter() - started
+    out = np.frombuffer(run.stdout, np.uint8).reshape(-1, h, w)
+    return list(out), seconds
+
+
+def ours(frames: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
+    started = time.perf_counter()
+    out = [frame for _, frame in Deflicker().run(enumerate(frames))]
+    return out, time.perf_counter() - started
+
+
+def main() -> None:
+    clean = [frame.image[..., 0].copy() for frame in read_frames(CLIP)]  # gray: B = G = R
+    fps = probe_video(CLIP).fps
+    print(f"{CLIP.name}: {len(clean)} frames of {clean[0].shape[1]} x {clean[0].shape[0]}; PSNR against the "
+          "clean frames (dB), time for the clip (s)")
+    print(f"{'flicker':>8s} {'seed':>4s} {'degraded':>9s} {'ffmpeg deflicker':>17s} {'ours':>6s} "
+          f"{'gain over degraded':>19s} {'over ffmpeg':>12s} {'speed ratio ours/ffmpeg':>24s}")
+    for strength in STRENGTHS:
+        for seed in SEEDS:
+            degraded = list(add_flicker(clean, strength, seed))
+            theirs, their_seconds = best_of(ffmpeg_filter, degraded, "deflicker", fps)
+            mine, my_seconds = best_of(ours, degraded)
+            base, a, b = psnr(degraded, clean), psnr(theirs, clean), psnr(mine, clean)
+            print(f"{strength:8.2f} {seed:4d} {base:9.2f} {a:17.2f} {b:6.2f} {b - base:+19.2f} {b - a:+12.2f} "
+                  f"{their_seconds / my_seconds:24.2f}")
+    mine, _ = ours(clean)
+    changed = [cv2.PSNR(a, b) for a, b in zip(mine, clean) if not np.array_equal(a, b)]
+    print(f"clean clip through ours: {len(clean) - len(changed)} of {len(clean)} frames unchanged; the others "
+          f"{min(changed, default=float('inf')):.2f} dB or more against their input (goal > 40)")
+
+
+if __name__ == "__main__":
+    main()
