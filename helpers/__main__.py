@@ -46,6 +46,7 @@ from .model import (
 )
 from .opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
 from .paths import COLORIZED_IMAGES
+from .restoration import RESTORE_STEPS
 from .video import Stopped, VideoError, colorize_video, model_name, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
 
@@ -305,6 +306,10 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--smooth", action="store_true",
                        help="smooth the colour over time (motion-compensated) to reduce flicker, in the same "
                        "pass (a frames folder of its own)")
+    video.add_argument("--restore", nargs="*", choices=RESTORE_STEPS, metavar="STEP",
+                       help="restore the gray frames before colouring them, in the same pass: "
+                       f"{', '.join(RESTORE_STEPS)} (luminance flicker of old film); --restore alone runs every "
+                       "step (a frames folder of its own)")
     video.add_argument("--keep-frames", action="store_true",
                        help="also keep every colourised frame as a PNG file in the frames folder, for retouching "
                        "(about 50 times the disk space of the segments)")
@@ -343,6 +348,7 @@ def _video(args: argparse.Namespace) -> int:
             report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, keep_frames=args.keep_frames,
+                                    restore=RESTORE_STEPS if args.restore == [] else args.restore or (),
                                     mode=args.mode, keyframe_interval=args.keyframe_interval,
                                     deinterlace=args.deinterlace, client=dask(), variant=args.variant)
     except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:

@@ -135,6 +135,8 @@ def settings_name(settings: dict) -> str:
         name += f"_deinterlace-{settings['deinterlace']}"
     if settings.get("smooth"):
         name += f"_smooth{settings['smooth']:g}"
+    if settings.get("restore"):
+        name += "_restore-" + "-".join(settings["restore"])
     # the model (weights, folder, size, runtime) in a few letters: another model is another folder
     return name + "_" + hashlib.blake2b(str(settings["model"]).encode(), digest_size=3).hexdigest()
 

@@ -9,8 +9,9 @@ its own: no frame is written as an image and read back, and the cores work at on
 
 Each segment's frames are made as if the video began at the segment: fast mode starts at the
 grid keyframe of the segment's first frame, smoothing starts ``SMOOTH_CONTEXT`` frames before
-it. So a segment is the same whether it was computed alone, after its neighbour in one run, or
-by another process: the results never depend on how the work was cut.
+it, restoration (``helpers.restoration``) decodes ``RESTORE_CONTEXT`` frames more each side. So
+a segment is the same whether it was computed alone, after its neighbour in one run, or by
+another process: the results never depend on how the work was cut.
 
 Introduced in notebook 03_video (why the tool works in segments).
 """
@@ -30,6 +31,7 @@ from .frames_folder import frame_path
 from .images import write_image
 from .keyframes import KeyframePropagator, feed_range, network_predictor
 from .model import set_temperature
+from .restoration import RESTORE_CONTEXT, restored
 from .segments import SegmentWriter, segment_path
 from .video_io import DecodeError, Frame, probe_video, read_frames
 
@@ -53,6 +55,8 @@ class Recipe:
     deinterlace: str = "auto"
     smooth: float = 0.0
     """``TemporalSmoother`` strength; 0: no smoothing."""
+    restore: tuple[str, ...] = ()
+    """``helpers.restoration`` steps run on the gray frames before colouring (``RESTORE_STEPS``)."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,22 @@ class Job:
         return range(max(grid, self.first), min(grid + length, self.stop or _OPEN))
 
     def feed(self) -> range:
-        """The frames to decode: the job's frames, after the context its recipe needs before them."""
+        """The frames to colour: the job's frames, after the context its recipe needs before them
+        (and in fast mode up to the keyframe after them)."""
         stop = self.stop or _OPEN
         context = SMOOTH_CONTEXT if self.recipe.smooth else 0
         begin = max(0, self.first - context)
         if self.recipe.mode == "fast":
             return feed_range(begin, stop, _OPEN, self.recipe.keyframe_interval)
         return range(begin, stop)
+
+    def decoding(self) -> range:
+        """The frames to decode: ``feed``, and the restoration's context each side of it."""
+        feed = self.feed()
+        if not self.recipe.restore:
+            return feed
+        return range(max(0, feed.start - RESTORE_CONTEXT), feed.stop if feed.stop >= _OPEN else
+                     feed.stop + RESTORE_CONTEXT)
 
 
 @dataclass
@@ -110,16 +123,16 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
     Decoding damage ends the stream early, as the video's end would, and goes to
     ``result.decode_error``; ``times`` (``video_io.frame_times``) lets decoding start by seeking.
     """
-    feed = job.feed()
-    count = None if feed.stop >= _OPEN else len(feed)
+    feed, decoding = job.feed(), job.decoding()
+    count = None if decoding.stop >= _OPEN else len(decoding)
     recipe = job.recipe
-    seen = feed.start
+    seen = decoding.start
 
     def decoded() -> Iterator[Frame]:
         nonlocal seen
         try:
-            for frame in read_frames(job.video, start=feed.start, max_frames=count, deinterlace=recipe.deinterlace,
-                                     notes=result.decode_notes, times=times):
+            for frame in read_frames(job.video, start=decoding.start, max_frames=count,
+                                     deinterlace=recipe.deinterlace, notes=result.decode_notes, times=times):
                 seen = frame.index + 1
                 yield frame
         except DecodeError as exc:
@@ -128,6 +141,9 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
             result.decode_error = (str(exc), exc.index)
 
     set_temperature(net, recipe.temperature)
+    source = decoded()
+    if recipe.restore:  # restored with the context each side, then only the frames to colour go on
+        source = (frame for frame in restored(source, recipe.restore) if feed.start <= frame.index < feed.stop)
     if recipe.mode == "fast":
         waiting: dict[int, Frame] = {}  # decoded frames until the propagator hands them out
 
@@ -138,10 +154,10 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
 
         propagator = KeyframePropagator(network_predictor(net, size=recipe.size),
                                         keyframe_interval=recipe.keyframe_interval)
-        coloured = ((waiting.pop(index), img) for index, img, _ in propagator.run(kept(decoded())))
+        coloured = ((waiting.pop(index), img) for index, img, _ in propagator.run(kept(source)))
     else:
         propagator = None
-        coloured = ((frame, colorize(frame.image, net, size=recipe.size)) for frame in decoded())
+        coloured = ((frame, colorize(frame.image, net, size=recipe.size)) for frame in source)
     stop = job.stop or _OPEN
     if recipe.smooth:
         coloured = _smoothed(coloured, job, recipe.smooth)
@@ -154,9 +170,9 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
         result.network_passes += propagator.network_calls
     if result.decode_error is not None:
         result.end = result.decode_error[1]
-    elif seen == feed.start > 0:
-        result.beyond_end = True  # not one frame from feed.start on: the video is shorter, by how much unknown
-    elif count is None or seen < feed.start + count:
+    elif seen == decoding.start > 0:
+        result.beyond_end = True  # not one frame from decoding.start on: the video is shorter, by how much unknown
+    elif count is None or seen < decoding.start + count:
         result.end = max(seen, job.first)  # the frames ended inside this job (or before it)
 
 

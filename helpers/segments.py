@@ -12,13 +12,11 @@ Why this works:
 
 * Every segment starts with an IDR frame (a fresh encoder), so it decodes on its own and the
   joined stream decodes exactly as its segments do: nothing is encoded twice.
-* A segment's frames do not depend on who computed it or on what was computed before (the grid
-  is fixed, fast mode and smoothing start afresh at each segment), and x264's settings are fixed
-  (``X264_OPTIONS``, threads included), so a run in one go, a rerun after kills and a Dask
-  cluster all give the same segments. The same *pictures*, that is, not always the same bytes:
-  x264's MB-tree (which saves about a third of the disk) reads a few bytes of uninitialised
-  memory in its vector code, so in rare runs its rate decisions differ, by at most 3 levels in a
-  few frames, as measured (``no-mbtree`` gives the same bytes every time, and 50 % larger files).
+* x264 is deterministic for fixed settings (``X264_OPTIONS``, threads included, and MB-tree off:
+  ``helpers.video_io.X264_PARAMS``), and a segment's frames do not depend on who computed it or
+  on what was computed before (the grid is fixed, fast mode, smoothing and restoration start
+  afresh at each segment), so a run in one go, a rerun after kills and a Dask cluster all give
+  the same bytes.
 * ``stitchable=1`` keeps x264's stream headers the same in every segment, so one header serves
   the joined video.
 * Disk: an H.264 segment of 640 x 480 is about 1/50 of the same frames as PNG.

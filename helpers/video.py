@@ -29,7 +29,7 @@ import math
 import os
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,7 @@ from .model import get_temperature, model_id, set_temperature
 from .one_pass import Job, JobResult, Recipe, coloured_frames, run_job
 from .paths import COLORIZED_FRAMES
 from .reassemble import Reassembly, frames_to_video, output_path
+from .restoration import check_steps
 from .segments import (
     Plan,
     Segment,
@@ -120,7 +121,8 @@ def model_name(net, variant: str = "v2") -> str:
 
 
 def frame_settings(net, *, size: int = DEFAULT_SIZE, model: str | None = None, mode: str = "exact",
-                   keyframe_interval: int = KEYFRAME_INTERVAL, deinterlace: str = "auto", smooth: float = 0.0) -> dict:
+                   keyframe_interval: int = KEYFRAME_INTERVAL, deinterlace: str = "auto", smooth: float = 0.0,
+                   restore: Sequence[str] = ()) -> dict:
     """The settings that change the colourised frames, as the manifest records them (``net``'s
     temperature included): frames of other settings are never mixed in, and get another folder."""
     settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_name(net),
@@ -129,6 +131,8 @@ def frame_settings(net, *, size: int = DEFAULT_SIZE, model: str | None = None, m
         settings.update(mode="fast", keyframe_interval=keyframe_interval)
     if smooth:
         settings["smooth"] = smooth
+    if restore:
+        settings["restore"] = list(restore)
     return settings
 
 
@@ -481,6 +485,7 @@ def colorize_video(
     keyframe_interval: int = KEYFRAME_INTERVAL,
     deinterlace: str = "auto",
     smooth: bool | float = False,
+    restore: Sequence[str] = (),
     keep_frames: bool = False,
     progress: bool = True,
     client=None,
@@ -511,15 +516,18 @@ def colorize_video(
         As for ``colorize_frames``.
     smooth : bool or float
         Smooth the colour over time (``TemporalSmoother``; a float is its strength).
+    restore : sequence of str
+        Restoration steps run on the gray frames before colouring (``helpers.restoration``:
+        ``RESTORE_STEPS``, e.g. ``["deflicker"]``); a frames folder of their own.
     keep_frames : bool
         Also keep every frame as ``frame_000001.png`` in the frames folder, for retouching
         (``frames_to_video`` makes a video of them again). With ``client`` they are decoded from
-        the segments (H.264 at CRF 18) rather than kept as the network made them.
+        the segments (H.264 at ``video_io.CRF``) rather than kept as the network made them.
     progress : bool
         Show a progress bar with frames per second and time left.
     client, variant, model_dir
         Spread the segments over a Dask cluster (``helpers.cluster``); the workers send back
-        encoded segments, the same frames as a one-process run (``helpers.segments``: x264 may differ in a few bits).
+        encoded segments, the same bytes as a one-process run.
 
     Raises
     ------
@@ -534,9 +542,10 @@ def colorize_video(
     out = output_path(source.path, out)
     if temperature is not None:
         set_temperature(net, temperature)
+    steps = check_steps(restore)
     settings = frame_settings(net, size=size, model=model, mode=mode, keyframe_interval=keyframe_interval,
-                              deinterlace=deinterlace, smooth=strength)
-    recipe = Recipe(mode, size, get_temperature(net), keyframe_interval, deinterlace, strength)
+                              deinterlace=deinterlace, smooth=strength, restore=steps)
+    recipe = Recipe(mode, size, get_temperature(net), keyframe_interval, deinterlace, strength, steps)
     frames_dir = Path(frames_dir) if frames_dir else default_frames_dir(source.path, settings)
     if segment_cell(out) is not None and out.parent.resolve() == frames_dir.resolve():
         raise VideoError(f"The output {out} would take the place of a segment in the frames folder: choose another "

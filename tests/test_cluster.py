@@ -1,6 +1,6 @@
 """Dask: seeking to a segment gives the frames a whole decode gives; segments computed on a LocalCluster
-are the one-process segments (the same frames, up to x264's own noise: ``tests.videos.X264_NOISE``), in
-both modes and smoothed; resume, damage, a killed worker, a worker that cannot see the model."""
+are the one-process segments byte for byte, in both modes and smoothed; resume, damage, a killed
+worker, a worker that cannot see the model."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def long_clip(tmp_path):
 
 
 @pytest.mark.parametrize("mode, smooth", [("exact", False), ("fast", False), ("fast", True)])
-def test_cluster_segments_are_the_one_process_segments(mode, smooth, long_clip, net, tiny_model, client,
+def test_cluster_segments_are_byte_identical_to_one_process(mode, smooth, long_clip, net, tiny_model, client,
                                                              tmp_path):
     one = _colorize(long_clip, net, tmp_path / "one", mode=mode, keyframe_interval=8, smooth=smooth)
     many = _colorize(long_clip, net, tmp_path / "many", mode=mode, keyframe_interval=8, smooth=smooth,

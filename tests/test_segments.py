@@ -25,9 +25,9 @@ def pictures(n, seed=0, size=(64, 48)):
     return [np.roll(base, 3 * i, axis=1) for i in range(n)]
 
 
-def write_segment(path, pts, *, time_base=Fraction(1, 25), fps=25.0, seed=0, b_frames=True):
+def write_segment(path, pts, *, time_base=Fraction(1, 25), fps=25.0, seed=0, b_frames=True, size=(64, 48)):
     with SegmentWriter(path, time_base=time_base, fps=fps, b_frames=b_frames) as writer:
-        for p, img in zip(pts, pictures(len(pts), seed)):
+        for p, img in zip(pts, pictures(len(pts), seed, size)):
             writer.add(p, img)
         return writer.close()
 
@@ -83,19 +83,15 @@ def test_a_segment_keeps_its_frames_times_exactly(time_base, pts, tmp_path):
         assert next(container.decode(video=0)).time == 0
 
 
-def test_x264_gives_the_same_frames_and_headers_for_the_same_frames(tmp_path):
-    """What resuming and Dask rely on: a segment computed again decodes to the same pictures, and its
-    stream headers (what the join shares between segments) are the same bytes."""
-    one = write_segment(tmp_path / "a" / "segment_000001-000040.mp4", list(range(40)))
-    two = write_segment(tmp_path / "b" / "segment_000001-000040.mp4", list(range(40)))
-    assert same_frames(one, two)
-    headers = []
-    for path in (one, two):
-        with av.open(str(path)) as container:
-            headers.append(container.streams.video[0].codec_context.extradata)
-    assert headers[0] and headers[0] == headers[1]
+def test_x264_gives_the_same_bytes_for_the_same_frames(tmp_path):
+    """What resuming and Dask rely on. With MB-tree on, x264 read memory it never set and now and
+    then chose otherwise: run it often, at sizes its vector code handles differently."""
+    for size in ((64, 48), (100, 60), (98, 62)):
+        one, *others = [write_segment(tmp_path / f"{size[0]}-{n}" / "segment_000001-000040.mp4", list(range(40)),
+                                      size=size) for n in range(4)]
+        assert all(other.read_bytes() == one.read_bytes() for other in others), size
     other = write_segment(tmp_path / "c" / "segment_000001-000040.mp4", list(range(40)), seed=1)
-    assert not same_frames(other, one)  # (the check can fail)
+    assert other.read_bytes() != one.read_bytes()  # (the check can fail)
 
 
 def test_a_segment_appears_only_complete(tmp_path):
@@ -223,14 +219,19 @@ def test_frames_kept_as_images_are_the_networks_own_and_make_a_video_again(long_
 
 
 def test_smoothing_in_the_same_pass_lowers_the_flicker_of_the_video(long_clip, net, tmp_path):
-    plain = colorize_video(long_clip, net, out=tmp_path / "plain.mp4", frames_dir=tmp_path / "p", progress=False)
+    plain = colorize_video(long_clip, net, out=tmp_path / "plain.mp4", frames_dir=tmp_path / "p", progress=False,
+                           keep_frames=True)
     smooth = colorize_video(long_clip, net, out=tmp_path / "smooth.mp4", frames_dir=tmp_path / "s", progress=False,
-                            smooth=True)
+                            smooth=True, keep_frames=True)
+    # the frames as smoothed (PNG, kept), then the videos as a viewer gets them (H.264, whose own loss
+    # on this tiny clip of noise colours evens out much of the flicker of both)
+    _, raw_frames = video.measure_flicker(tmp_path / "p", progress=False)
+    _, calm_frames = video.measure_flicker(tmp_path / "s", progress=False)
+    assert calm_frames["mean_warped_ab_change"] < 0.8 * raw_frames["mean_warped_ab_change"]
     per_frame, raw = video.measure_flicker(plain.video, source=long_clip, progress=False)
     _, calm = video.measure_flicker(smooth.video, source=long_clip, progress=False)
     assert [f.frame for f in per_frame] == list(range(2, 61))
-    # (measured on H.264 frames, whose own loss evens out some flicker of both: less than on PNG frames)
-    assert calm["mean_warped_ab_change"] < 0.9 * raw["mean_warped_ab_change"]
+    assert calm["mean_warped_ab_change"] < raw["mean_warped_ab_change"]
     assert calm["mean_chroma"] == pytest.approx(raw["mean_chroma"], rel=0.15)
     with pytest.raises(ValueError, match="source"):
         video.measure_flicker(plain.video)

@@ -140,30 +140,20 @@ def decoded(path: str | Path) -> list[tuple[float, np.ndarray]]:
     return [(t - frames[0][0], img) for t, img in frames]
 
 
-X264_NOISE = 4
-"""Largest difference (8-bit levels) between two encodes of the same frames with the same settings.
-x264's MB-tree (on by default: a third less disk than without) reads a few bytes of uninitialised
-memory in its vector code, so in rare runs its rate decisions, and then the bytes, differ: by at
-most 3 levels in a few frames of a segment, measured (mean 0.005). Differing colours or frames are
-far beyond that: the stand-in's colours are noise."""
-
-
-def same_frames(a: str | Path, b: str | Path, *, noise: int = X264_NOISE) -> bool:
-    """Two videos decode to the same pictures (every sample, colour included) at the same times, up
-    to x264's own ``noise``: at most that many levels anywhere, a fortieth of it on average."""
+def same_frames(a: str | Path, b: str | Path) -> bool:
+    """Two videos decode to the same pictures (every sample, colour included) at the same times."""
     def frames(path):
         with av.open(str(path)) as container:
-            found = [(f.time, f.to_ndarray().astype(np.int16)) for f in container.decode(video=0)]
+            found = [(f.time, f.to_ndarray()) for f in container.decode(video=0)]
         return [(round(t - found[0][0], 6), img) for t, img in found]
 
     one, two = frames(a), frames(b)
-    if len(one) != len(two) or any(ta != tb or fa.shape != fb.shape for (ta, fa), (tb, fb) in zip(one, two)):
-        return False
-    differences = [np.abs(fa - fb) for (_, fa), (_, fb) in zip(one, two)]
-    return max(d.max() for d in differences) <= noise and np.mean([d.mean() for d in differences]) <= noise / 40
+    return len(one) == len(two) and all(ta == tb and np.array_equal(fa, fb) for (ta, fa), (tb, fb) in zip(one, two))
 
 
 def same_segments(a: Path, b: Path) -> bool:
-    """Two frames folders hold segments of the same names that decode to the same frames (``same_frames``)."""
+    """Two frames folders hold the same segments: the same names, byte for byte (x264 is deterministic
+    with ``helpers.video_io.X264_PARAMS``)."""
     one, two = sorted(a.glob("segment_*.mp4")), sorted(b.glob("segment_*.mp4"))
-    return [p.name for p in one] == [p.name for p in two] and all(same_frames(x, y) for x, y in zip(one, two))
+    return [p.name for p in one] == [p.name for p in two] and all(x.read_bytes() == y.read_bytes()
+                                                                 for x, y in zip(one, two))

@@ -1,0 +1,52 @@
+"""Restoration of the gray frames before they are coloured (``video --restore``): the steps, by name.
+
+Clean lightness gives cleaner colour, so restoration runs on the decoded frames, in the same
+pass, before the network (``helpers.one_pass``). Each step needs a few frames of context on
+each side (``RESTORE_CONTEXT``): a segment decodes that many more frames before and after it,
+restores them all and colours only its own, so its frames do not depend on how the video was
+cut into segments.
+
+Steps so far: ``deflicker`` (``helpers.deflicker``: luminance flicker). To be taught in notebook
+05_restoration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from .deflicker import RADIUS, Deflicker
+from .video_io import Frame
+
+RESTORE_STEPS = ("deflicker",)
+"""The restoration steps, in the order they run; ``--restore`` alone runs them all."""
+RESTORE_CONTEXT = RADIUS
+"""Frames each side of a frame that restoring it looks at (the widest step's)."""
+
+
+def check_steps(steps: Sequence[str]) -> tuple[str, ...]:
+    """``steps`` as a tuple in running order, or ValueError naming the steps there are."""
+    unknown = [step for step in steps if step not in RESTORE_STEPS]
+    if unknown:
+        raise ValueError(f"Unknown restoration step(s) {', '.join(map(repr, unknown))}: the steps are "
+                         f"{', '.join(RESTORE_STEPS)}.")
+    return tuple(step for step in RESTORE_STEPS if step in steps)
+
+
+def restored(frames: Iterable[Frame], steps: Sequence[str]) -> Iterator[Frame]:
+    """The decoded ``frames`` (consecutive, in order) with the restoration ``steps`` applied to their
+    images; each comes out once the ``RESTORE_CONTEXT`` frames after it are in (or the video ended)."""
+    if "deflicker" in steps:
+        frames = _deflickered(frames)
+    yield from frames
+
+
+def _deflickered(frames: Iterable[Frame]) -> Iterator[Frame]:
+    waiting: dict[int, Frame] = {}
+
+    def images() -> Iterator[tuple[int, object]]:
+        for frame in frames:
+            waiting[frame.index] = frame
+            yield frame.index, frame.image
+
+    for index, image in Deflicker().run(images()):
+        yield waiting.pop(index)._replace(image=image)

@@ -1,0 +1,82 @@
+"""video --restore: the gray frames restored in the same pass, before colouring; the same segments
+however the work is cut (each segment decodes the restoration's context on both sides)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import video
+from helpers.defects import add_flicker
+from helpers.deflicker import frame_levels
+from helpers.frames_folder import settings_name
+from helpers.paths import REPO_ROOT
+from helpers.restoration import RESTORE_STEPS, check_steps
+from helpers.video_io import read_frames, write_video
+from tests.test_deflicker import scene
+from tests.videos import same_segments
+
+FPS = 10  # segments of 4 s = 40 frames
+
+
+@pytest.fixture
+def flickering_clip(tmp_path):
+    frames = [cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in add_flicker(scene(11, n=90, size=(48, 64)), 0.2, seed=5)]
+    path = tmp_path / "old_film.mp4"
+    write_video(path, ((i, 1, f) for i, f in enumerate(frames)), time_base=Fraction(1, FPS), fps=FPS)
+    return path
+
+
+def brightness_jitter(path) -> float:
+    """How much the gray brightness jumps from frame to frame: the std of the frame-to-frame change."""
+    means = [frame_levels(frame.image).mean for frame in read_frames(path)]
+    return float(np.std(np.diff(means)))
+
+
+def _colorize(clip, net, folder, **options):
+    return video.colorize_video(clip, net, out=folder.with_suffix(".mp4"), frames_dir=folder, progress=False,
+                                **options)
+
+
+def test_restore_removes_the_flicker_before_colouring(flickering_clip, net, tmp_path):
+    plain = _colorize(flickering_clip, net, tmp_path / "plain")
+    restored = _colorize(flickering_clip, net, tmp_path / "restored", restore=["deflicker"])
+    assert brightness_jitter(restored.video) < 0.35 * brightness_jitter(plain.video)
+    assert restored.frames.computed == plain.frames.computed == 90
+    assert video.read_manifest(tmp_path / "restored")["settings"]["restore"] == ["deflicker"]
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_restored_segments_do_not_depend_on_how_the_work_is_cut(mode, flickering_clip, net, tmp_path, monkeypatch):
+    options = {"mode": mode, "keyframe_interval": 8, "restore": ["deflicker"]}
+    _colorize(flickering_clip, net, tmp_path / "one", **options)
+    jobs = video._jobs
+    monkeypatch.setattr(video, "_jobs", lambda *a, **k: jobs(*a, **{**k, "one_per_segment": True}))  # as on Dask
+    many = _colorize(flickering_clip, net, tmp_path / "many", **options)
+    assert many.segments_computed == 3
+    assert same_segments(tmp_path / "many", tmp_path / "one")
+
+
+def test_the_settings_name_the_steps_and_unknown_ones_are_refused(flickering_clip, net, tmp_path):
+    settings = video.frame_settings(net, restore=check_steps(["deflicker"]))
+    assert settings["restore"] == ["deflicker"] and "_restore-deflicker_" in settings_name(settings)
+    assert "restore" not in video.frame_settings(net)  # no restoration: the folders of earlier versions
+    with pytest.raises(ValueError, match="the steps are deflicker"):
+        _colorize(flickering_clip, net, tmp_path / "x", restore=["dust", "deflicker"])
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "helpers", "video", "x.mp4", "--restore", "scratches"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "invalid choice: 'scratches'" in run.stderr and "deflicker" in run.stderr
+    from helpers.__main__ import _parser
+
+    assert _parser().parse_args(["video", "x.mp4", "--restore"]).restore == []  # all steps
+    assert _parser().parse_args(["video", "x.mp4"]).restore is None
+    assert RESTORE_STEPS == ("deflicker",)
