@@ -307,9 +307,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="smooth the colour over time (motion-compensated) to reduce flicker, in the same "
                        "pass (a frames folder of its own)")
     video.add_argument("--restore", nargs="*", choices=RESTORE_STEPS, metavar="STEP",
-                       help="restore the gray frames before colouring them, in the same pass: "
-                       f"{', '.join(RESTORE_STEPS)} (luminance flicker of old film); --restore alone runs every "
-                       "step (a frames folder of its own)")
+                       help="restore the gray frames before colouring them, in the same pass: deflicker "
+                       "(luminance flicker of old film), dust (specks of dust and dirt in single frames); --restore "
+                       f"alone runs every step ({' then '.join(RESTORE_STEPS)}; a frames folder of its own)")
     video.add_argument("--keep-frames", action="store_true",
                        help="also keep every colourised frame as a PNG file in the frames folder, for retouching "
                        "(about 50 times the disk space of the segments)")

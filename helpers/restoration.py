@@ -6,7 +6,8 @@ each side (``RESTORE_CONTEXT``): a segment decodes that many more frames before 
 restores them all and colours only its own, so its frames do not depend on how the video was
 cut into segments.
 
-Steps so far: ``deflicker`` (``helpers.deflicker``: luminance flicker). To be taught in notebook
+Steps so far, in this order: ``deflicker`` (``helpers.deflicker``: luminance flicker), then
+``dust`` (``helpers.dust``: specks of dust and dirt in one frame). To be taught in notebook
 05_restoration.
 """
 
@@ -15,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from .deflicker import RADIUS, Deflicker
+from .dust import Dusting
 from .video_io import Frame
 
-RESTORE_STEPS = ("deflicker",)
+RESTORE_STEPS = ("deflicker", "dust")
 """The restoration steps, in the order they run; ``--restore`` alone runs them all."""
-RESTORE_CONTEXT = RADIUS
-"""Frames each side of a frame that restoring it looks at (the widest step's)."""
+RESTORE_CONTEXT = RADIUS + 1
+"""Frames each side of a frame that restoring it looks at: deflicker's ``RADIUS``, then dust's one
+frame each side of the deflickered frames."""
 
 
 def check_steps(steps: Sequence[str]) -> tuple[str, ...]:
@@ -35,12 +38,17 @@ def check_steps(steps: Sequence[str]) -> tuple[str, ...]:
 def restored(frames: Iterable[Frame], steps: Sequence[str]) -> Iterator[Frame]:
     """The decoded ``frames`` (consecutive, in order) with the restoration ``steps`` applied to their
     images; each comes out once the ``RESTORE_CONTEXT`` frames after it are in (or the video ended)."""
-    if "deflicker" in steps:
-        frames = _deflickered(frames)
+    for step in check_steps(steps):
+        frames = _through(STEPS[step](), frames)
     yield from frames
 
 
-def _deflickered(frames: Iterable[Frame]) -> Iterator[Frame]:
+STEPS = {"deflicker": Deflicker, "dust": Dusting}
+"""Each step's class: made afresh for each stream, its ``run`` takes and gives ``(index, image)``."""
+
+
+def _through(step, frames: Iterable[Frame]) -> Iterator[Frame]:
+    """``frames`` through one step's ``run``, which sees only images: the rest of each Frame is kept."""
     waiting: dict[int, Frame] = {}
 
     def images() -> Iterator[tuple[int, object]]:
@@ -48,5 +56,5 @@ def _deflickered(frames: Iterable[Frame]) -> Iterator[Frame]:
             waiting[frame.index] = frame
             yield frame.index, frame.image
 
-    for index, image in Deflicker().run(images()):
+    for index, image in step.run(images()):
         yield waiting.pop(index)._replace(image=image)

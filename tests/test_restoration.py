@@ -53,7 +53,7 @@ def test_restore_removes_the_flicker_before_colouring(flickering_clip, net, tmp_
 
 @pytest.mark.parametrize("mode", ["exact", "fast"])
 def test_restored_segments_do_not_depend_on_how_the_work_is_cut(mode, flickering_clip, net, tmp_path, monkeypatch):
-    options = {"mode": mode, "keyframe_interval": 8, "restore": ["deflicker"]}
+    options = {"mode": mode, "keyframe_interval": 8, "restore": RESTORE_STEPS}
     _colorize(flickering_clip, net, tmp_path / "one", **options)
     jobs = video._jobs
     monkeypatch.setattr(video, "_jobs", lambda *a, **k: jobs(*a, **{**k, "one_per_segment": True}))  # as on Dask
@@ -66,17 +66,18 @@ def test_the_settings_name_the_steps_and_unknown_ones_are_refused(flickering_cli
     settings = video.frame_settings(net, restore=check_steps(["deflicker"]))
     assert settings["restore"] == ["deflicker"] and "_restore-deflicker_" in settings_name(settings)
     assert "restore" not in video.frame_settings(net)  # no restoration: the folders of earlier versions
-    with pytest.raises(ValueError, match="the steps are deflicker"):
-        _colorize(flickering_clip, net, tmp_path / "x", restore=["dust", "deflicker"])
+    assert check_steps(["dust", "deflicker"]) == ("deflicker", "dust")  # always in the running order
+    with pytest.raises(ValueError, match="the steps are deflicker, dust"):
+        _colorize(flickering_clip, net, tmp_path / "x", restore=["scratches", "deflicker"])
     assert not (tmp_path / "x").exists()
 
 
 def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path):
     run = subprocess.run([sys.executable, "-m", "helpers", "video", "x.mp4", "--restore", "scratches"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and "invalid choice: 'scratches'" in run.stderr and "deflicker" in run.stderr
+    assert run.returncode == 2 and "invalid choice: 'scratches'" in run.stderr and "'dust'" in run.stderr
     from helpers.__main__ import _parser
 
     assert _parser().parse_args(["video", "x.mp4", "--restore"]).restore == []  # all steps
     assert _parser().parse_args(["video", "x.mp4"]).restore is None
-    assert RESTORE_STEPS == ("deflicker",)
+    assert RESTORE_STEPS == ("deflicker", "dust")

@@ -1,0 +1,64 @@
+"""Dust and dirt: specks added on purpose to single frames (helpers.defects), removed by helpers.dust;
+things that are really there (a moving object, the first and last frames) are kept."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from helpers.defects import add_dust
+from helpers.dust import Dusting, speck_mask
+from tests.test_deflicker import psnr, scene
+
+
+def dusted(frames: list[np.ndarray]) -> list[np.ndarray]:
+    out = list(Dusting().run(enumerate(frames)))
+    assert [i for i, _ in out] == list(range(len(frames)))  # every frame, once, in order
+    return [frame for _, frame in out]
+
+
+def test_specks_in_one_frame_are_removed_by_more_than_3_db():
+    clean = scene(21, n=16)
+    dirty = list(add_dust(clean, per_frame=8, seed=4))
+    inner = slice(1, -1)  # the first and last frames have no neighbour on one side: kept as they are
+    before, after = psnr(dirty[inner], clean[inner]), psnr(dusted(dirty)[inner], clean[inner])
+    assert after > before + 3, (before, after)
+
+
+def test_a_clean_clip_is_left_alone_and_the_ends_are_untouched():
+    clean = scene(22, n=10)
+    out = dusted(clean)
+    assert psnr(out, clean) > 40
+    dirty = list(add_dust(clean, seed=1))
+    out = dusted(dirty)
+    assert np.array_equal(out[0], dirty[0]) and np.array_equal(out[-1], dirty[-1])
+
+
+def test_a_moving_object_is_not_dust():
+    frames = []
+    for i, background in enumerate(scene(23, n=12)):
+        frame = background.copy()
+        cv2.rectangle(frame, (10 + 6 * i, 40), (21 + 6 * i, 51), 250, -1)  # 12 x 12, 6 px a frame
+        frames.append(frame)
+    out = dusted(frames)
+    for i, frame in enumerate(out[1:-1], start=1):
+        assert frame[40:52, 10 + 6 * i:22 + 6 * i].mean() > 200  # still there
+
+
+def test_gray_stays_gray_in_colour_frames():
+    clean = [cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in scene(24, n=6)]
+    out = dusted(list(add_dust(clean, seed=2)))
+    assert all(f.shape == clean[0].shape and np.array_equal(f[..., 0], f[..., 2]) for f in out)
+
+
+def test_a_speck_needs_both_neighbours_to_agree_and_differ_from_it():
+    flat = np.full((40, 40), 120, np.uint8)
+    speck = flat.copy()
+    speck[10:13, 10:13] = 0
+    assert speck_mask(speck, flat, flat)[11, 11]  # darker than both, both agree: dust
+    other = flat.copy()
+    other[10:13, 10:13] = 0
+    assert not speck_mask(speck, flat, other)[11, 11]  # the frame after has it too: a thing, not dust
+    big = flat.copy()
+    big[5:35, 5:35] = 0
+    assert not speck_mask(big, flat, flat).any()  # too large to be a speck
