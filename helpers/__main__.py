@@ -295,8 +295,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="skip the first N frames (default: 0)")
     video.add_argument("--mode", choices=["exact", "fast"], default="exact",
                        help="exact: the network on every frame (default); fast: the network on keyframes "
-                       "only, colour carried along the optical flow in between (measured on 2 cores at "
-                       "640 x 480: about 17 frames/s against 3.6 for exact, start-up included)")
+                       "only, colour carried along the optical flow in between (a network pass per 13 to 16 "
+                       "frames on the sample clips; python -m bench.one_pass measures the speed on this machine)")
     video.add_argument("--keyframe-interval", type=_whole_number(1), default=KEYFRAME_INTERVAL, metavar="K",
                        help="fast mode: at most K frames from one keyframe to the next; within that, keyframes go "
                        f"where carrying the colour is measured to fail (default: {KEYFRAME_INTERVAL})")
