@@ -20,6 +20,7 @@ from PIL import Image
 
 from helpers import classroom
 from helpers.paths import REPO_ROOT
+from tests import test_classroom
 from tests.test_classroom import Server, start_app
 
 
@@ -29,11 +30,8 @@ def _jpeg(value: int, size=(40, 30)) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def server(net, tmp_path):
-    s = Server(net, tmp_path / "session")
-    yield s
-    s.close()
+server = test_classroom.server
+"""The app on a loopback port, one per test (the fixture of tests/test_classroom.py, for this module)."""
 
 
 def test_every_before_is_its_owners_own_photo_and_removing_one_touches_no_other(server):
