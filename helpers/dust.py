@@ -4,7 +4,7 @@ A speck of dust or a blot of dirt sits on one frame of the film, so it is in no 
 Move the frames before and after onto this one along the optical flow (``helpers.motion``): where
 this frame differs strongly from both, in the same direction (darker than both, or lighter),
 while the two agree with each other, the picture was not there a frame before or after: a speck.
-Those pixels take the mean of the two moved neighbours (``remove_dust``). A real thing that
+Those pixels take the mean of the two moved neighbours (``speck_mask`` finds them). A real thing that
 appears for one frame only, or moves faster than the flow can follow, looks the same: so only
 small blobs count (``MAX_SPECK_SHARE`` of the frame), and the first and last frames, and frames
 at a scene cut, are left alone.
