@@ -1,5 +1,6 @@
 """Interactive widgets: a before/after wipe, a colourisation explorer, an upload box (notebook 02_photo);
-a frame scrubber and a labelled grid of video players (notebooks 03_video and 04_faster_video).
+a frame scrubber and a labelled grid of video players (notebooks 03_video and 04_faster_video); a wipe
+over two clips, frame by frame (notebook 05_restoration).
 
 Each widget shows JPEG bytes in a ``widgets.Image``: moving a slider re-encodes one small
 picture instead of redrawing a matplotlib figure, which keeps them quick on a laptop and on
@@ -77,6 +78,40 @@ class WipeSlider(widgets.VBox):
 
     def _update(self, change: dict | None = None) -> None:
         self.image.value = jpeg_bytes(wipe(self.before, self.after, self.slider.value))
+
+
+class WipeScrubber(WipeSlider):
+    """A ``WipeSlider`` over two equally long sequences of frames, with a second slider for the frame
+    (notebook 05_restoration: the degraded clip and its restoration, frame by frame).
+
+    Parameters
+    ----------
+    before, after : sequence of ndarray
+        Frames of one size (gray or BGR, any depth), as many in each; they are shrunk once to
+        ``max_side`` and kept (about 0.15 MB a frame at 320 px), so scrubbing is instant.
+    max_side : int
+        The pictures are shrunk to this size for display.
+
+    Attributes
+    ----------
+    frame : widgets.IntSlider
+        The frame shown, 0 .. len - 1 (a frame's ``index``).
+    """
+
+    def __init__(self, before: Sequence[np.ndarray], after: Sequence[np.ndarray], *, max_side: int = DISPLAY_SIDE):
+        if len(before) != len(after) or not before:
+            raise ValueError(f"before and after must be as many frames, and some: got {len(before)} and {len(after)}.")
+        self._before = [shrink_to_fit(as_bgr_uint8(frame), max_side) for frame in before]
+        self._after = [shrink_to_fit(as_bgr_uint8(frame), max_side) for frame in after]
+        super().__init__(self._before[0], self._after[0], max_side=max_side)
+        self.frame = widgets.IntSlider(value=0, min=0, max=len(before) - 1, description="frame",
+                                       continuous_update=True, layout=widgets.Layout(width=self.slider.layout.width))
+        self.frame.observe(self._show_frame, names="value")
+        self.children = (*self.children, self.frame)
+
+    def _show_frame(self, change: dict | None = None) -> None:
+        self.before, self.after = self._before[self.frame.value], self._after[self.frame.value]
+        self._update()
 
 
 class ColorizeExplorer(widgets.VBox):

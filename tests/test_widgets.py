@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.widgets import ColorizeExplorer, UploadColorizer, WipeSlider, uploaded_files
+from helpers.widgets import ColorizeExplorer, UploadColorizer, WipeScrubber, WipeSlider, uploaded_files
 
 pytestmark = pytest.mark.widgets
 
@@ -347,3 +347,16 @@ def test_frame_scrubber_reads_a_colourised_video_from_its_first_frame(tmp_path):
         assert right_half()[channel] > 200, number
     scrubber.slider.value = 8
     assert np.allclose(right_half(), 128, atol=8)
+
+
+def test_wipe_scrubber_shows_the_chosen_frame_of_both_clips():
+    before = [np.full((40, 60), 10 * i, np.uint8) for i in range(5)]  # frame i: gray level 10 i
+    after = [np.full((40, 60, 3), (0, 0, 200 + 10 * i), np.uint8) for i in range(5)]
+    w = WipeScrubber(before, after)
+    assert (w.frame.min, w.frame.max) == (0, 4) and w.frame in w.children
+    w.frame.value = 3
+    w.slider.value = 0.25
+    shown = decode(w.image.value)
+    assert abs(shown[:, :10].mean() - 30) < 3 and abs(shown[:, 20:, 2].mean() - 230) < 3
+    with pytest.raises(ValueError, match="as many frames"):
+        WipeScrubber(before, after[:2])
