@@ -294,3 +294,16 @@ def test_01_figures_fit_jupyterlab_and_its_text_matches_its_numbers(executed):
     ab = {name: np.array([float(v) for v in m.split()]) for name, m in
           re.findall(r"^(annealed mean|mode) .*\(a, b\) = \[\s*([-\d. ]+?)\s*\]", text, re.M)}
     assert 0.35 < np.hypot(*ab["annealed mean"]) / np.hypot(*ab["mode"]) < 0.65, ab
+
+
+def test_restoration_notebook_measures_each_method_against_the_clean_truth(executed):
+    """Notebook 05's printed scores: each restoration gains more than 3 dB over its damaged clip, the
+    helper beats the by-hand average across cuts, and the by-hand dust test finds most added specks."""
+    text = text_of(executed(NOTEBOOKS / "05_restoration.ipynb"))
+    scores = {name.strip(): float(db) for name, db in re.findall(r"^\s*(.+?): PSNR\s+([\d.]+) dB, SSIM", text, re.M)}
+    assert scores["helpers.deflicker"] > scores["flicker"] + 3
+    assert scores["helpers.deflicker"] > scores["by hand"]
+    assert scores["helpers.dust"] > scores["dust"] + 3
+    assert scores["deflicker, then dust"] > scores["both"] + 3
+    found = re.search(r"(\d+)% of them found", text)
+    assert found and int(found.group(1)) >= 80
