@@ -46,6 +46,8 @@ from .model import (
 )
 from .opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
 from .paths import COLORIZED_IMAGES
+from .photo_restore import PHOTO_STEPS
+from .photo_restore_files import is_restore_mask, mask_path, restore_picture, write_mask
 from .restoration import RESTORE_STEPS
 from .video import Stopped, VideoError, colorize_video, model_name, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
@@ -269,6 +271,10 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"image files or folders ({', '.join(IMAGE_EXTENSIONS)})")
     photo.add_argument("--out", type=Path, default=COLORIZED_IMAGES, metavar="DIR",
                        help="output folder, created if needed (default: colorized_images/)")
+    photo.add_argument("--restore", nargs="*", choices=PHOTO_STEPS, metavar="STEP",
+                       help="restore the gray picture before colouring it: dust (specks), scratches (scratches, "
+                       "hairs, creases), grain; --restore alone runs every step. What was filled is written "
+                       "beside each result as <name>_color_restore-mask.png (white: filled), to check")
 
     app = _command(commands, "app", help="a web page for a class: phones send photos, the class sees them in colour",
                    description=APP_DESCRIPTION, examples=APP_EXAMPLES, parents=(network,))
@@ -406,7 +412,7 @@ def _collect(inputs: list[Path]) -> tuple[list[Path], list[str], list[Path]]:
                               f"{seen_here})")
             elif others:
                 print(f"{path}: skipping the files that are not pictures this tool reads ({', '.join(others)})")
-            results = [p for p in found if is_result(p)]
+            results = [p for p in found if is_result(p) or is_restore_mask(p)]
             skipped += results
             candidates = [p for p in found if p not in results]
         elif path.exists():
@@ -449,37 +455,48 @@ def _photo_notes(count: int, results: list[Picture], dest: Path) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _colorize_file(src: Path, keep_all: bool, net, size: int) -> tuple[ImageFile, list[Picture]]:
+def _colorize_file(src: Path, keep_all: bool, net, size: int,
+                   restore: tuple[str, ...] = ()) -> tuple[ImageFile, list[Picture], list]:
+    """The file, its pictures colourised (restored first if asked), and the masks of what was restored."""
     source = open_image_file(src)
     keep = source.count if keep_all else 1
     # One picture at a time: bench/photo_speed.py shows batches save nothing on a CPU.
     # A bar for animations and scans of many pages (in a terminal only).
     pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture", leave=False,
                     disable=None if keep > 1 else True)
-    return source, [replace(p, image=colour_under_alpha(p, colorize(p.image, net, size=size))) for p in pictures]
+    restored = [restore_picture(p, restore) if restore else (p, None) for p in pictures]
+    return source, [replace(p, image=colour_under_alpha(p, colorize(p.image, net, size=size))) for p, _ in restored], \
+        [mask for _, mask in restored if mask is not None]
 
 
 def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespace, client):
-    """``(index in jobs, (count, loop, dpi, pictures) or None, error message or None)`` for each file,
-    colourised here, or on Dask workers (in the order they finish)."""
-    if client is not None:
+    """``(index in jobs, (count, loop, dpi, pictures, restore masks) or None, error message or None)`` for
+    each file, colourised here, or on Dask workers (in the order they finish; no --restore there)."""
+    if client is not None and args.restore is not None:
+        print("photo --restore runs on this machine, not on the Dask workers.")
+    elif client is not None:
         from .cluster import colorize_files
 
         notes: list[str] = []  # workers that were refused
         for n, r in colorize_files(client, net, jobs, size=args.size, variant=args.variant, notes=notes):
-            yield n, (r.count, r.loop, r.dpi, r.pictures), r.error
+            yield n, (r.count, r.loop, r.dpi, r.pictures, []), r.error
         for line in notes:
             print(line)
         return
     for n, (src, keep_all) in enumerate(jobs):
         try:
-            source, results = _colorize_file(src, keep_all, net, args.size)
+            source, results, masks = _colorize_file(src, keep_all, net, args.size, _photo_steps(args))
         except MemoryError:
             yield n, None, "not enough memory to colourise this picture: shrink it, or close other programs"
         except (OSError, ValueError) as exc:
             yield n, None, str(exc)
         else:
-            yield n, (source.count, source.loop, source.dpi, results), None
+            yield n, (source.count, source.loop, source.dpi, results, masks), None
+
+
+def _photo_steps(args: argparse.Namespace) -> tuple[str, ...]:
+    """The restoration steps ``photo --restore`` asks for: all for ``--restore`` alone, none without it."""
+    return PHOTO_STEPS if args.restore == [] else tuple(args.restore or ())
 
 
 def _photo(args: argparse.Namespace) -> int:
@@ -510,9 +527,12 @@ def _photo(args: argparse.Namespace) -> int:
             for n, made, message in _colorized_files(jobs, net, args, dask()):
                 src, dest = files[n], dests[n]
                 if message is None:
-                    count, loop, dpi, results = made
+                    count, loop, dpi, results, masks = made
                     try:
                         write_pictures(dest, results, loop=loop, dpi=dpi)
+                        mask = mask_path(dest)
+                        if masks and mask.resolve() not in taken and (not mask.exists() or is_restore_mask(mask)):
+                            write_mask(mask, masks)  # never over an input or your own file
                     except (OSError, ValueError) as exc:
                         message = str(exc)
                     else:

@@ -60,3 +60,126 @@ def add_dust(frames: Iterable[np.ndarray], per_frame: int = DUST_PER_FRAME, seed
             cv2.ellipse(out, centre, axes, float(rng.uniform(0, 180)), 0, 360,
                         (shade,) * (3 if out.ndim == 3 else 1), -1)
         yield out
+
+
+# ---------------------------------------------------------------------------------------------
+# Defects of ONE photo (``photo --restore``, helpers.photo_restore): specks, hairs, scratches,
+# creases and grain drawn on a single picture, with the mask of the pixels they cover as truth.
+# ---------------------------------------------------------------------------------------------
+
+PHOTO_DEFECTS = {"specks": 30, "hairs": 3, "scratches": 3, "creases": 1}
+"""Default count of each defect on one photo (a dusty, handled print of about 500 x 500 pixels)."""
+SPECK_RADIUS = (1, 4)
+"""Radius of a speck of dust or dirt on a photo, in pixels (smallest, largest)."""
+HAIR_LENGTH = (40, 140)
+"""Length of a hair, in pixels: short curls of fibre lying on the print or the scanner glass."""
+LINE_STEP = 4
+"""Pixels between the points of a drawn hair, scratch or crease: fine enough for smooth curves."""
+SOFT_EDGE = 0.6
+"""Blur (Gaussian sigma, pixels) of a defect's edge: real defects are not cut out with scissors."""
+TRUTH_LEVEL = 0.25
+"""Opacity above which a pixel counts as covered by a defect in the truth mask."""
+
+
+def add_photo_defects(image: np.ndarray, seed: int = 0, *, grain: float = 0.0,
+                      **counts: int) -> tuple[np.ndarray, np.ndarray]:
+    """One photo with dust, hairs, scratches and creases drawn on it, and where they are.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, 3) uint8 ndarray
+        The clean photo, gray or BGR.
+    seed : int
+        The same seed draws the same defects.
+    grain : float
+        Standard deviation (gray levels) of film grain added everywhere (not in the mask).
+    **counts : int
+        ``specks``, ``hairs``, ``scratches``, ``creases``: how many of each (default ``PHOTO_DEFECTS``).
+        Specks are blobs of ``SPECK_RADIUS``, black or white; hairs dark curls; scratches long, light,
+        nearly straight lines 1-2 px wide; creases light, jagged lines 2 px wide across the print.
+
+    Returns
+    -------
+    defected : ndarray like ``image``
+    truth : (H, W) bool ndarray
+        The pixels the defects cover (grain aside).
+
+    Example: ``dusty, truth = add_photo_defects(gray, seed=1, specks=50, hairs=0, scratches=0, creases=0)``
+    """
+    unknown = set(counts) - set(PHOTO_DEFECTS)
+    if unknown:
+        raise ValueError(f"Unknown defect(s) {sorted(unknown)}: the defects are {', '.join(PHOTO_DEFECTS)}.")
+    counts = {**PHOTO_DEFECTS, **counts}
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    shade = np.zeros((h, w), np.float32)  # the defects' gray, where they are
+    cover = np.zeros((h, w), np.float32)  # their opacity, 0..1
+    for kind, draw in (("specks", _speck), ("hairs", _hair), ("scratches", _scratch), ("creases", _crease)):
+        for _ in range(counts[kind]):
+            layer = np.zeros((h, w), np.float32)
+            value = draw(layer, rng)
+            layer = cv2.GaussianBlur(layer, (0, 0), SOFT_EDGE)
+            shade = np.where(layer > cover, value, shade)
+            cover = np.maximum(cover, layer)
+    alpha = cover[..., np.newaxis] if image.ndim == 3 else cover
+    ink = shade[..., np.newaxis] if image.ndim == 3 else shade
+    out = image.astype(np.float32) * (1 - alpha) + ink * alpha
+    if grain:
+        noise = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), GRAIN_CLUMP)
+        out += (noise * (grain / noise.std()))[..., np.newaxis] if image.ndim == 3 else noise * (grain / noise.std())
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), cover > TRUTH_LEVEL
+
+
+CRACK = 0.75
+"""Pixels a crease wanders off its straight line, at most, at each of its points."""
+GRAIN_CLUMP = 0.7
+"""Blur (Gaussian sigma, pixels) of the grain: silver grains clump a little, they are not pixel noise."""
+
+
+def _speck(layer: np.ndarray, rng: np.random.Generator) -> float:
+    """Draw one speck on ``layer`` (opacity 1); its gray: black dirt or white dust."""
+    h, w = layer.shape
+    axes = tuple(int(rng.integers(*SPECK_RADIUS, endpoint=True)) for _ in range(2))
+    cv2.ellipse(layer, (int(rng.integers(0, w)), int(rng.integers(0, h))), axes, float(rng.uniform(0, 180)),
+                0, 360, 1.0, -1)
+    return float(rng.uniform(0, 25) if rng.random() < 0.5 else rng.uniform(230, 255))
+
+
+def _path(rng: np.random.Generator, start: np.ndarray, length: float, bend: float) -> np.ndarray:
+    """Points ``LINE_STEP`` apart from ``start``, heading anywhere, turning by ``bend`` radians a step at most."""
+    steps = max(2, int(length / LINE_STEP))
+    heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.uniform(-bend, bend, steps))
+    moves = LINE_STEP * np.stack([np.cos(heading), np.sin(heading)], axis=1)
+    return np.vstack([start, start + np.cumsum(moves, axis=0)])
+
+
+def _draw(layer: np.ndarray, points: np.ndarray, width: int) -> None:
+    shift = 4  # sub-pixel points (1/16 px), so that lines are not stair-stepped
+    cv2.polylines(layer, [np.rint(points * (1 << shift)).astype(np.int32)], False, 1.0, width, cv2.LINE_AA, shift)
+
+
+def _start(layer: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = layer.shape
+    return np.array([rng.uniform(0, w), rng.uniform(0, h)])
+
+
+def _hair(layer: np.ndarray, rng: np.random.Generator) -> float:
+    """A dark curl, 1 px wide (a hair or a fibre)."""
+    _draw(layer, _path(rng, _start(layer, rng), rng.uniform(*HAIR_LENGTH), bend=0.35), 1)
+    return float(rng.uniform(0, 40))
+
+
+def _scratch(layer: np.ndarray, rng: np.random.Generator) -> float:
+    """A long, light, nearly straight line 1-2 px wide (the emulsion scraped off)."""
+    side = min(layer.shape)
+    _draw(layer, _path(rng, _start(layer, rng), rng.uniform(0.3, 0.8) * side, bend=0.03), int(rng.integers(1, 3)))
+    return float(rng.uniform(215, 255))
+
+
+def _crease(layer: np.ndarray, rng: np.random.Generator) -> float:
+    """A fold across the print: a light, jagged line 2 px wide where the emulsion cracked."""
+    side = min(layer.shape)
+    points = _path(rng, _start(layer, rng), rng.uniform(0.6, 1.0) * side, bend=0.02)
+    points += rng.uniform(-CRACK, CRACK, points.shape)  # cracked, not cut
+    _draw(layer, points, 2)
+    return float(rng.uniform(225, 255))
