@@ -219,3 +219,15 @@ def test_real_times_and_slowed_times():
     assert slowed_times([0.5, 0.5 + 1 / 24, 0.5 + 2 / 24], 18 / 24) == pytest.approx([0.5, 0.5 + 1 / 18, 0.5 + 2 / 18])
     with pytest.raises(ValueError, match="speed"):
         slowed_times([0.0], 0)
+
+
+def test_padded_footage_made_smooth_at_its_real_speed():
+    """16 frames/s stored at 25 by repeats stutters; its distinct frames, timed at 16 and made into 25, pan evenly."""
+    stored, _ = padded(pan(16, [j / 16 for j in range(32)]), 16, 25, seed=5)
+    found = find_duplicates(frame_differences(stored), 25)
+    distinct = [frame for frame, repeat in zip(stored, found.duplicate) if not repeat]
+    times, out = resampled(distinct, real_times(found.duplicate, 0.0, found.real_fps), fps=25)
+    assert len(out) == len(stored) and times == pytest.approx([k / 25 for k in range(len(stored))])
+    truth = pan(16, times)  # where an even pan is at each stored frame's time
+    inner = slice(0, len(out) - 2)  # the last frames are held, not made
+    assert psnr(out[inner], truth[inner]) > psnr(stored[inner], truth[inner]) + 10
