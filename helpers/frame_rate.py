@@ -11,8 +11,7 @@ motion-compensated interpolation (``between``):
    at time ``t`` is the one at ``x`` in the frame before, ``t * back(x)`` if it is the one at ``x``
    in the frame after (``forward``, ``back``: the flow of the frame before into the one after, and
    back). Where the flow is smooth the two agree; each is right near its own frame, so they are
-   mixed by nearness in time (Super SloMo's approximation, see References). At the edge of a moving thing
-   they disagree, and step 3 decides;
+   mixed by nearness in time (Super SloMo's approximation). At a moving edge they disagree;
 3. the two blended, each weighted by its nearness in time, and by whether it can be trusted: the
    forward-backward check of the flow (``motion.consistent``) tells which pixels of one frame are
    hidden in the other (covered, or just come into view); the pixel at time ``t`` is hidden in the
@@ -30,10 +29,12 @@ frames has near-identical consecutive frames in a regular pattern; the content t
 16-18 frames/s and stored at 24 with every frame once plays too fast, and nothing in the pictures
 says so: only the user knows (``slowed_times``).
 
-References: the scaled backward warping and visibility-weighted blend are those of H. Jiang et al.,
-"Super SloMo", CVPR 2018 (eq. 1 and 2), without the network that refines them; the flow-based
-interpolation is evaluated as in S. Baker et al., "A Database and Evaluation Methodology for
-Optical Flow", IJCV 2011.
+Limits: DIS (preset "fast", at ``FLOW_SIDE``) loses a small thing that moves more than about 5 %
+of the frame's width between the two frames; it then comes out close to a blend of the two.
+
+References: the mixed backward warps and visibility-weighted blend are those of H. Jiang et al.,
+"Super SloMo", CVPR 2018 (eq. 1-2), without its networks; evaluation on held-out frames as in
+S. Baker et al., "A Database and Evaluation Methodology for Optical Flow", IJCV 2011.
 """
 
 from __future__ import annotations
@@ -158,10 +159,8 @@ def _full_maps(displacement: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     identity = _identity((size[1], size[0]))
     if (w, h) == size:
         return cv2.add(displacement, identity)
-    full = cv2.resize(displacement, size, interpolation=cv2.INTER_LINEAR)
-    full *= np.float32((size[0] / w, size[1] / h))  # one small pixel is size / (w, h) full ones
-    full += identity
-    return full
+    scaled = cv2.multiply(displacement, (size[0] / w, size[1] / h, 0, 0))  # one small pixel is size / (w, h) full ones
+    return cv2.add(cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR), identity)
 
 
 @functools.lru_cache(maxsize=4)
