@@ -49,6 +49,7 @@ from .paths import COLORIZED_IMAGES
 from .photo_restore import PHOTO_STEPS
 from .photo_restore_files import is_restore_mask, mask_path, restore_picture, write_mask
 from .restoration import RESTORE_STEPS
+from .retime import FACTORS, change_frame_rate, check_rate
 from .video import Stopped, VideoError, colorize_video, model_name, output_path, probe_video
 from .video_io import CONTAINERS, DEINTERLACE
 
@@ -93,6 +94,27 @@ def _whole_number(minimum: int):
         return value
 
     return parse
+
+
+def _frame_rate(text: str) -> float:
+    """An argparse type: frames per second for ``--fps`` (``retime.check_rate``)."""
+    try:
+        fps = float(text)
+        check_rate(fps, None)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if "rate" in str(exc) else f"expected a number, got {text!r}") \
+            from None
+    return fps
+
+
+def _factor(text: str) -> int:
+    """An argparse type: ``2x`` (or ``2``) for ``--interpolate``."""
+    try:
+        factor = int(text.lower().removesuffix("x"))
+        check_rate(None, factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {', '.join(f'{f}x' for f in FACTORS)}, got {text!r}") from None
+    return factor
 
 
 def _network_size(text: str) -> int:
@@ -153,6 +175,7 @@ VIDEO_DESCRIPTION = (
 VIDEO_EXAMPLES = (
     "examples:\n  python -m helpers video input_video/sample_clip.mp4\n"
     "  python -m helpers video old_film.mp4 --max-frames 48   # a 2-second preview\n"
+    "  python -m helpers video old_film.mp4 --restore --fps 24  # restored, coloured, then at 24 frames/s\n"
     "  python -m helpers video tape.mkv --out results/        # -> results/tape_color.mp4"
 )
 
@@ -316,6 +339,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="restore the gray frames before colouring them, in the same pass: deflicker "
                        "(luminance flicker of old film), dust (specks of dust and dirt in single frames); --restore "
                        f"alone runs every step ({' then '.join(RESTORE_STEPS)}; a frames folder of its own)")
+    rate = video.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=_frame_rate, metavar="RATE",
+                      help="bring the colourised video to RATE frames a second (24, 25, 30, 50, 60...): new frames "
+                      "made along the optical flow, the sound as it is; old film transferred by repeating frames "
+                      "(16 frames/s shown at 25) loses its repeats first and plays smoothly at its real speed")
+    rate.add_argument("--interpolate", type=_factor, metavar="2x",
+                      help="multiply the frame rate: a new frame between each two (2x), or two (3x) or three (4x)")
     video.add_argument("--keep-frames", action="store_true",
                        help="also keep every colourised frame as a PNG file in the frames folder, for retouching "
                        "(about 50 times the disk space of the segments)")
@@ -345,18 +375,23 @@ def _video(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(info.describe())
+    retime = args.fps is not None or args.interpolate is not None
+    coloured = out.with_name(f".{out.stem}.source-rate{out.suffix}") if retime else out  # a step on the way
     try:
         with warnings.catch_warnings(), _dask_client(args) as dask:
             warnings.filterwarnings("ignore", message="Decoding stopped")  # the report says it, without a source line
             net = _load(args)
             if net is None:
                 return 2
-            report = colorize_video(info, net, out=out, frames_dir=args.frames_dir, size=args.size,
+            report = colorize_video(info, net, out=coloured, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, keep_frames=args.keep_frames,
                                     restore=RESTORE_STEPS if args.restore == [] else args.restore or (),
                                     mode=args.mode, keyframe_interval=args.keyframe_interval,
                                     deinterlace=args.deinterlace, client=dask(), variant=args.variant)
+            print(report)
+            if retime:
+                print(change_frame_rate(coloured, out, fps=args.fps, factor=args.interpolate))
     except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -366,7 +401,9 @@ def _video(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nstopped; the finished segments are kept: run the same command to resume", file=sys.stderr)
         return 130
-    print(report)
+    finally:
+        if retime:  # the video at the source's rate: the segments make it again in seconds
+            coloured.unlink(missing_ok=True)
     return 1 if report.frames.decode_error else 0
 
 
