@@ -73,7 +73,8 @@ SCRATCH_DROPOUT = 0.1
 
 
 def add_scratches(frames: Iterable[np.ndarray], count: int = SCRATCH_COUNT, seed: int = 0,
-                  contrast: tuple[float, float] = (10, 50), width: tuple[float, float] = (1, 5)) -> Iterator[np.ndarray]:
+                  contrast: tuple[float, float] = (10, 50),
+                  width: tuple[float, float] = (1, 5)) -> Iterator[np.ndarray]:
     """Each frame (uint8, gray or BGR) with ``count`` vertical scratches, as a projector cuts them.
 
     A scratch is a line ``width`` pixels wide (sub-pixel, soft-edged), lighter or darker than the

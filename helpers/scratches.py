@@ -1,33 +1,29 @@
 """Vertical scratches on old film, removed before colouring: thin lines that stay put while the picture moves.
 
-A projector or printer that drags grit along the film cuts a line into it: in every frame that
-passed the grit, at nearly the same place. On the screen it is a thin (1-5 pixels) light or dark
-vertical line, through most of the picture's height, that stays at the same x for many frames,
-wandering a few pixels sideways as the film weaves in the gate. So, frame by frame:
+Grit dragged along the film by a projector cuts a line into every frame that passes it: a thin
+(1-5 pixels) light or dark vertical line through most of the height, at nearly the same x for many
+frames, wandering a few pixels as the film weaves in the gate. Frame by frame, what is thin across
+(the frame less its horizontal opening, or its closing less the frame, ``OPENING_WIDTH`` wide) is
+averaged over bands of rows (``ROW_BLOCKS``) less the same a few columns either side
+(``line_contrast``); a line is a narrow peak there in most bands (``MIN_EXTENT``, ``MAX_WIDTH``:
+``find_lines``). A vertical step edge (a building) is no peak at all.
 
-1. what is thin across: the frame minus its horizontal morphological opening (light lines) or
-   its closing minus the frame (dark lines), a structuring element ``OPENING_WIDTH`` wide;
-2. averaged over bands of rows (``ROW_BLOCKS``) and less the same average a few columns either
-   side (``line_contrast``): a profile per band, in which a line is a narrow peak;
-3. lines: columns where that peak is in most bands (``MIN_EXTENT`` of the height), in a run no
-   wider than ``MAX_WIDTH`` (``find_lines``); a vertical step edge (a building) is no peak at all.
-
-A thin pole in the picture passes all that. What tells it from a scratch is time: the pole moves
-with the picture, the scratch stays in the frame. Each line is looked for in the frames up to
-``RADIUS`` either side (never across a scene cut), and the picture's own sideways motion between
-them measured (phase correlation of the frames with their lines filled, so that the lines do not
-pull the answer to zero). A line is a scratch when it is found in enough of them
-(``MIN_FOUND``) where it was, not where the picture moved it (``is_scratch``). Its columns are
-then filled row by row by a straight line between the pixels just left and right of it, only in
-the bands of rows where it is (``fill_line``).
+A thin pole in the picture is one too; time tells: the pole moves with the picture, the scratch
+stays in the frame. Each line is followed into the frames up to ``RADIUS`` either side (never
+across a scene cut), and the picture's sideways motion measured in upright strips (phase
+correlation of the frames with their lines taken out, so the lines do not pull it to zero). A
+scratch is found in ``MIN_FOUND`` of them where it was, not where the picture took it
+(``is_scratch``). It is taken out in the rows where it is (``line_rows``) by subtracting its excess
+over the straight line between the pixels either side, averaged along the line (``lift_line``): a
+scratch adds the same light all along, so the picture under it stays.
 
 Limits: where the picture does not move sideways (a locked-off camera, the middle of a zoom)
-nothing tells a scratch from a thin upright thing in the scene, so there only lines through
-nearly the whole height (``STILL_EXTENT``) are taken. A scratch that moves as fast as the picture,
-one wider than ``MAX_WIDTH``, or one that is in fewer than ``MIN_FOUND`` of its neighbours is
-left; a slanted one is filled as long as it stays within its run of columns. The fill is a
-straight line: texture under a wide scratch comes back smooth. Pixel sizes are set for frames up to
-about 720 wide.
+nothing tells a scratch from a thin upright thing, so only lines through nearly the whole height
+are taken there (``STILL_EXTENT``). Left: a scratch moving more than ``MATCH`` pixels a frame, one
+wider than ``MAX_WIDTH``, two within a few pixels (one run too wide), one shorter than
+``MIN_EXTENT`` of the height or in fewer than ``MIN_FOUND`` neighbours; a slanted one only while
+it stays in its run of columns. A panning lattice (a tower, a fence) can alias with itself (on the
+sample clip 2 frames change, above 70 dB). Pixel sizes suit frames up to about 720 wide.
 
 ``Descratching`` does it on a stream of frames (``RADIUS`` frames of context each side). To be
 taught in notebook 05_restoration.
@@ -72,6 +68,11 @@ ROW_SHARE = 0.4
 """Share of a line's contrast in its bands that a row must have to be filled (see ``line_rows``)."""
 ROW_SMOOTH = 9
 """Rows over which that contrast is averaged: grain and texture even out, a line's end stays sharp."""
+ALONG_LINE = 31
+"""Rows along a line over which its excess light is averaged (see ``lift_line``): the picture's
+texture averages out, a scratch's slow changes of strength do not."""
+BURNT = 4
+"""Gray levels from black or white within which a scratched pixel has nothing of the picture left."""
 EDGE = FLANK[1] + 1
 """Columns at either side of the frame where no line is looked for (its background would be outside)."""
 RADIUS = 5
@@ -111,24 +112,11 @@ class Line(NamedTuple):
     contrast: float
     """Gray levels it stands out by, averaged over its bands, at its peak."""
 
-    @property
-    def extent(self) -> float:
-        """The share of the bands it is in."""
-        return float(self.bands.mean())
-
 
 def line_contrast(gray: np.ndarray, bands: int = ROW_BLOCKS) -> np.ndarray:
-    """``(bands, W)`` float32: how much each column stands out of the columns beside it, per band of rows.
-
-    Parameters
-    ----------
-    gray : (H, W) uint8 ndarray
-
-    Returns
-    -------
-    ndarray
-        Gray levels, positive where a thin light line is, negative where a thin dark one is, about
-        0 on smooth picture, on step edges and on texture that is the same a few columns away.
+    """``(bands, W)`` float32: how much each column of ``gray`` (``(H, W)`` uint8) stands out of the
+    columns beside it, per band of rows, in gray levels: positive where a thin light line is, negative
+    where a thin dark one is, about 0 on smooth picture, on step edges and on even texture.
 
     Example: a frame of one value gives all zeros.
     """
@@ -212,31 +200,38 @@ def line_rows(gray: np.ndarray, line: Line) -> np.ndarray:
     return reach & (above >= ROW_SHARE * np.median(above[inside]))
 
 
-def fill_line(img: np.ndarray, line: Line, rows: np.ndarray) -> None:
-    """Fill ``line``'s columns of ``img`` (``(H, W)`` or ``(H, W, 3)`` uint8, changed in place), in
-    ``rows`` (``(H,)`` bool), by a straight line between the pixels just left and right of it.
+def lift_line(img: np.ndarray, gray: np.ndarray, line: Line, rows: np.ndarray) -> None:
+    """Take ``line`` out of ``img`` (``(H, W)`` or ``(H, W, 3)`` uint8, changed in place) in ``rows``
+    (``(H,)`` bool) by subtracting it: what its columns have more than the straight line between the
+    pixels either side (measured on ``gray``, the frame's ``(H, W)`` uint8 gray), averaged along the
+    line over ``ALONG_LINE`` rows.
 
-    Example: ``fill_line(frame, line, line_rows(gray, line))``.
+    A scratch adds (or takes away) about the same light all along its length while the picture under
+    it changes from row to row, so the average along the line is the scratch and the picture under
+    it stays: better than filling the columns with that straight line, where the picture has
+    texture. Where the scratch burnt the picture out (``BURNT`` levels from black or white), nothing
+    is left to keep: those pixels take the straight line.
+
+    Example: ``lift_line(frame, gray, line, line_rows(gray, line))``.
     """
     ys = np.flatnonzero(rows)
     before, after = line.left - 1, line.right  # the pixels either side, kept
     share = ((np.arange(line.left, line.right) - before) / (after - before)).astype(np.float32)
-    share = share.reshape((1, -1) + (1,) * (img.ndim - 2))
-    left, right = (img[ys, x].astype(np.float32)[:, np.newaxis] for x in (before, after))
-    img[ys, line.left:line.right] = np.rint(left + (right - left) * share).astype(np.uint8)
+    sides = gray[:, before, np.newaxis].astype(np.float32) * (1 - share) + gray[:, after, np.newaxis] * share
+    columns = gray[:, line.left:line.right].astype(np.float32)
+    excess = cv2.blur(columns - sides, (1, ALONG_LINE))[ys]
+    burnt = (columns[ys] <= BURNT) | (columns[ys] >= 255 - BURNT)
+    change = np.where(burnt, sides[ys] - columns[ys], -excess)  # the same for B, G and R: gray stays gray
+    change = change[..., np.newaxis] if img.ndim == 3 else change
+    img[ys, line.left:line.right] = np.clip(np.rint(img[ys, line.left:line.right] + change), 0, 255).astype(np.uint8)
 
 
 def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> bool:
     """Whether ``line`` is a scratch, given the lines of the other frames of its shot nearby.
 
-    Parameters
-    ----------
-    line : Line
-        A line of this frame.
-    others : sequence of (int, list of Line, float)
-        For each other frame within ``RADIUS``, in this shot, outwards on each side: how many frames
-        away it is (negative before), its lines, and how far the picture moved sideways from this
-        frame to it, where the line is (pixels).
+    ``others``: for each other frame within ``RADIUS`` in this shot, outwards on each side, how
+    many frames away it is (negative before), its lines, and how far (pixels) the picture moved
+    sideways from this frame to it where the line is.
 
     Notes
     -----
@@ -270,7 +265,7 @@ def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> b
             held += 1
     needed = min(MIN_FOUND, len(others))
     persistent = needed > 0 and held + still >= needed
-    return persistent and (held > moved or (held == moved == 0 and line.extent >= STILL_EXTENT))
+    return bool(persistent and (held > moved or (held == moved == 0 and line.bands.mean() >= STILL_EXTENT)))
 
 
 def _nearest(line: Line, lines: Sequence[Line], x: float, reach: float) -> Line | None:
@@ -323,10 +318,8 @@ class _Seen:
     gray: np.ndarray
     lines: list[Line]
     thumbnail: np.ndarray
-    small: np.ndarray
-    """Gray with its lines filled, at ``SHIFT_SIDE``, float32: for the sideways motion."""
-    cut: bool = False
-    """A scene cut between the frame before and this one."""
+    small: np.ndarray  # gray with its lines taken out, at SHIFT_SIDE, float32: for the sideways motion
+    cut: bool = False  # a scene cut between the frame before and this one
     shifts: np.ndarray | None = None
     """Pixels the picture moved right from the frame before to this one, in each strip (full size)."""
 
@@ -334,9 +327,7 @@ class _Seen:
 class Descratching:
     """Remove vertical scratches from a stream of frames (see the module's docstring).
 
-    Example
-    -------
-    ``for index, frame in Descratching().run(enumerate(frames)): ...``
+    Example: ``for index, frame in Descratching().run(enumerate(frames)): ...``
     """
 
     def __init__(self) -> None:
@@ -364,7 +355,7 @@ class Descratching:
         lines = find_lines(line_contrast(gray))
         filled = gray.copy()
         for line in lines:
-            fill_line(filled, line, band_rows(line.bands, gray.shape[0]))
+            lift_line(filled, gray, line, band_rows(line.bands, gray.shape[0]))
         seen = _Seen(index, frame, gray, lines, small_gray(gray, CUT_THUMB_SIDE),
                      small_gray(filled, SHIFT_SIDE).astype(np.float32))
         if before is not None:
@@ -401,7 +392,7 @@ class Descratching:
             # a dark scratch makes the picture beside it a light line (and a light one a dark line)
             if not any(line.left < other.right + FLANK[0] and other.left < line.right + FLANK[0]
                        for other in filled):
-                fill_line(out, line, line_rows(here.gray, line))
+                lift_line(out, here.gray, line, line_rows(here.gray, line))
                 filled.append(line)
         self.scratches += len(filled)
         return here.index, out
