@@ -1,0 +1,398 @@
+"""Vertical scratches on old film, removed before colouring: thin lines that stay put while the picture moves.
+
+Grit dragged along the film by a projector cuts a line into every frame that passes it: a thin
+(1-5 pixels) light or dark vertical line through most of the height, at nearly the same x for many
+frames, wandering a few pixels as the film weaves in the gate. Frame by frame, what is thin across
+(the frame less its horizontal opening, or its closing less the frame, ``OPENING_WIDTH`` wide) is
+averaged over bands of rows (``ROW_BLOCKS``) less the same a few columns either side
+(``line_contrast``); a line is a narrow peak there in most bands (``MIN_EXTENT``, ``MAX_WIDTH``:
+``find_lines``). A vertical step edge (a building) is no peak at all.
+
+A thin pole in the picture is one too; time tells: the pole moves with the picture, the scratch
+stays in the frame. Each line is followed into the frames up to ``RADIUS`` either side (never
+across a scene cut), and the picture's sideways motion measured in upright strips (phase
+correlation of the frames with their lines taken out, so the lines do not pull it to zero). A
+scratch is found in ``MIN_FOUND`` of them where it was, not where the picture took it
+(``is_scratch``). It is taken out in the rows where it is (``line_rows``) by subtracting its excess
+over the straight line between the pixels either side, averaged along the line (``lift_line``): a
+scratch adds the same light all along, so the picture under it stays.
+
+Limits: where the picture does not move sideways (a locked-off camera, the middle of a zoom)
+nothing tells a scratch from a thin upright thing, so only lines through nearly the whole height
+are taken there (``STILL_EXTENT``). Left: a scratch moving more than ``MATCH`` pixels a frame, one
+wider than ``MAX_WIDTH``, two within a few pixels (one run too wide), one shorter than
+``MIN_EXTENT`` of the height or in fewer than ``MIN_FOUND`` neighbours; a slanted one only while
+it stays in its run of columns. A panning lattice (a tower, a fence) can alias with itself (on the
+sample clip 2 frames change, above 70 dB). Pixel sizes suit frames up to about 720 wide.
+
+``Descratching`` does it on a stream of frames (``RADIUS`` frames of context each side). To be
+taught in notebook 05_restoration.
+
+References: A. Kokaram, "Motion Picture Restoration", Springer, 1998, chapter 7 (line scratches:
+detection from vertically averaged, horizontally filtered profiles); L. Joyeux, O. Buisson,
+B. Besserer, S. Boukir, "Detection and removal of line scratches in motion picture films", CVPR
+1999 (scratches tracked over time, which is what tells them from the scene).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from .motion import CUT_THUMB_SIDE, is_scene_cut, small_gray, to_gray
+
+OPENING_WIDTH = 11
+"""Width (pixels) of the horizontal opening and closing: whatever is narrower is a line candidate.
+Twice the widest scratch, so a 5-pixel line is taken out whole."""
+ROW_BLOCKS = 12
+"""Bands of rows in which the profile is averaged (27 rows each at 320 high): long enough for
+grain and texture to average out, short enough to say where along the height a line is."""
+FLANK = (4, 9)
+"""Columns either side of a column (nearest, farthest) whose mean is its background in a band:
+beyond the edge of a 5-pixel line."""
+BAND_CONTRAST = 4.0
+"""Gray levels a line stands out of its background in a band, at least; faint scratches are 10."""
+MIN_EXTENT = 0.6
+"""Share of the bands a line must be in: a scratch runs through most of the height."""
+STILL_EXTENT = 0.9
+"""... where the picture does not move sideways: then only lines through nearly all of it."""
+MAX_WIDTH = 7
+"""Widest run of line columns (pixels): a scratch is at most 5 wide, plus its soft edges."""
+WIDTH_LEVEL = 0.25
+"""Columns of a line: those whose contrast is at least this share of its peak's."""
+ROW_SHARE = 0.4
+"""Share of a line's contrast in its bands that a row must have to be filled (see ``line_rows``)."""
+ROW_SMOOTH = 9
+"""Rows over which that contrast is averaged: grain and texture even out, a line's end stays sharp."""
+ALONG_LINE = 31
+"""Rows along a line over which its excess light is averaged (see ``lift_line``): the picture's
+texture averages out, a scratch's slow changes of strength do not."""
+BURNT = 4
+"""Gray levels from black or white within which a scratched pixel has nothing of the picture left."""
+EDGE = FLANK[1] + 1
+"""Columns at either side of the frame where no line is looked for (its background would be outside)."""
+RADIUS = 5
+"""Frames each side in which a line is looked for (11 in all, about half a second at 24 frames/s):
+long enough for a slow pan or zoom to move the picture a pixel or two."""
+MIN_FOUND = 4
+"""Of those, how many must show the line where it was (fewer at a shot's ends: as many as there are)."""
+MATCH = 1.0
+"""Pixels a line may be from where it was in the next frame, and still be the same line ..."""
+DRIFT = 0.3
+"""... plus this many pixels for each frame it was missing from: a scratch weaves slowly."""
+MOVED = 1.0
+"""Pixels the picture must have moved sideways for a line that stayed to count as held in the frame ..."""
+HELD_MARGIN = 0.5
+"""... and pixels it must be nearer to where it was than to where the picture went (the motion is
+measured to a few tenths of a pixel)."""
+SHIFT_SIDE = 240
+"""Width (pixels) at which the picture's sideways motion is measured."""
+STRIPS = 7
+"""Strips in which it is measured (each a quarter of the width, half overlapping)."""
+MIN_RESPONSE = 0.1
+"""Phase correlation's peak below which a strip's motion is not believed."""
+
+
+class Line(NamedTuple):
+    """A thin vertical line found in one frame."""
+
+    x: float
+    """Its centre, in pixels (sub-pixel)."""
+    sign: int
+    """+1 lighter than the picture, -1 darker."""
+    left: int
+    right: int
+    """Its columns: ``left <= x < right``."""
+    bands: np.ndarray
+    """``(ROW_BLOCKS,)`` bool: the bands of rows it is in."""
+    contrast: float
+    """Gray levels it stands out by, averaged over its bands, at its peak."""
+
+
+def line_contrast(gray: np.ndarray, bands: int = ROW_BLOCKS) -> np.ndarray:
+    """``(bands, W)`` float32: how much each column of ``gray`` (``(H, W)`` uint8) stands out of the
+    columns beside it, per band of rows, in gray levels: positive where a thin light line is, negative
+    where a thin dark one is, about 0 on smooth picture, on step edges and on even texture.
+
+    Example: a frame of one value gives all zeros.
+    """
+    element = np.ones((1, OPENING_WIDTH), np.uint8)
+    light = cv2.subtract(gray, cv2.morphologyEx(gray, cv2.MORPH_OPEN, element))
+    dark = cv2.subtract(cv2.morphologyEx(gray, cv2.MORPH_CLOSE, element), gray)
+    thin = cv2.subtract(light, dark, dtype=cv2.CV_16S)
+    edges = _band_edges(bands, gray.shape[0])
+    profile = (np.add.reduceat(thin, edges[:-1], axis=0, dtype=np.int32) / np.diff(edges)[:, np.newaxis])
+    profile = profile.astype(np.float32)
+    near, far = FLANK
+    flanks = np.zeros(2 * far + 1, np.float32)
+    flanks[:far - near + 1] = flanks[far + near:] = 1 / (2 * (far - near + 1))
+    return profile - cv2.filter2D(profile, -1, flanks[np.newaxis, :], borderType=cv2.BORDER_REFLECT)
+
+
+def find_lines(contrast: np.ndarray) -> list[Line]:
+    """The thin vertical lines in a frame, from its ``line_contrast`` ``(bands, W)``.
+
+    A line: columns where the contrast, of one sign, is at least ``BAND_CONTRAST`` in at least
+    ``MIN_EXTENT`` of the bands (a column counts a band where it or a column beside it does: a line
+    may slant), in a run at most ``MAX_WIDTH`` wide, away from the frame's sides (``EDGE``).
+
+    Example: ``find_lines(np.zeros((12, 64), np.float32))`` is ``[]``.
+    """
+    lines = []
+    w = contrast.shape[1]
+    for sign in (1, -1):
+        signed = sign * contrast
+        hits = cv2.dilate((signed >= BAND_CONTRAST).astype(np.uint8), np.ones((1, 3), np.uint8))
+        strong = np.zeros(w + 2, np.int8)  # padded so that every run has a start and an end
+        strong[1:-1] = hits.mean(axis=0) >= MIN_EXTENT
+        starts, ends = np.flatnonzero(np.diff(strong) == 1), np.flatnonzero(np.diff(strong) == -1)
+        for a, b in zip(starts, ends):
+            if b - a <= MAX_WIDTH and a >= EDGE and b <= w - EDGE:
+                line = _line(signed, sign, a, b, hits[:, a:b].any(axis=1))
+                if line is not None:
+                    lines.append(line)
+    return lines
+
+
+def _line(signed: np.ndarray, sign: int, a: int, b: int, bands: np.ndarray) -> Line | None:
+    """The line in the run of columns ``[a, b)`` of ``signed`` contrast (its sign made positive);
+    None if the run stands out in too few bands once they are averaged."""
+    profile = signed[bands, a:b].mean(axis=0)
+    peak = int(np.argmax(profile))
+    if profile[peak] < BAND_CONTRAST:
+        return None
+    keep = profile >= WIDTH_LEVEL * profile[peak]
+    left = peak - int(np.argmin(keep[peak::-1])) + 1 if not keep[:peak + 1].all() else 0
+    right = peak + int(np.argmin(keep[peak:])) if not keep[peak:].all() else b - a
+    weights = np.clip(profile[left:right], 0, None)
+    x = a + float(np.dot(weights, np.arange(left, right)) / max(weights.sum(), 1e-6))
+    return Line(x, sign, a + left, a + right, bands, float(profile[peak]))
+
+
+def band_rows(bands: np.ndarray, height: int) -> np.ndarray:
+    """``(height,)`` bool: the rows of the bands that are True in ``bands`` ``(ROW_BLOCKS,)``."""
+    return np.repeat(bands, np.diff(_band_edges(len(bands), height)))
+
+
+def _band_edges(bands: int, height: int) -> np.ndarray:
+    """``(bands + 1,)`` int: the first row of each band, then ``height``."""
+    return np.rint(np.linspace(0, height, bands + 1)).astype(int)
+
+
+def line_rows(gray: np.ndarray, line: Line) -> np.ndarray:
+    """``(H,)`` bool: the rows of ``gray`` ``(H, W)`` uint8 where ``line`` is.
+
+    Its bands say roughly; row by row, the line is where its columns stand out of the straight line
+    between the pixels either side of it (averaged over ``ROW_SMOOTH`` rows) by at least
+    ``ROW_SHARE`` of what they do in its bands: so a line that ends in the middle of a band is
+    filled to its end, and no further. Looked for in its bands and the band beyond either end.
+    """
+    before, after = line.left - 1, line.right
+    sides = (gray[:, before].astype(np.float32) + gray[:, after]) / 2
+    above = line.sign * (gray[:, line.left:line.right].mean(axis=1, dtype=np.float32) - sides)
+    above = cv2.blur(above[:, np.newaxis], (1, ROW_SMOOTH))[:, 0]
+    inside = band_rows(line.bands, gray.shape[0])
+    reach = band_rows(np.convolve(line.bands, np.ones(3), mode="same") > 0, gray.shape[0])
+    return reach & (above >= ROW_SHARE * np.median(above[inside]))
+
+
+def lift_line(img: np.ndarray, gray: np.ndarray, line: Line, rows: np.ndarray) -> None:
+    """Take ``line`` out of ``img`` (``(H, W)`` or ``(H, W, 3)`` uint8, changed in place) in ``rows``
+    (``(H,)`` bool) by subtracting it: what its columns have more than the straight line between the
+    pixels either side (measured on ``gray``, the frame's ``(H, W)`` uint8 gray), averaged along the
+    line over ``ALONG_LINE`` rows.
+
+    A scratch adds (or takes away) about the same light all along its length while the picture under
+    it changes from row to row, so the average along the line is the scratch and the picture under
+    it stays: better than filling the columns with that straight line, where the picture has
+    texture. Where the scratch burnt the picture out (``BURNT`` levels from black or white), nothing
+    is left to keep: those pixels take the straight line.
+
+    Example: ``lift_line(frame, gray, line, line_rows(gray, line))``.
+    """
+    ys = np.flatnonzero(rows)
+    before, after = line.left - 1, line.right  # the pixels either side, kept
+    share = ((np.arange(line.left, line.right) - before) / (after - before)).astype(np.float32)
+    sides = gray[:, before, np.newaxis].astype(np.float32) * (1 - share) + gray[:, after, np.newaxis] * share
+    columns = gray[:, line.left:line.right].astype(np.float32)
+    excess = cv2.blur(columns - sides, (1, ALONG_LINE))[ys]
+    burnt = (columns[ys] <= BURNT) | (columns[ys] >= 255 - BURNT)
+    change = np.where(burnt, sides[ys] - columns[ys], -excess)  # the same for B, G and R: gray stays gray
+    change = change[..., np.newaxis] if img.ndim == 3 else change
+    img[ys, line.left:line.right] = np.clip(np.rint(img[ys, line.left:line.right] + change), 0, 255).astype(np.uint8)
+
+
+def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> bool:
+    """Whether ``line`` is a scratch, given the lines of the other frames of its shot nearby.
+
+    ``others``: for each other frame within ``RADIUS`` in this shot, outwards on each side, how
+    many frames away it is (negative before), its lines, and how far (pixels) the picture moved
+    sideways from this frame to it where the line is.
+
+    Notes
+    -----
+    The line is followed outwards on each side, frame by frame: in each frame, the line of the same
+    sign nearest where it was last found, within ``MATCH`` pixels (plus ``DRIFT`` for a frame it was
+    missing from; after two missing frames it is lost on that side). Each time it is found, it is
+    **moved** if the picture moved (``MOVED``) and a line is where the picture went, nearer to
+    there than to where it was (the line is part of the picture: whatever is near where it was
+    may be the next post of a fence); **held** if it is ``HELD_MARGIN`` nearer where it was than
+    where the picture went; **still** if the picture did not move. A scratch: held or still in
+    ``MIN_FOUND`` frames (or in all there are), held more often than moved, and, if never held,
+    through ``STILL_EXTENT`` of the height.
+    """
+    held = still = moved = 0
+    side, last, x = 0, 0, line.x  # the side followed, how far away it was last found, and where
+    for step, lines, shift in others:
+        if np.sign(step) != side:
+            side, last, x = np.sign(step), 0, line.x
+        if abs(step) - abs(last) > 2:
+            continue  # lost on this side
+        here = _nearest(line, lines, x, MATCH + DRIFT * (abs(step - last) - 1))
+        if here is None:
+            continue
+        last, x = step, here.x
+        there = _nearest(line, lines, line.x + shift, MATCH + DRIFT * abs(step))
+        if abs(shift) >= MOVED and there is not None and abs(there.x - line.x - shift) < abs(there.x - line.x):
+            moved += 1
+        elif abs(shift) < MOVED:
+            still += 1
+        elif abs(here.x - line.x) + HELD_MARGIN <= abs(here.x - line.x - shift):
+            held += 1
+    needed = min(MIN_FOUND, len(others))
+    persistent = needed > 0 and held + still >= needed
+    return bool(persistent and (held > moved or (held == moved == 0 and line.bands.mean() >= STILL_EXTENT)))
+
+
+def _nearest(line: Line, lines: Sequence[Line], x: float, reach: float) -> Line | None:
+    """The line of ``lines`` with ``line``'s sign nearest ``x``, if within ``reach`` pixels."""
+    found = [other for other in lines if other.sign == line.sign and abs(other.x - x) <= reach]
+    return min(found, key=lambda other: abs(other.x - x), default=None)
+
+
+def sideways_shifts(before: np.ndarray, after: np.ndarray, strips: int = STRIPS) -> np.ndarray:
+    """``(strips,)`` float: pixels the picture moved right from ``before`` to ``after`` (small float32
+    gray frames of one size), in each of ``strips`` overlapping upright strips, a quarter as wide as the
+    frame, evenly spaced from the left to the right side (``strip_centres``).
+
+    Locally because a zoom moves the left of the picture left and the right right. A strip with too
+    little picture to go on (phase correlation's peak below ``MIN_RESPONSE``: sky, a black frame)
+    takes the whole frame's motion.
+
+    Example: a frame and itself rolled 3 columns right give about 3.0 in every strip.
+    """
+    h, w = before.shape
+    width = max(w // 4, 8)
+    starts = np.rint(np.linspace(0, w - width, strips)).astype(int)
+    shifts = [_shift(before[:, a:a + width], after[:, a:a + width]) for a in starts]
+    if min(response for _, response in shifts) >= MIN_RESPONSE:
+        return np.array([dx for dx, _ in shifts])
+    whole, response = _shift(before, after)
+    whole = whole if response >= MIN_RESPONSE else 0.0
+    return np.array([dx if response >= MIN_RESPONSE else whole for dx, response in shifts])
+
+
+def strip_centres(width: int, strips: int = STRIPS) -> np.ndarray:
+    """``(strips,)`` float: the centres of ``sideways_shifts``' strips, in a frame ``width`` wide."""
+    strip = max(width // 4, 8)
+    return np.linspace(0, width - strip, strips) + (strip - 1) / 2
+
+
+def _shift(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """Phase correlation's sideways shift and its peak's height (0..1)."""
+    window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
+    (dx, _), response = cv2.phaseCorrelate(np.ascontiguousarray(before), np.ascontiguousarray(after), window)
+    return float(dx), float(response)
+
+
+@dataclass
+class _Seen:
+    """A frame as ``Descratching`` keeps it."""
+
+    index: int
+    frame: np.ndarray
+    gray: np.ndarray
+    lines: list[Line]
+    thumbnail: np.ndarray
+    small: np.ndarray  # gray with its lines taken out, at SHIFT_SIDE, float32: for the sideways motion
+    cut: bool = False  # a scene cut between the frame before and this one
+    shifts: np.ndarray | None = None
+    """Pixels the picture moved right from the frame before to this one, in each strip (full size)."""
+
+
+class Descratching:
+    """Remove vertical scratches from a stream of frames (see the module's docstring).
+
+    Example: ``for index, frame in Descratching().run(enumerate(frames)): ...``
+    """
+
+    def __init__(self) -> None:
+        self.scratches = 0
+        """Lines filled so far (one per frame it is filled in)."""
+
+    def run(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, frame)`` in, ``(index, frame without scratches)`` out, in order, ``RADIUS`` frames
+        behind; frames uint8, gray or BGR (a gray frame in BGR stays gray)."""
+        window: list[_Seen] = []  # at most RADIUS frames already given out, then the ones to come
+        given = 0  # how many of ``window`` are given out
+        for index, frame in frames:
+            window.append(self._see(index, frame, window[-1] if window else None))
+            while len(window) - given > RADIUS:
+                yield self._give(window, given)
+                given += 1
+                if given > RADIUS:
+                    window.pop(0)
+                    given -= 1
+        for position in range(given, len(window)):
+            yield self._give(window, position)
+
+    def _see(self, index: int, frame: np.ndarray, before: _Seen | None) -> _Seen:
+        gray = to_gray(frame)
+        lines = find_lines(line_contrast(gray))
+        filled = gray.copy()
+        for line in lines:
+            lift_line(filled, gray, line, band_rows(line.bands, gray.shape[0]))
+        seen = _Seen(index, frame, gray, lines, small_gray(gray, CUT_THUMB_SIDE),
+                     small_gray(filled, SHIFT_SIDE).astype(np.float32))
+        if before is not None:
+            seen.cut = is_scene_cut(before.thumbnail, seen.thumbnail)
+            if not seen.cut:
+                seen.shifts = sideways_shifts(before.small, seen.small) * (gray.shape[1] / seen.small.shape[1])
+        return seen
+
+    def _give(self, window: list[_Seen], position: int) -> tuple[int, np.ndarray]:
+        """The frame at ``position`` in ``window`` with its scratches filled."""
+        here = window[position]
+        if not here.lines:
+            return here.index, here.frame
+        nearby, shifts = [], 0.0  # (frames away, their lines, the picture's motion to them in each strip)
+        for j in range(position + 1, min(position + RADIUS + 1, len(window))):  # after it, until a cut
+            if window[j].cut:
+                break
+            shifts = shifts + window[j].shifts
+            nearby.append((j - position, window[j].lines, shifts))
+        shifts = 0.0
+        for j in range(position - 1, max(position - RADIUS - 1, -1), -1):  # before it, until a cut
+            if window[j + 1].cut:
+                break
+            shifts = shifts - window[j + 1].shifts
+            nearby.append((j - position, window[j].lines, shifts))
+        small_width = here.small.shape[1]
+        centres = strip_centres(small_width) * (here.frame.shape[1] / small_width)
+        scratches = [line for line in here.lines if is_scratch(
+            line, [(step, lines, float(np.interp(line.x, centres, moved))) for step, lines, moved in nearby])]
+        if not scratches:
+            return here.index, here.frame
+        out, filled = here.frame.copy(), []
+        for line in sorted(scratches, key=lambda line: -line.contrast):
+            # a dark scratch makes the picture beside it a light line (and a light one a dark line)
+            if not any(line.left < other.right + FLANK[0] and other.left < line.right + FLANK[0]
+                       for other in filled):
+                lift_line(out, here.gray, line, line_rows(here.gray, line))
+                filled.append(line)
+        self.scratches += len(filled)
+        return here.index, out
