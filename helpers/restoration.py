@@ -7,8 +7,9 @@ restores them all and colours only its own, so its frames do not depend on how t
 cut into segments.
 
 Steps so far, in this order: ``deflicker`` (``helpers.deflicker``: luminance flicker), then
-``dust`` (``helpers.dust``: specks of dust and dirt in one frame). To be taught in notebook
-05_restoration.
+``dust`` (``helpers.dust``: specks of dust and dirt in one frame), then ``grain``
+(``helpers.grain``: film grain, averaged away along the motion; last, so the specks are gone
+before frames are averaged). To be taught in notebook 05_restoration.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from .deflicker import RADIUS, Deflicker
 from .dust import Dusting
+from .grain import RADIUS as GRAIN_RADIUS
+from .grain import Degraining
 from .video_io import Frame
 
-RESTORE_STEPS = ("deflicker", "dust")
+RESTORE_STEPS = ("deflicker", "dust", "grain")
 """The restoration steps, in the order they run; ``--restore`` alone runs them all."""
-RESTORE_CONTEXT = RADIUS + 1
+RESTORE_CONTEXT = RADIUS + 1 + GRAIN_RADIUS
 """Frames each side of a frame that restoring it looks at: deflicker's ``RADIUS``, then dust's one
-frame each side of the deflickered frames."""
+frame each side of the deflickered frames, then grain's ``GRAIN_RADIUS`` each side of the cleaned ones."""
 
 
 def check_steps(steps: Sequence[str]) -> tuple[str, ...]:
@@ -43,7 +46,7 @@ def restored(frames: Iterable[Frame], steps: Sequence[str]) -> Iterator[Frame]:
     yield from frames
 
 
-STEPS = {"deflicker": Deflicker, "dust": Dusting}
+STEPS = {"deflicker": Deflicker, "dust": Dusting, "grain": Degraining}
 """Each step's class: made afresh for each stream, its ``run`` takes and gives ``(index, image)``."""
 
 
