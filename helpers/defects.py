@@ -4,6 +4,10 @@ can be measured (PSNR against the clean frames) instead of judged by eye.
 Of film: luminance flicker (``add_flicker``), dust and dirt (``add_dust``), vertical scratches
 (``add_scratches``). Of one photo: specks, hairs, scratches, creases and grain (``add_photo_defects``).
 Taught in notebook 05_restoration.
+
+
+So far: luminance flicker (``add_flicker``), dust and dirt (``add_dust``), film grain (``add_grain``). To be
+taught in notebook 05_restoration.
 """
 
 from __future__ import annotations
@@ -241,3 +245,40 @@ def _crease(layer: np.ndarray, rng: np.random.Generator) -> float:
     points += rng.uniform(-CRACK, CRACK, points.shape)  # cracked, not cut
     _draw(layer, points, 2)
     return float(rng.uniform(225, 255))
+
+
+GRAIN_STRENGTH = 8.0
+"""Default grain: a standard deviation of 8 gray levels in the mid-tones, the grain of a fast film
+stock of the 1930s seen on a scan (visible at any size, not yet a snowstorm)."""
+GRAIN_SIZE = 0.8
+"""Standard deviation (pixels) of the blur that makes the noise grain: clumps of 2-3 pixels across,
+as on a scan of 35 mm film at this size, instead of independent pixels."""
+GRAIN_SHADOW_SHARE = 0.6
+"""Share of the mid-tone grain left in pure black and pure white: the grain is strongest in the
+mid-tones, where the silver clumps are half developed."""
+
+
+def grain_amplitude(gray: np.ndarray, strength: float = GRAIN_STRENGTH) -> np.ndarray:
+    """``(H, W)`` float32: the standard deviation of the grain added on each pixel of ``gray``,
+    ``strength`` in the mid-tones (128) down to ``GRAIN_SHADOW_SHARE * strength`` at 0 and 255.
+
+    Example: ``grain_amplitude(np.array([[0, 128]], np.uint8), 10.0)`` is about ``[[6.0, 10.0]]``.
+    """
+    v = gray.astype(np.float32) / 255
+    return strength * (GRAIN_SHADOW_SHARE + (1 - GRAIN_SHADOW_SHARE) * 4 * v * (1 - v))
+
+
+def add_grain(frames: Iterable[np.ndarray], strength: float = GRAIN_STRENGTH, seed: int = 0) -> Iterator[np.ndarray]:
+    """Each frame (uint8, gray or BGR) with film grain of its own, independent from frame to frame:
+    Gaussian noise blurred by ``GRAIN_SIZE`` (spatially correlated) and scaled back to unit spread,
+    times ``grain_amplitude``; the same grain on B, G and R, so gray stays gray."""
+    if strength < 0:
+        raise ValueError(f"strength must be 0 or more, got {strength}.")
+    rng = np.random.default_rng(seed)
+    for frame in frames:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        noise = cv2.GaussianBlur(rng.standard_normal(gray.shape, dtype=np.float32), (0, 0), GRAIN_SIZE)
+        noise *= grain_amplitude(gray, strength) / max(float(noise.std()), 1e-6)
+        if frame.ndim == 3:
+            noise = noise[..., np.newaxis]
+        yield np.clip(np.rint(frame + noise), 0, 255).astype(np.uint8)

@@ -8,8 +8,9 @@ cut into segments.
 
 Steps so far, in this order: ``deflicker`` (``helpers.deflicker``: luminance flicker), then
 ``dust`` (``helpers.dust``: specks of dust and dirt in one frame), then ``scratches``
-(``helpers.scratches``: thin vertical lines that stay put for many frames). To be taught in notebook
-05_restoration.
+(``helpers.scratches``: thin vertical lines that stay put for many frames), then ``grain``
+(``helpers.grain``: film grain, averaged away along the motion; last, so the specks and lines are
+gone before frames are averaged). To be taught in notebook 05_restoration.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from .deflicker import RADIUS, Deflicker
 from .dust import Dusting
+from .grain import RADIUS as GRAIN_RADIUS
+from .grain import Degraining
 from .scratches import RADIUS as SCRATCH_RADIUS
 from .scratches import Descratching
 from .video_io import Frame
 
-RESTORE_STEPS = ("deflicker", "dust", "scratches")
+RESTORE_STEPS = ("deflicker", "dust", "scratches", "grain")
 """The restoration steps, in the order they run; ``--restore`` alone runs them all."""
-RESTORE_CONTEXT = RADIUS + 1 + SCRATCH_RADIUS
+RESTORE_CONTEXT = RADIUS + 1 + SCRATCH_RADIUS + GRAIN_RADIUS
 """Frames each side of a frame that restoring it looks at: deflicker's ``RADIUS``, then dust's one
-frame each side of the deflickered frames, then the scratches' ``RADIUS`` each side of those."""
+frame each side of the deflickered frames, the scratches' ``RADIUS`` each side of those, and
+grain's ``GRAIN_RADIUS`` each side of the cleaned ones."""
 
 
 def check_steps(steps: Sequence[str]) -> tuple[str, ...]:
@@ -46,7 +50,7 @@ def restored(frames: Iterable[Frame], steps: Sequence[str]) -> Iterator[Frame]:
     yield from frames
 
 
-STEPS = {"deflicker": Deflicker, "dust": Dusting, "scratches": Descratching}
+STEPS = {"deflicker": Deflicker, "dust": Dusting, "scratches": Descratching, "grain": Degraining}
 """Each step's class: made afresh for each stream, its ``run`` takes and gives ``(index, image)``."""
 
 

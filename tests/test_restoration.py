@@ -67,17 +67,17 @@ def test_the_settings_name_the_steps_and_unknown_ones_are_refused(flickering_cli
     assert settings["restore"] == ["deflicker"] and "_restore-deflicker_" in settings_name(settings)
     assert "restore" not in video.frame_settings(net)  # no restoration: the folders of earlier versions
     assert check_steps(["dust", "deflicker"]) == ("deflicker", "dust")  # always in the running order
-    with pytest.raises(ValueError, match="the steps are deflicker, dust"):
-        _colorize(flickering_clip, net, tmp_path / "x", restore=["scratches", "deflicker"])
+    with pytest.raises(ValueError, match="the steps are deflicker, dust, scratches, grain"):
+        _colorize(flickering_clip, net, tmp_path / "x", restore=["sharpen", "deflicker"])
     assert not (tmp_path / "x").exists()
 
 
 def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "helpers", "video", "x.mp4", "--restore", "scratches"],
+    run = subprocess.run([sys.executable, "-m", "helpers", "video", "x.mp4", "--restore", "sharpen"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and "invalid choice: 'scratches'" in run.stderr and "'dust'" in run.stderr
+    assert run.returncode == 2 and "invalid choice: 'sharpen'" in run.stderr and "'dust'" in run.stderr
     from helpers.__main__ import _parser
 
     assert _parser().parse_args(["video", "x.mp4", "--restore"]).restore == []  # all steps
     assert _parser().parse_args(["video", "x.mp4"]).restore is None
-    assert RESTORE_STEPS == ("deflicker", "dust")
+    assert RESTORE_STEPS == ("deflicker", "dust", "scratches", "grain")
