@@ -2,7 +2,8 @@
 
 The gray frames of ``input_video/sample_clip.mp4`` (a pan, a zoom, two hard cuts) are the clean
 truth; ``helpers.defects`` adds a defect at several strengths, with fixed seeds; each method's
-output is scored by its mean PSNR against the clean frames (dB, higher is better), and timed.
+output is scored by its mean PSNR (dB) and SSIM against the clean frames (``helpers.quality``;
+higher is better), and timed.
 FFmpeg runs as a separate process (imageio-ffmpeg's binary, the dev tools'), fed raw gray frames
 through a pipe and read back the same way; its time includes that transfer, ours includes none
 of the decoding either.
@@ -25,7 +26,9 @@ The defects so far, each against the FFmpeg filter for it:
   who types ``-vf hqdn3d`` gets, and the strength FFmpeg's documentation proposes; a stronger
   setting smooths more but smears the moving picture (measured while choosing: ``hqdn3d=8:6:12:12``
   gained 1.9 to 2.2 dB at grain 4 and 8 and 0.8 dB at 16, ``removegrain=22`` 0.8 to 1.5 dB,
-  ``atadenoise`` and ``nlmeans`` at their defaults about 0, against 5 to 8 dB for ours).
+  ``atadenoise`` and ``nlmeans`` at their defaults about 0, against 5 to 8 dB for ours);
+* all four at once ("old film"): ``--restore``'s steps in their order against the four filters
+  chained in the same order.
 
 Goals (issue 24): at least 3 dB over the degraded clip, more than FFmpeg, at no less than its speed.
 
@@ -34,10 +37,11 @@ Run from the repository root:  python -m bench.restoration
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 import time
 
-import cv2
 import numpy as np
 
 from helpers.defects import add_dust, add_flicker, add_grain, add_scratches
@@ -45,16 +49,37 @@ from helpers.deflicker import Deflicker
 from helpers.dust import Dusting
 from helpers.grain import Degraining
 from helpers.paths import INPUT_VIDEO
+from helpers.quality import clip_psnr, clip_ssim, psnr
+from helpers.restoration import RESTORE_STEPS, STEPS
 from helpers.scratches import Descratching
 from helpers.video_io import probe_video, read_frames
-from tests.test_deflicker import psnr
 
 CLIP = INPUT_VIDEO / "sample_clip.mp4"
+
+
+class AllSteps:
+    """Every restoration step, one after the other, as ``--restore`` runs them (``RESTORE_STEPS``)."""
+
+    def run(self, frames):
+        for step in RESTORE_STEPS:
+            frames = STEPS[step]().run(frames)
+        return frames
+
+
+def old_film(frames: list[np.ndarray], strength: float, seed: int) -> list[np.ndarray]:
+    """All four defects at once, ``strength`` times a typical amount of each."""
+    frames = add_flicker(frames, 0.1 * strength, seed)
+    frames = add_dust(frames, round(8 * strength), seed)
+    frames = add_scratches(frames, round(2 * strength), seed)
+    return list(add_grain(frames, 4 * strength, seed))
+
+
 DEFECTS = {  # name: (how to add it, its strengths, ours, FFmpeg's filter)
     "flicker": (add_flicker, (0.05, 0.1, 0.2), Deflicker, "deflicker"),
     "dust": (add_dust, (4, 16, 64), Dusting, "tmedian=radius=1"),
     "scratches": (add_scratches, (1, 4, 8), Descratching, "median=radius=1:radiusV=1"),
     "grain": (add_grain, (4, 8, 16), Degraining, "hqdn3d"),
+    "all four": (old_film, (1, 2), AllSteps, "deflicker,tmedian=radius=1,median=radius=1:radiusV=1,hqdn3d"),
 }
 SEEDS = (1, 2)
 
@@ -70,7 +95,11 @@ def best_of(run, *args) -> tuple[list[np.ndarray], float]:
 
 
 def ffmpeg_filter(frames: list[np.ndarray], chain: str, fps: float) -> tuple[list[np.ndarray], float]:
-    """``frames`` (gray uint8, one size) through an FFmpeg filter chain; (the result, seconds)."""
+    """``frames`` (gray uint8, one size) through an FFmpeg filter chain; (the result, seconds).
+
+    A temporal filter that drops frames at the ends (``tmedian=radius=r`` gives ``n - 2r`` frames,
+    its frame ``i`` being input frame ``i + r``) is put back in step: the dropped ends are the
+    input's frames as they were."""
     import imageio_ffmpeg
 
     h, w = frames[0].shape
@@ -79,8 +108,13 @@ def ffmpeg_filter(frames: list[np.ndarray], chain: str, fps: float) -> tuple[lis
     started = time.perf_counter()
     run = subprocess.run(command, input=b"".join(f.tobytes() for f in frames), capture_output=True, check=True)
     seconds = time.perf_counter() - started
-    out = np.frombuffer(run.stdout, np.uint8).reshape(-1, h, w)
-    return list(out), seconds
+    out = list(np.frombuffer(run.stdout, np.uint8).reshape(-1, h, w))
+    missing = len(frames) - len(out)
+    if missing:
+        out = frames[:missing // 2] + out + frames[len(frames) - (missing - missing // 2):]
+    return out, seconds
+
+
 
 
 def ours(step, frames: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
@@ -92,23 +126,27 @@ def ours(step, frames: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
 def main() -> None:
     clean = [frame.image[..., 0].copy() for frame in read_frames(CLIP)]  # gray: B = G = R
     fps = probe_video(CLIP).fps
-    print(f"{CLIP.name}: {len(clean)} frames of {clean[0].shape[1]} x {clean[0].shape[0]}; PSNR against the "
-          "clean frames (dB), time for the clip (s)")
-    print(f"{'defect':>8s} {'strength':>8s} {'seed':>4s} {'degraded':>9s} {'ffmpeg':>7s} {'ours':>6s} "
-          f"{'gain over degraded':>19s} {'over ffmpeg':>12s} {'speed ratio ours/ffmpeg':>24s}   (ffmpeg: its filter)")
+    print(f"{CLIP.name}: {len(clean)} frames of {clean[0].shape[1]} x {clean[0].shape[0]}; PSNR (dB) and SSIM "
+          f"against the clean frames, time for the clip (s); {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores")
+    print(f"{'defect':>9s} {'strength':>8s} {'seed':>4s} {'PSNR: degraded':>14s} {'ffmpeg':>7s} {'ours':>6s} "
+          f"{'SSIM: degraded':>14s} {'ffmpeg':>6s} {'ours':>6s} {'gain over degraded':>19s} {'over ffmpeg':>12s} "
+          f"{'speed ratio ours/ffmpeg':>24s}   (ffmpeg: its filter)")
     for name, (add, strengths, step, chain) in DEFECTS.items():
         for strength in strengths:
             for seed in SEEDS:
                 degraded = list(add(clean, strength, seed))
                 theirs, their_seconds = best_of(ffmpeg_filter, degraded, chain, fps)
                 mine, my_seconds = best_of(ours, step, degraded)
-                base, a, b = psnr(degraded, clean), psnr(theirs, clean), psnr(mine, clean)
-                print(f"{name:>8s} {strength:8g} {seed:4d} {base:9.2f} {a:7.2f} {b:6.2f} {b - base:+19.2f} "
-                      f"{b - a:+12.2f} {their_seconds / my_seconds:24.2f}   ({chain})")
+                base, a, b = (clip_psnr(x, clean) for x in (degraded, theirs, mine))
+                similar = "  ".join(f"{clip_ssim(x, clean):6.4f}" for x in (degraded, theirs, mine))
+                print(f"{name:>9s} {strength:8g} {seed:4d} {base:14.2f} {a:7.2f} {b:6.2f} {similar:>30s} "
+                      f"{b - base:+19.2f} {b - a:+12.2f} {their_seconds / my_seconds:24.2f}   ({chain})", flush=True)
         mine, _ = ours(step, clean)
-        changed = [cv2.PSNR(x, y) for x, y in zip(mine, clean) if not np.array_equal(x, y)]
+        changed = [psnr(x, y) for x, y in zip(mine, clean) if not np.array_equal(x, y)]
         print(f"clean clip through {step.__name__}: {len(clean) - len(changed)} of {len(clean)} frames unchanged; "
               f"the others {min(changed, default=float('inf')):.2f} dB or more against their input (goal > 40)")
+
 
 if __name__ == "__main__":
     main()

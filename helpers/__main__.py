@@ -337,7 +337,9 @@ def _parser() -> argparse.ArgumentParser:
                        "pass (a frames folder of its own)")
     video.add_argument("--restore", nargs="*", choices=RESTORE_STEPS, metavar="STEP",
                        help="restore the gray frames before colouring them, in the same pass: deflicker "
-                       "(luminance flicker of old film), dust (specks of dust and dirt in single frames); --restore "
+                       "(luminance flicker of old film), dust (specks of dust and dirt in single frames), scratches "
+                       "(thin vertical lines that stay put while the picture moves), grain (averaged away along "
+                       "the motion); --restore "
                        f"alone runs every step ({' then '.join(RESTORE_STEPS)}; a frames folder of its own)")
     rate = video.add_mutually_exclusive_group()
     rate.add_argument("--fps", type=_frame_rate, metavar="RATE",
