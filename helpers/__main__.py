@@ -348,6 +348,11 @@ def _parser() -> argparse.ArgumentParser:
                       "(16 frames/s shown at 25) loses its repeats first and plays smoothly at its real speed")
     rate.add_argument("--interpolate", type=_factor, metavar="2x",
                       help="multiply the frame rate: a new frame between each two (2x), or two (3x) or three (4x)")
+    video.add_argument("--shot-at", type=_frame_rate, metavar="RATE",
+                       help="the film was shot at RATE frames a second (silent film: 16-18) but is stored with each "
+                       "frame once at a higher rate, so it plays too fast: show each frame for 1/RATE s (the film "
+                       "lasts longer; its sound, which would no longer match, is left out); with --fps, new frames "
+                       "are made for that rate")
     video.add_argument("--keep-frames", action="store_true",
                        help="also keep every colourised frame as a PNG file in the frames folder, for retouching "
                        "(about 50 times the disk space of the segments)")
@@ -377,7 +382,7 @@ def _video(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(info.describe())
-    retime = args.fps is not None or args.interpolate is not None
+    retime = args.fps is not None or args.interpolate is not None or args.shot_at is not None
     coloured = out.with_name(f".{out.stem}.source-rate{out.suffix}") if retime else out  # a step on the way
     try:
         with warnings.catch_warnings(), _dask_client(args) as dask:
@@ -393,7 +398,7 @@ def _video(args: argparse.Namespace) -> int:
                                     deinterlace=args.deinterlace, client=dask(), variant=args.variant)
             print(report)
             if retime:
-                print(change_frame_rate(coloured, out, fps=args.fps, factor=args.interpolate))
+                print(change_frame_rate(coloured, out, fps=args.fps, factor=args.interpolate, shot_at=args.shot_at))
     except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

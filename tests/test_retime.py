@@ -93,7 +93,24 @@ def test_the_command_line_colours_then_brings_the_video_to_the_new_rate(tiny_mod
     assert main(["video", str(clip), "--out", str(tmp_path / "x2.mp4"), "--frames-dir", str(tmp_path / "f"),
                  "--interpolate", "2x", "--backend", "opencv"]) == 0  # the same segments, another rate
     assert len(stream_times(tmp_path / "x2.mp4").frame_times) == 24
-    for bad in (["--fps", "0"], ["--interpolate", "5x"], ["--fps", "24", "--interpolate", "2x"], ["--fps", "abc"]):
+    for bad in (["--fps", "0"], ["--interpolate", "5x"], ["--fps", "24", "--interpolate", "2x"], ["--fps", "abc"],
+                ["--shot-at", "-16"]):
         with pytest.raises(SystemExit) as stop:
             main(["video", str(clip), *bad])
         assert stop.value.code == 2
+
+
+def test_film_shot_at_16_and_stored_at_24_plays_at_its_real_speed_without_its_sound(tmp_path):
+    film = pan(6, [j / 16 for j in range(24)])  # 24 frames the camera took at 16 a second
+    sound = make_video(tmp_path / "tone.mp4", n=12, fps=12, audio=1.0)
+    video = write_pan(tmp_path / "fast.mp4", film, 24, sound_from=sound)  # stored at 24: 1 s, too fast
+    as_shot = change_frame_rate(video, tmp_path / "as_shot.mp4", shot_at=16, progress=False)
+    times = stream_times(as_shot.path)
+    assert as_shot.frames == 24 and as_shot.made == 0 and abs(times.video_end - 1.5) < 1e-3
+    assert np.allclose(times.frame_times, [j / 16 for j in range(24)], atol=1e-3)
+    assert not times.audio_ends and any("sound was left out" in note for note in as_shot.sound_notes)
+    at_24 = change_frame_rate(video, tmp_path / "at_24.mp4", fps=24, shot_at=16, progress=False)
+    out = [frame.image[..., 0] for frame in read_frames(at_24.path)]
+    assert len(out) == 36 and at_24.made > 0
+    truth = pan(6, [k / 24 for k in range(35)])  # the last frame repeats the last film frame
+    assert psnr(out[:35], truth) > 35
