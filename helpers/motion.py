@@ -27,6 +27,9 @@ smooth ab (predicted at 56 x 56), and 4x cheaper than 640."""
 CUT_THUMB_SIDE, CUT_CORRELATION = 12, 0.4
 FLAT_STD, FLAT_CUT_DIFFERENCE = 4.0, 40.0
 """Thresholds of ``is_scene_cut``, explained in its Notes."""
+MIN_FLOW_SIDE = 12
+"""DIS refuses frames smaller than about this on a side: a tinier video (an icon-sized clip) is
+padded with its edge pixels for the flow, and the flow cropped back to its size."""
 
 
 class Motion(NamedTuple):
@@ -123,9 +126,18 @@ class OpticalFlow:
         return self._identity
 
     def _flows(self, prev: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        back = self._dis.calc(gray, prev, None)  # gray(x) ~ prev(x + back(x))
-        forward = self._dis.calc(prev, gray, None)  # prev(y) ~ gray(y + forward(y))
+        back = self.calc(gray, prev)  # gray(x) ~ prev(x + back(x))
+        forward = self.calc(prev, gray)  # prev(y) ~ gray(y + forward(y))
         return back, forward, self.identity(gray.shape)
+
+    def calc(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """DIS flow of ``first`` into ``second``, for frames of any size (``MIN_FLOW_SIDE``)."""
+        h, w = first.shape
+        if h >= MIN_FLOW_SIDE and w >= MIN_FLOW_SIDE:
+            return self._dis.calc(first, second, None)
+        grow = (0, max(0, MIN_FLOW_SIDE - h), 0, max(0, MIN_FLOW_SIDE - w))  # top, bottom, left, right
+        padded = [cv2.copyMakeBorder(frame, *grow, cv2.BORDER_REPLICATE) for frame in (first, second)]
+        return np.ascontiguousarray(self._dis.calc(*padded, None)[:h, :w])
 
     def back(self, prev: np.ndarray, gray: np.ndarray) -> Motion:
         """Where each pixel of ``gray`` was in ``prev``; both ``(h, w)`` uint8, one size."""

@@ -75,6 +75,9 @@ BURNT = 4
 """Gray levels from black or white within which a scratched pixel has nothing of the picture left."""
 EDGE = FLANK[1] + 1
 """Columns at either side of the frame where no line is looked for (its background would be outside)."""
+MIN_HEIGHT, MIN_WIDTH = 2 * ROW_BLOCKS, 2 * EDGE + MAX_WIDTH
+"""Smallest frame looked at: two rows a row block, a line with its background each side; a smaller
+(icon-sized) video passes as it is."""
 RADIUS = 5
 """Frames each side in which a line is looked for (11 in all, about half a second at 24 frames/s):
 long enough for a slow pan or zoom to move the picture a pixel or two."""
@@ -340,6 +343,9 @@ class Descratching:
         window: list[_Seen] = []  # at most RADIUS frames already given out, then the ones to come
         given = 0  # how many of ``window`` are given out
         for index, frame in frames:
+            if frame.shape[0] < MIN_HEIGHT or frame.shape[1] < MIN_WIDTH:  # an icon-sized video: as it is
+                yield index, frame
+                continue
             window.append(self._see(index, frame, window[-1] if window else None))
             while len(window) - given > RADIUS:
                 yield self._give(window, given)

@@ -91,3 +91,12 @@ def test_small_gray_of_a_colour_crop():
     small = small_gray(to_gray(crop))
     assert small.shape == (100, 320) and small.flags.c_contiguous
     assert np.all(small == 117)
+
+
+def test_frames_smaller_than_dis_takes_still_get_a_flow_of_their_size():
+    flow = OpticalFlow()
+    for shape in ((1, 1), (3, 200), (200, 3), (8, 8)):
+        a = np.tile(np.linspace(0, 255, shape[1]).astype(np.uint8), (shape[0], 1))
+        back, forward = flow.both_ways(a, a)
+        assert back.maps.shape == forward.maps.shape == (*shape, 2)
+        assert np.allclose(back.maps, flow.identity(shape), atol=0.5)  # no motion found where there is none
