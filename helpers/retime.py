@@ -128,6 +128,7 @@ def change_frame_rate(video: str | os.PathLike, out: str | os.PathLike, *, fps: 
     with_sound = abs(end - packets.video_end) <= 0.5 / source.fps  # the film keeps its length
     resampler = Resampler(fps=fps, factor=factor, end=end)
     expected = output_count(0.0, end, fps) if fps else (len(duplicate) - sum(duplicate)) * factor
+    picture_end = expected / fps if fps else end  # at a regular rate, the last frame lasts a whole 1 / fps too
     first = next(iter(read_frames(source.path, max_frames=1, deinterlace="off")), None)
     if first is None:
         raise VideoError(f"{source.path.name} has no frame to decode.")
@@ -136,7 +137,7 @@ def change_frame_rate(video: str | os.PathLike, out: str | os.PathLike, *, fps: 
     def frames() -> Iterator[tuple[int, int, np.ndarray]]:
         made = resampler.run(_input_frames(source.path, first.time, duplicate, rate))
         for pts, duration, image in _with_durations(tqdm(made, total=expected, unit="frame", desc="new frames",
-                                                         disable=not progress), end):
+                                                         disable=not progress), picture_end):
             times.append(float(pts * TIME_BASE))
             yield pts, duration, image
 
@@ -146,12 +147,12 @@ def change_frame_rate(video: str | os.PathLike, out: str | os.PathLike, *, fps: 
                               sample_aspect=source.sample_aspect, audio_from=source.path if with_sound else None,
                               audio_start=first.time, audio_end=first.time + end, container=container,
                               variable_rate=factor is not None and source.variable_rate and not rate)
-        check = check_video(tmp, times, end, written.audio_ends, name=out.name)
+        check = check_video(tmp, times, picture_end, written.audio_ends, name=out.name)
     notes = list(written.notes)
     if not with_sound and source.audio:
         notes.append(f"the sound was left out: the film now lasts {end:.2f} s instead of {packets.video_end:.2f} s, "
                      "so it would no longer match")
-    mean_fps = len(times) / end if end > 0 else float(fps or 0)
+    mean_fps = len(times) / picture_end if picture_end > 0 else float(fps or 0)
     return Retimed(out, len(times), resampler.made, fps or mean_fps, check, repeats, shot_at, tuple(notes))
 
 

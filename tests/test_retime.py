@@ -114,3 +114,10 @@ def test_film_shot_at_16_and_stored_at_24_plays_at_its_real_speed_without_its_so
     assert len(out) == 36 and at_24.made > 0
     truth = pan(6, [k / 24 for k in range(35)])  # the last frame repeats the last film frame
     assert psnr(out[:35], truth) > 35
+
+
+@pytest.mark.parametrize("options", [{"fps": 24}, {"factor": 3}, {"fps": 25, "shot_at": 10}])
+def test_a_one_frame_video_and_a_length_that_is_no_whole_number_of_frames(tmp_path, options):
+    video = make_video(tmp_path / "one.mp4", n=1, fps=12)
+    done = change_frame_rate(video, tmp_path / "out.mp4", progress=False, **options)  # checked as it is written
+    assert done.frames == len(stream_times(done.path).frame_times) >= 1
