@@ -398,6 +398,7 @@ def _video(args: argparse.Namespace) -> int:
                                     deinterlace=args.deinterlace, client=dask(), variant=args.variant)
             print(report)
             if retime:
+                print(f"{coloured.name} is a step on the way (deleted at the end); now the new frame rate:")
                 print(change_frame_rate(coloured, out, fps=args.fps, factor=args.interpolate, shot_at=args.shot_at))
     except (OSError, VideoError, FolderInUseError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
