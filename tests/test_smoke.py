@@ -64,3 +64,16 @@ def test_the_sample_clip_is_coloured_in_one_video_with_its_sound(tiny_model, tmp
     assert len(video_check.stream_times(out).frame_times) == frames
     for ours, theirs in zip(coloured, source):  # the same pictures, in order (H.264 at both ends)
         assert ours.shape == theirs.shape and np.abs(ours.astype(int) - theirs).mean() < 4
+
+
+def test_old_film_restored_coloured_and_brought_to_30_frames_a_second(tiny_model, tmp_path):
+    out = tmp_path / "restored.mp4"
+    helpers_cli(tiny_model, "video", CLIP, "--mode", "fast", "--max-frames", 24, "--restore", "--fps", 30,
+                "--out", out, "--frames-dir", tmp_path / "frames")
+    times = video_check.stream_times(out)
+    assert len(times.frame_times) == 30 and abs(times.video_end - 1.0) < 0.01 and len(times.audio_ends) == 1
+    photo = tmp_path / "cameraman.jpg"
+    shutil.copy(INPUT_IMAGES / "cameraman.jpg", photo)
+    helpers_cli(tiny_model, "photo", photo, "--out", tmp_path / "photos", "--restore")
+    assert read_image(tmp_path / "photos" / "cameraman_color.jpg").shape[:2] == read_image(photo).shape[:2]
+    assert (tmp_path / "photos" / "cameraman_color_restore-mask.png").is_file()
