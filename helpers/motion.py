@@ -184,6 +184,11 @@ def is_scene_cut(prev_gray: np.ndarray, gray: np.ndarray) -> bool:
     return bool((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()) < CUT_CORRELATION)
 
 
+KEPT_PAIRS = 64
+"""Most pairs ``PairFlows`` keeps for the steps still to ask (300 kB each at 240 x 160): far more than the
+frames between the first and the last step of a chain (``helpers.restoration``: about 20)."""
+
+
 class PairFlows:
     """DIS flow both ways between consecutive frames of one stream, by the later frame's index: computed once
     for the steps of a chain that each follow the motion (``helpers.restoration``: dust, then grain).
@@ -216,6 +221,8 @@ class PairFlows:
             if self.users > 1:
                 with self._keeping:
                     self._kept[index] = entry
+                    while len(self._kept) > KEPT_PAIRS:  # a step that stopped asking: memory stays bounded
+                        del self._kept[min(self._kept)]
         with self._keeping:
             entry[1] += 1
             if entry[1] >= self.users:
