@@ -50,7 +50,7 @@ from helpers.dust import Dusting
 from helpers.grain import Degraining
 from helpers.paths import INPUT_VIDEO
 from helpers.quality import clip_psnr, clip_ssim, psnr
-from helpers.restoration import RESTORE_STEPS, STEPS
+from helpers.restoration import RESTORE_STEPS, restored_images
 from helpers.scratches import Descratching
 from helpers.video_io import probe_video, read_frames
 
@@ -58,12 +58,11 @@ CLIP = INPUT_VIDEO / "sample_clip.mp4"
 
 
 class AllSteps:
-    """Every restoration step, one after the other, as ``--restore`` runs them (``RESTORE_STEPS``)."""
+    """Every restoration step, as ``--restore`` runs them (``restored_images``: ``RESTORE_STEPS`` in order,
+    each in a thread of its own, dust's flow handed on to grain)."""
 
     def run(self, frames):
-        for step in RESTORE_STEPS:
-            frames = STEPS[step]().run(frames)
-        return frames
+        return restored_images(frames, RESTORE_STEPS)
 
 
 def old_film(frames: list[np.ndarray], strength: float, seed: int) -> list[np.ndarray]:

@@ -9,6 +9,9 @@ appears for one frame only, or moves faster than the flow can follow, looks the 
 small blobs count (``MAX_SPECK_SHARE`` of the frame), and the first and last frames, and frames
 at a scene cut, are left alone.
 
+A background thread computes the flow of the next frames meanwhile (OpenCV lets go of Python's
+lock while it works, so the two cores work at once).
+
 ``Dusting`` does it on a stream of frames (one frame of context each side). To be taught in
 notebook 05_restoration.
 
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from .motion import OpticalFlow, is_scene_cut, small_gray, to_gray, warp
+from .background import ahead
+from .motion import PairFlows, small_gray, to_gray
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -39,6 +44,8 @@ FLOW_SIDE = 240
 """Longest side (pixels) at which the flow to the neighbours is computed: on the sample clip with
 dust added, 240 finds the specks as well as ``motion.WORK_SIDE`` (320) does, within 1.2 dB, in
 about 60% of the time (DIS costs what its pixels do)."""
+FLOWS_AHEAD = 2
+"""Frames whose flow the background thread may compute ahead of the frame being cleaned."""
 
 
 def speck_mask(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -49,28 +56,47 @@ def speck_mask(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.nd
     gray, before, after : (H, W) uint8 ndarray
         The frame, and the frames before and after it moved along the flow onto it.
     """
-    g, b, a = (x.astype(np.int16) for x in (gray, before, after))
-    darker = (b - g > SPECK_CONTRAST) & (a - g > SPECK_CONTRAST)
-    lighter = (g - b > SPECK_CONTRAST) & (g - a > SPECK_CONTRAST)
-    mask = ((darker | lighter) & (np.abs(b - a) < NEIGHBOURS_AGREE)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    largest = max(MAX_SPECK_SHARE * gray.size, MAX_SPECK_PIXELS)
-    small = np.zeros(count, bool)
-    small[1:] = stats[1:, cv2.CC_STAT_AREA] <= largest
-    mask = small[labels].astype(np.uint8)
-    return cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0  # a speck's soft edge too
+    return _small_blobs(_spikes(gray, before, after), gray.size)
+
+
+def _spikes(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """uint8 255 where ``gray`` is darker (or lighter) than both moved neighbours by ``SPECK_CONTRAST``
+    and they agree within ``NEIGHBOURS_AGREE``, else 0; any shape, all three alike, uint8 (saturating
+    differences: a negative one is 0, which is below the contrast anyway)."""
+    darker = cv2.min(cv2.subtract(before, gray), cv2.subtract(after, gray))
+    lighter = cv2.min(cv2.subtract(gray, before), cv2.subtract(gray, after))
+    spike = cv2.compare(cv2.max(darker, lighter), SPECK_CONTRAST, cv2.CMP_GT)
+    return cv2.bitwise_and(spike, cv2.compare(cv2.absdiff(before, after), NEIGHBOURS_AGREE, cv2.CMP_LT))
+
+
+def _small_blobs(spikes: np.ndarray, pixels: int) -> np.ndarray:
+    """``(H, W)`` bool: the blobs of ``spikes`` (uint8, nonzero where found) small enough to be specks, a pixel
+    wider (a speck's soft edge). Labelled only if the pixels found could make a blob too large, and without
+    OpenCV's statistics (ten times the labelling's time): the areas are counted at the found pixels."""
+    largest = max(MAX_SPECK_SHARE * pixels, MAX_SPECK_PIXELS)
+    found = cv2.findNonZero(spikes)
+    if found is not None and len(found) > largest:
+        count, labels = cv2.connectedComponents(spikes, connectivity=8)
+        found = found.reshape(-1, 2)
+        large = np.flatnonzero(np.bincount(labels[found[:, 1], found[:, 0]], minlength=count) > largest)
+        if len(large):
+            spikes = np.where(np.isin(labels, large), 0, spikes).astype(np.uint8)
+    return cv2.dilate(spikes, np.ones((3, 3), np.uint8)) > 0
 
 
 class Dusting:
     """Remove dust and dirt from a stream of frames (see the module's docstring).
+
+    ``flows``: a ``PairFlows`` shared with the steps after this one (``helpers.restoration``); by default
+    its own.
 
     Example
     -------
     ``for index, frame in Dusting().run(enumerate(frames)): ...``
     """
 
-    def __init__(self) -> None:
-        self._flow = OpticalFlow()
+    def __init__(self, flows: PairFlows | None = None) -> None:
+        self._flows = flows or PairFlows()
         self.specks = 0
         """Pixels filled so far."""
 
@@ -78,33 +104,41 @@ class Dusting:
         """``(index, frame)`` in, ``(index, frame without dust)`` out, in order, one frame behind;
         frames uint8, gray or BGR (a gray frame in BGR stays gray)."""
         previous = waiting = None  # the frame before, and the frame to clean next: _Seen each
-        for index, frame in frames:
-            gray = to_gray(frame)
-            seen = _Seen(index, frame, gray, small_gray(gray, FLOW_SIDE))
+        for seen in ahead(self._seen(frames), FLOWS_AHEAD):
             if waiting is not None:
-                # one flow computation per pair of frames, both ways: the new frame's motion back into
-                # the waiting one (its "before", later), and the waiting one's forward into it ("after")
-                seen.cut = is_scene_cut(waiting.small, seen.small)
-                if not seen.cut:
-                    seen.before_maps, waiting.after_maps = self._flow.maps_both_ways(waiting.small, seen.small)
                 yield waiting.index, self._clean(previous, waiting, seen)
             previous, waiting = waiting, seen
         if waiting is not None:
             yield waiting.index, waiting.frame  # the last frame: nothing after it
 
+    def _seen(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[_Seen]:
+        """Each frame with its flow to the frame before (and that one's to it), in the background thread:
+        one flow computation per pair of frames, both ways."""
+        last = None
+        for index, frame in frames:
+            gray = to_gray(frame)
+            seen = _Seen(index, frame, gray, small_gray(gray, FLOW_SIDE))
+            if last is not None:
+                flows = self._flows.between(index, last.small, seen.small)
+                seen.cut = flows is None
+                if flows is not None:  # set before ``seen`` is handed over, so before ``last`` is cleaned
+                    seen.before_flow, last.after_flow = flows
+            yield seen
+            last = seen
+
     def _clean(self, before: _Seen | None, here: _Seen, after: _Seen) -> np.ndarray:
         """``here``'s frame without its specks; as it is at the first frame and at a scene cut."""
         if before is None or here.cut or after.cut:
             return here.frame
-        moved = [_moved(here.gray.shape, other.gray, maps)
-                 for other, maps in ((before, here.before_maps), (after, here.after_maps))]
-        mask = speck_mask(here.gray, *moved)
-        if not mask.any():
+        moved = [_moved(other.gray, flow) for other, flow in ((before, here.before_flow), (after, here.after_flow))]
+        found = cv2.findNonZero(speck_mask(here.gray, *moved).view(np.uint8))
+        if found is None:
             return here.frame
-        self.specks += int(mask.sum())
-        fill = ((moved[0].astype(np.uint16) + moved[1]) // 2).astype(np.uint8)
+        self.specks += len(found)
+        xs, ys = found.reshape(-1, 2).T
+        fill = ((moved[0][ys, xs].astype(np.uint16) + moved[1][ys, xs]) // 2).astype(np.uint8)
         out = here.frame.copy()
-        out[mask] = fill[mask][:, np.newaxis] if out.ndim == 3 else fill[mask]
+        out[ys, xs] = fill[:, np.newaxis] if out.ndim == 3 else fill
         return out
 
 
@@ -118,17 +152,27 @@ class _Seen:
     small: np.ndarray
     cut: bool = False
     """A scene cut between the frame before and this one."""
-    before_maps: np.ndarray | None = None
-    after_maps: np.ndarray | None = None
+    before_flow: np.ndarray | None = None
+    after_flow: np.ndarray | None = None
+    """``(h, w, 2)`` float32 at the flow's size: each pixel's displacement into the frame before, and after."""
 
 
-def _moved(shape: tuple[int, int], other_gray: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    """``other_gray`` (full size) moved along ``maps`` (at the flow's size) onto a frame of ``shape``."""
+def _moved(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``other_gray`` (full size) moved onto the frame along ``flow`` (``(h, w, 2)`` float32 displacements at the
+    flow's size): the positions enlarged to full size, then scaled (pixel centres: position x at the small size
+    is (x + 0.5) * scale - 0.5 at full size)."""
+    h, w = other_gray.shape
+    sh, sw = flow.shape[:2]
+    full = cv2.resize(_identity((sh, sw)) + flow, (w, h), interpolation=cv2.INTER_LINEAR)
+    # in place, one rounding each, as NumPy's ``full += 0.5`` etc. would (the same maps, 3x faster)
+    cv2.add(full, (0.5, 0.5, 0, 0), dst=full)
+    cv2.multiply(full, (w / sw, h / sh, 1, 1), dst=full)
+    cv2.subtract(full, (0.5, 0.5, 0, 0), dst=full)
+    return cv2.remap(other_gray, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@lru_cache(maxsize=4)
+def _identity(shape: tuple[int, int]) -> np.ndarray:
+    """``(h, w, 2)`` float32: each pixel's own (x, y), as ``OpticalFlow.identity`` (shared: not to be changed)."""
     h, w = shape
-    sh, sw = maps.shape[:2]
-    full = cv2.resize(maps, (w, h), interpolation=cv2.INTER_LINEAR)
-    full += 0.5  # pixel centres: position x at the small size is (x + 0.5) * scale - 0.5 at full size
-    full[..., 0] *= w / sw
-    full[..., 1] *= h / sh
-    full -= 0.5
-    return warp(other_gray, full)
+    return np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))

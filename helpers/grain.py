@@ -12,7 +12,8 @@ rest. The grain's level is measured on each frame, from its differences with its
 ``strength`` is in units of that level.
 
 ``Degraining`` does it on a stream of frames (``RADIUS`` frames of context each side; a frame next
-to a scene cut uses only its own side). To be taught in notebook 05_restoration.
+to a scene cut uses only its own side; the flow of the next frames computed meanwhile in a background
+thread, or handed on by dust in a chain: ``helpers.motion.PairFlows``). To be taught in notebook 05_restoration.
 
 Why not ``cv2.fastNlMeansDenoisingMulti`` (non-local means over 5 frames, a 21 x 21 search): on the
 sample clip with grain of 4, 8 and 16 gray levels (``bench.restoration``) it scored 0.9 to 1.5 dB
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .motion import is_scene_cut, small_gray, to_gray, warp
+from .background import ahead
+from .motion import PairFlows, small_gray, to_gray, warp
 
 STRENGTH = 1.0
 """Default strength: remove the grain at the level measured on the frame (2 treats it as twice as
@@ -63,6 +65,8 @@ HISTORY = 1000
 """Frames whose measured grain ``Degraining.grain`` keeps (the memory stays bounded on long films)."""
 SAMPLE_STEP = 4
 """Every fourth pixel, each way, measures the grain and the fade: ample for a median, 16x cheaper."""
+FLOWS_AHEAD = 2
+"""Frames whose flow the background thread may compute ahead of the frames being averaged."""
 
 
 @dataclass
@@ -89,11 +93,13 @@ class Degraining:
     ``for index, frame in Degraining(strength=1.5).run(enumerate(frames)): ...``
     """
 
-    def __init__(self, strength: float = STRENGTH, radius: int = RADIUS) -> None:
+    def __init__(self, strength: float = STRENGTH, radius: int = RADIUS, flows: PairFlows | None = None) -> None:
         if strength < 0 or radius < 0:
             raise ValueError(f"strength and radius must be 0 or more, got {strength} and {radius}.")
         self.strength, self.radius = strength, radius
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._flows = flows or PairFlows()
+        """The flow between consecutive frames: shared with the steps before this one in a chain
+        (``helpers.restoration``), by default its own."""
         self._identity: np.ndarray | None = None
         self.grain: deque[float] = deque(maxlen=HISTORY)
         """The grain measured on each frame with a neighbour (standard deviation, gray levels), the last ``HISTORY``."""
@@ -105,15 +111,7 @@ class Degraining:
             yield from frames
             return
         window: list[_Seen] = []
-        for index, frame in frames:
-            gray = to_gray(frame)
-            seen = _Seen(index, frame, gray, small_gray(gray, FLOW_SIDE))
-            if window:
-                previous = window[-1]
-                seen.cut = is_scene_cut(previous.small, seen.small)
-                if not seen.cut:
-                    seen.back = self._dis.calc(seen.small, previous.small, None)
-                    previous.forward = self._dis.calc(previous.small, seen.small, None)
+        for seen in ahead(self._seen(frames), FLOWS_AHEAD):
             window.append(seen)
             if len(window) > self.radius:
                 centre = len(window) - 1 - self.radius
@@ -121,6 +119,21 @@ class Degraining:
                 del window[:max(0, centre + 1 - self.radius)]  # keep ``radius`` frames before the next centre
         for centre in range(max(0, len(window) - self.radius), len(window)):
             yield window[centre].index, self._clean(window, centre)
+
+    def _seen(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[_Seen]:
+        """Each frame with its flow back to the frame before, and that one's forward to it, computed in a
+        background thread while the frames before are averaged (OpenCV lets go of Python's lock)."""
+        previous = None
+        for index, frame in frames:
+            gray = to_gray(frame)
+            seen = _Seen(index, frame, gray, small_gray(gray, FLOW_SIDE))
+            if previous is not None:
+                flows = self._flows.between(index, previous.small, seen.small)
+                seen.cut = flows is None
+                if flows is not None:  # set before ``seen`` is handed over, so before ``previous`` is averaged
+                    seen.back, previous.forward = flows
+            yield seen
+            previous = seen
 
     def _clean(self, window: list[_Seen], centre: int) -> np.ndarray:
         """The frame ``window[centre]`` averaged with its moved neighbours, weighted by their agreement."""

@@ -9,6 +9,7 @@ colours along it. This module is that shared ground, computed on the GRAY input 
 * ``OpticalFlow``: OpenCV's DIS flow in both directions, each with its forward-backward trust mask;
 * ``warp``: move an image (a colour channel, another flow, a mask) along the flow;
 * ``is_scene_cut``: where there is no motion to follow, because a new shot starts.
+* ``PairFlows``: the flow between consecutive frames computed once for several steps (restoration).
 
 Introduced in notebook 03_video (section 8, flicker); written out by hand in notebook 04_faster_video
 (section 1).
@@ -16,6 +17,7 @@ Introduced in notebook 03_video (section 8, flicker); written out by hand in not
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import cv2
@@ -192,3 +194,49 @@ def is_scene_cut(prev_gray: np.ndarray, gray: np.ndarray) -> bool:
         return bool(np.abs(a.mean() - b.mean()) > FLAT_CUT_DIFFERENCE)
     a, b = a - a.mean(), b - b.mean()
     return bool((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()) < CUT_CORRELATION)
+
+
+KEPT_PAIRS = 64
+"""Most pairs ``PairFlows`` keeps for the steps still to ask (300 kB each at 240 x 160): far more than the
+frames between the first and the last step of a chain (``helpers.restoration``: about 20)."""
+
+
+class PairFlows:
+    """DIS flow both ways between consecutive frames of one stream, by the later frame's index: computed once
+    for the steps of a chain that each follow the motion (``helpers.restoration``: dust, then grain).
+
+    The first step to ask for a pair computes it, on the frames it sees; the later steps get that result,
+    so they follow the motion of the frames as the first step saw them. Each step must ask for every pair of
+    the stream, in order: a pair is dropped once ``users`` steps have had it. Safe to share between threads.
+
+    Example: ``flows = PairFlows(users=2)``, then ``Dusting(flows)`` and ``Degraining(flows=flows)``.
+    """
+
+    def __init__(self, users: int = 1) -> None:
+        self.users = users
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._computing = threading.Lock()  # one DIS object: one computation at a time
+        self._kept: dict[int, list] = {}  # index: [(back, forward) or None at a cut, steps that had it]
+        self._keeping = threading.Lock()
+
+    def between(self, index: int, prev: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(back, forward)``, each ``(h, w, 2)`` float32 displacements: frame ``index`` (``gray``) into the frame
+        before (``prev``), and that frame forward into this one, as ``OpticalFlow`` computes them; None at a
+        scene cut (``is_scene_cut``). ``prev`` and ``gray``: ``(h, w)`` uint8, the frames as the flow sees them."""
+        with self._keeping:
+            entry = self._kept.get(index)
+        if entry is None:
+            with self._computing:
+                cut = is_scene_cut(prev, gray)
+                flows = None if cut else (self._dis.calc(gray, prev, None), self._dis.calc(prev, gray, None))
+            entry = [flows, 0]
+            if self.users > 1:
+                with self._keeping:
+                    self._kept[index] = entry
+                    while len(self._kept) > KEPT_PAIRS:  # a step that stopped asking: memory stays bounded
+                        del self._kept[min(self._kept)]
+        with self._keeping:
+            entry[1] += 1
+            if entry[1] >= self.users:
+                self._kept.pop(index, None)
+        return entry[0]

@@ -10,17 +10,22 @@ Steps so far, in this order: ``deflicker`` (``helpers.deflicker``: luminance fli
 ``dust`` (``helpers.dust``: specks of dust and dirt in one frame), then ``scratches``
 (``helpers.scratches``: thin vertical lines that stay put for many frames), then ``grain``
 (``helpers.grain``: film grain, averaged away along the motion; last, so the specks and lines are
-gone before frames are averaged). To be taught in notebook 05_restoration.
+gone before frames are averaged). Each step runs in a thread of its own, and grain follows the flow
+dust computed (``restored_images``). To be taught in notebook 05_restoration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
+
+from .background import ahead
 from .deflicker import RADIUS, Deflicker
 from .dust import Dusting
 from .grain import RADIUS as GRAIN_RADIUS
 from .grain import Degraining
+from .motion import PairFlows
 from .scratches import RADIUS as SCRATCH_RADIUS
 from .scratches import Descratching
 from .video_io import Frame
@@ -45,17 +50,6 @@ def check_steps(steps: Sequence[str]) -> tuple[str, ...]:
 def restored(frames: Iterable[Frame], steps: Sequence[str]) -> Iterator[Frame]:
     """The decoded ``frames`` (consecutive, in order) with the restoration ``steps`` applied to their
     images; each comes out once the ``RESTORE_CONTEXT`` frames after it are in (or the video ended)."""
-    for step in check_steps(steps):
-        frames = _through(STEPS[step](), frames)
-    yield from frames
-
-
-STEPS = {"deflicker": Deflicker, "dust": Dusting, "scratches": Descratching, "grain": Degraining}
-"""Each step's class: made afresh for each stream, its ``run`` takes and gives ``(index, image)``."""
-
-
-def _through(step, frames: Iterable[Frame]) -> Iterator[Frame]:
-    """``frames`` through one step's ``run``, which sees only images: the rest of each Frame is kept."""
     waiting: dict[int, Frame] = {}
 
     def images() -> Iterator[tuple[int, object]]:
@@ -63,5 +57,32 @@ def _through(step, frames: Iterable[Frame]) -> Iterator[Frame]:
             waiting[frame.index] = frame
             yield frame.index, frame.image
 
-    for index, image in step.run(images()):
-        yield waiting.pop(index)._replace(image=image)
+    for index, image in restored_images(images(), steps):
+        yield waiting.pop(index)._replace(image=image)  # the rest of each Frame kept
+
+
+def restored_images(images: Iterable[tuple[int, np.ndarray]], steps: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
+    """``(index, image)`` in, ``(index, restored image)`` out, in order, through the ``steps``.
+
+    Each step runs in a thread of its own (``helpers.background.ahead``), the next frames going through
+    one step while the frames before them go through the next: OpenCV lets go of Python's lock, so the
+    cores work at once, and each step still sees its frames in order (the same result as one after the
+    other). Dust and grain follow the same motion: the flow dust computes is handed on to grain
+    (``PairFlows``) rather than computed again on the frames a few steps cleaner.
+
+    Example: ``for index, image in restored_images(enumerate(frames), RESTORE_STEPS): ...``
+    """
+    steps = check_steps(steps)
+    flows = PairFlows(users=2) if "dust" in steps and "grain" in steps else None
+    for step in steps:
+        made = STEPS[step](flows=flows) if step in FOLLOW_FLOW else STEPS[step]()
+        images = ahead(made.run(images), STEP_AHEAD)
+    yield from images
+
+
+STEPS = {"deflicker": Deflicker, "dust": Dusting, "scratches": Descratching, "grain": Degraining}
+"""Each step's class: made afresh for each stream, its ``run`` takes and gives ``(index, image)``."""
+FOLLOW_FLOW = ("dust", "grain")
+"""The steps that take a ``PairFlows`` (``flows=``) to share."""
+STEP_AHEAD = 2
+"""Frames each step may have ready ahead of the next step."""

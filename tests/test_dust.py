@@ -8,6 +8,7 @@ import numpy as np
 
 from helpers.defects import add_dust
 from helpers.dust import Dusting, speck_mask
+from helpers.motion import PairFlows
 from tests.test_deflicker import psnr, scene
 
 
@@ -62,3 +63,28 @@ def test_a_speck_needs_both_neighbours_to_agree_and_differ_from_it():
     big = flat.copy()
     big[5:35, 5:35] = 0
     assert not speck_mask(big, flat, flat).any()  # too large to be a speck
+
+
+def test_speck_mask_is_the_plain_definition():
+    """The fast mask (saturating uint8 differences, areas counted at the found pixels) against the
+    definition written out with signed differences and OpenCV's blob statistics, on random frames."""
+    rng = np.random.default_rng(5)
+    gray, before, after = (rng.integers(0, 256, (60, 80), dtype=np.uint8) for _ in range(3))
+    before[20:50, 20:60] = after[20:50, 20:60] = 200  # agreeing neighbours: one blob too large to be dust
+    gray[20:50, 20:60] = 0
+    g, b, a = (x.astype(np.int16) for x in (gray, before, after))
+    spikes = ((((b - g > 30) & (a - g > 30)) | ((g - b > 30) & (g - a > 30))) & (np.abs(b - a) < 15)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(spikes, connectivity=8)
+    small = np.r_[False, stats[1:, cv2.CC_STAT_AREA] <= 80]
+    expected = cv2.dilate(small[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert np.array_equal(speck_mask(gray, before, after), expected)
+    assert expected.any() and not expected[30:40, 30:50].any()  # specks found, the large blob not
+
+
+def test_a_shared_flow_is_computed_once_then_forgotten():
+    a, b = scene(25, n=2)
+    flows = PairFlows(users=2)
+    first = flows.between(1, a, b)
+    assert flows.between(1, np.ascontiguousarray(a[::-1]), b) is first  # the second user gets the first's
+    assert flows.between(1, a, b) is not first  # both had it: a third ask computes it again
+    assert flows.between(2, a, scene(26, n=1, brightness=0.5)[0][::-1].copy()) is None  # a cut: no flow
