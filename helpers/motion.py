@@ -29,9 +29,11 @@ smooth ab (predicted at 56 x 56), and 4x cheaper than 640."""
 CUT_THUMB_SIDE, CUT_CORRELATION = 12, 0.4
 FLAT_STD, FLAT_CUT_DIFFERENCE = 4.0, 40.0
 """Thresholds of ``is_scene_cut``, explained in its Notes."""
-MIN_FLOW_SIDE = 12
-"""DIS refuses frames smaller than about this on a side: a tinier video (an icon-sized clip) is
-padded with its edge pixels for the flow, and the flow cropped back to its size."""
+MIN_FLOW_SIDE = 32
+"""Smallest side DIS is given: OpenCV 5.1's DIS refuses frames under 12 pixels, and crashes the
+whole process (a segmentation fault) on wide frames under 32 pixels high (measured: 24 x 100,
+24 x 400; 32 x 8000 is fine). A smaller frame (an icon-sized clip, a banner shrunk to the working
+size) is padded with its edge pixels for the flow, and the flow cropped back to its size."""
 
 
 class Motion(NamedTuple):
@@ -214,7 +216,7 @@ class PairFlows:
 
     def __init__(self, users: int = 1) -> None:
         self.users = users
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._flow = OpticalFlow()
         self._computing = threading.Lock()  # one DIS object: one computation at a time
         self._kept: dict[int, list] = {}  # index: [(back, forward) or None at a cut, steps that had it]
         self._keeping = threading.Lock()
@@ -228,7 +230,7 @@ class PairFlows:
         if entry is None:
             with self._computing:
                 cut = is_scene_cut(prev, gray)
-                flows = None if cut else (self._dis.calc(gray, prev, None), self._dis.calc(prev, gray, None))
+                flows = None if cut else (self._flow.calc(gray, prev), self._flow.calc(prev, gray))
             entry = [flows, 0]
             if self.users > 1:
                 with self._keeping:
