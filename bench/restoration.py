@@ -109,7 +109,7 @@ def ffmpeg_filter(frames: list[np.ndarray], chain: str, fps: float) -> tuple[lis
     seconds = time.perf_counter() - started
     out = list(np.frombuffer(run.stdout, np.uint8).reshape(-1, h, w))
     missing = len(frames) - len(out)
-    if missing:
+    if missing > 0:  # (a filter that makes frames, minterpolate, gives more: those are kept as they are)
         out = frames[:missing // 2] + out + frames[len(frames) - (missing - missing // 2):]
     return out, seconds
 
