@@ -54,7 +54,7 @@ def test_04_has_the_skeleton_of_a_lesson():
                  "https://en.wikipedia.org/wiki/Bfloat16_floating-point_format", "Sundaram"):
         assert link in references
     navigation = markdown[-1][markdown[-1].index("## Next"):]
-    assert "Previous: [03_video.ipynb](03_video.ipynb)" in navigation and "last notebook" in navigation
+    assert "Previous: [03_video.ipynb](03_video.ipynb)" in navigation and "](05_restoration.ipynb)" in navigation
     assert "](01_lab_colour_space.ipynb)" in navigation
 
 
