@@ -22,14 +22,13 @@ Reference: the "spike detection index" of A. Kokaram, "Motion Picture Restoratio
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import PairFlows, small_gray, to_gray
+from .motion import FlowFrame, PairFlows, flow_frames
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -40,10 +39,6 @@ MAX_SPECK_SHARE = 0.002
 things that moved, not dust."""
 MAX_SPECK_PIXELS = 80
 """... but at least this many pixels (a blob of about 10 pixels across), however small the frame."""
-FLOW_SIDE = 240
-"""Longest side (pixels) at which the flow to the neighbours is computed: on the sample clip with
-dust added, 240 finds the specks as well as ``motion.WORK_SIDE`` (320) does, within 1.2 dB, in
-about 60% of the time (DIS costs what its pixels do)."""
 FLOWS_AHEAD = 2
 """Frames whose flow the background thread may compute ahead of the frame being cleaned."""
 
@@ -103,34 +98,19 @@ class Dusting:
     def run(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
         """``(index, frame)`` in, ``(index, frame without dust)`` out, in order, one frame behind;
         frames uint8, gray or BGR (a gray frame in BGR stays gray)."""
-        previous = waiting = None  # the frame before, and the frame to clean next: _Seen each
-        for seen in ahead(self._seen(frames), FLOWS_AHEAD):
+        previous = waiting = None  # the frame before, and the frame to clean next
+        for seen in ahead(flow_frames(frames, self._flows), FLOWS_AHEAD):
             if waiting is not None:
                 yield waiting.index, self._clean(previous, waiting, seen)
             previous, waiting = waiting, seen
         if waiting is not None:
             yield waiting.index, waiting.frame  # the last frame: nothing after it
 
-    def _seen(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[_Seen]:
-        """Each frame with its flow to the frame before (and that one's to it), in the background thread:
-        one flow computation per pair of frames, both ways."""
-        last = None
-        for index, frame in frames:
-            gray = to_gray(frame)
-            seen = _Seen(index, frame, gray, small_gray(gray, FLOW_SIDE))
-            if last is not None:
-                flows = self._flows.between(index, last.small, seen.small)
-                seen.cut = flows is None
-                if flows is not None:  # set before ``seen`` is handed over, so before ``last`` is cleaned
-                    seen.before_flow, last.after_flow = flows
-            yield seen
-            last = seen
-
-    def _clean(self, before: _Seen | None, here: _Seen, after: _Seen) -> np.ndarray:
+    def _clean(self, before: FlowFrame | None, here: FlowFrame, after: FlowFrame) -> np.ndarray:
         """``here``'s frame without its specks; as it is at the first frame and at a scene cut."""
         if before is None or here.cut or after.cut:
             return here.frame
-        moved = [_moved(other.gray, flow) for other, flow in ((before, here.before_flow), (after, here.after_flow))]
+        moved = [_moved(other.gray, flow) for other, flow in ((before, here.back), (after, here.forward))]
         found = cv2.findNonZero(speck_mask(here.gray, *moved).view(np.uint8))
         if found is None:
             return here.frame
@@ -140,21 +120,6 @@ class Dusting:
         out = here.frame.copy()
         out[ys, xs] = fill[:, np.newaxis] if out.ndim == 3 else fill
         return out
-
-
-@dataclass
-class _Seen:
-    """A frame as ``Dusting`` keeps it: the frame, its gray and its small gray, and its motion to its neighbours."""
-
-    index: int
-    frame: np.ndarray
-    gray: np.ndarray
-    small: np.ndarray
-    cut: bool = False
-    """A scene cut between the frame before and this one."""
-    before_flow: np.ndarray | None = None
-    after_flow: np.ndarray | None = None
-    """``(h, w, 2)`` float32 at the flow's size: each pixel's displacement into the frame before, and after."""
 
 
 def _moved(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:

@@ -32,13 +32,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import PairFlows, small_gray, to_gray, warp
+from .motion import FlowFrame, PairFlows, flow_frames, warp
 
 STRENGTH = 1.0
 """Default strength: remove the grain at the level measured on the frame (2 treats it as twice as
@@ -46,9 +45,6 @@ grainy: smoother, more risk of smearing fine detail; 0.5 is gentler; 0 changes n
 RADIUS = 2
 """Frames each side averaged (five in all): 1 dB more than three frames on the sample clip, for 15 %
 more time (the flow is computed once per pair of frames; the second step is followed along it)."""
-FLOW_SIDE = 240
-"""Longest side (pixels) at which the flow runs: the weights catch where a coarse flow misses, so
-320 gained 0.1 dB on the sample clip for 30 % more time, and 160 lost 0.1 dB."""
 PATCH = 5
 """Side (pixels) of the square over which a moved neighbour's disagreement is measured: one grain
 clump is 2-3 pixels, a patch of 3 judged by too few of them (1 dB less)."""
@@ -67,22 +63,6 @@ SAMPLE_STEP = 4
 """Every fourth pixel, each way, measures the grain and the fade: ample for a median, 16x cheaper."""
 FLOWS_AHEAD = 2
 """Frames whose flow the background thread may compute ahead of the frames being averaged."""
-
-
-@dataclass
-class _Seen:
-    """A frame as ``Degraining`` keeps it: the frame, its gray and small gray, and its flow to its neighbours."""
-
-    index: int
-    frame: np.ndarray
-    gray: np.ndarray
-    small: np.ndarray
-    cut: bool = False
-    """A scene cut between the frame before and this one."""
-    back: np.ndarray | None = None
-    """``(h, w, 2)`` float32 at the flow's size: each pixel's displacement into the frame before."""
-    forward: np.ndarray | None = None
-    """... into the frame after."""
 
 
 class Degraining:
@@ -110,8 +90,8 @@ class Degraining:
         if self.strength == 0 or self.radius == 0:
             yield from frames
             return
-        window: list[_Seen] = []
-        for seen in ahead(self._seen(frames), FLOWS_AHEAD):
+        window: list[FlowFrame] = []
+        for seen in ahead(flow_frames(frames, self._flows), FLOWS_AHEAD):
             window.append(seen)
             if len(window) > self.radius:
                 centre = len(window) - 1 - self.radius
@@ -120,22 +100,7 @@ class Degraining:
         for centre in range(max(0, len(window) - self.radius), len(window)):
             yield window[centre].index, self._clean(window, centre)
 
-    def _seen(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[_Seen]:
-        """Each frame with its flow back to the frame before, and that one's forward to it, computed in a
-        background thread while the frames before are averaged (OpenCV lets go of Python's lock)."""
-        previous = None
-        for index, frame in frames:
-            gray = to_gray(frame)
-            seen = _Seen(index, frame, gray, small_gray(gray, FLOW_SIDE))
-            if previous is not None:
-                flows = self._flows.between(index, previous.small, seen.small)
-                seen.cut = flows is None
-                if flows is not None:  # set before ``seen`` is handed over, so before ``previous`` is averaged
-                    seen.back, previous.forward = flows
-            yield seen
-            previous = seen
-
-    def _clean(self, window: list[_Seen], centre: int) -> np.ndarray:
+    def _clean(self, window: list[FlowFrame], centre: int) -> np.ndarray:
         """The frame ``window[centre]`` averaged with its moved neighbours, weighted by their agreement."""
         here = window[centre]
         neighbours = self._neighbours(window, centre)
@@ -158,7 +123,7 @@ class Degraining:
         out = cv2.bilateralFilter(out, SPATIAL_DIAMETER, SPATIAL * left, SPATIAL_SIGMA)
         return _with_gray(here.frame, here.gray, out)
 
-    def _neighbours(self, window: list[_Seen], centre: int) -> list[tuple[np.ndarray, int]]:
+    def _neighbours(self, window: list[FlowFrame], centre: int) -> list[tuple[np.ndarray, int]]:
         """The gray frames around ``window[centre]``, at most ``radius`` each side and never across a cut,
         moved onto it (uint8, full size), each with its distance in frames."""
         here = window[centre]
