@@ -92,8 +92,9 @@ MAX_LINE_WIDTH = 4.0
 
 INPAINT_RADIUS = 3
 """Pixels around a hole that ``cv2.inpaint`` fills it from: holes here are at most a few pixels wide."""
-INPAINT_METHOD = cv2.INPAINT_TELEA
-"""Telea's fast marching: on these thin holes Navier-Stokes scores the same PSNR within 0.1 dB
+INPAINT_METHOD = "INPAINT_TELEA"
+"""OpenCV's name of the method (looked up when used: importing this module needs no working OpenCV).
+Telea's fast marching: on these thin holes Navier-Stokes scores the same PSNR within 0.1 dB
 (bench/photo_restore.py), and Telea's method is the shorter to explain: each hole pixel is a
 weighted mean of the known pixels near it, filled from the hole's edge inwards."""
 
@@ -337,11 +338,11 @@ def fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
     Example: ``fill(gray, speck_mask(gray))``
     """
-    holes = mask.astype(np.uint8)
+    holes, method = mask.astype(np.uint8), getattr(cv2, INPAINT_METHOD)
     if image.ndim == 2 or image.dtype == np.uint8:
-        return cv2.inpaint(image, holes, INPAINT_RADIUS, INPAINT_METHOD)
+        return cv2.inpaint(image, holes, INPAINT_RADIUS, method)
     # OpenCV inpaints 16-bit pictures one channel at a time
-    return cv2.merge([cv2.inpaint(channel, holes, INPAINT_RADIUS, INPAINT_METHOD) for channel in cv2.split(image)])
+    return cv2.merge([cv2.inpaint(channel, holes, INPAINT_RADIUS, method) for channel in cv2.split(image)])
 
 
 def grain_sigma(gray8: np.ndarray) -> float:
