@@ -575,13 +575,16 @@ def _photo(args: argparse.Namespace) -> int:
                     count, loop, dpi, results, masks = made
                     try:
                         write_pictures(dest, results, loop=loop, dpi=dpi)
-                        mask = mask_path(dest)
+                        mask, filled = mask_path(dest), ""
                         if masks and mask.resolve() not in taken and (not mask.exists() or is_restore_mask(mask)):
                             write_mask(mask, masks)  # never over an input or your own file
+                            share = max(float(m.mean()) for m in masks)  # of a picture; a file may hold several
+                            filled = (f"; restored: {'up to ' if len(masks) > 1 else ''}{share:.2%} of it filled, "
+                                      f"white in {mask.name}")
                     except (OSError, ValueError) as exc:
                         message = str(exc)
                     else:
-                        print(f"{src} -> {dest}{_photo_notes(count, results, dest)}")
+                        print(f"{src} -> {dest}{_photo_notes(count, results, dest)}{filled}")
                         done += 1
                         continue
                 errors.append(message)

@@ -4,6 +4,8 @@ the photos as they are, the tripod of cameraman.jpg included, are left nearly al
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -139,13 +141,16 @@ def test_the_cli_writes_the_restored_result_and_its_mask(tiny_model, monkeypatch
     cv2.imwrite(str(source), defected)
     plain, restored = tmp_path / "plain", tmp_path / "restored"
     assert main(["photo", str(source), "--out", str(plain)]) == 0
+    capsys.readouterr()
     assert main(["photo", str(source), "--out", str(restored), "--restore", "dust"]) == 0
+    said = re.search(r"restored: ([\d.]+)% of it filled, white in old_color_restore-mask.png", capsys.readouterr().out)
     assert sorted(p.name for p in plain.iterdir()) == ["old_color.png"]
     assert sorted(p.name for p in restored.iterdir()) == ["old_color.png", "old_color_restore-mask.png"]
     result = read_image(restored / "old_color.png")
     assert result.shape == (*clean.shape, 3) and not np.array_equal(result, read_image(plain / "old_color.png"))
     mask = cv2.imread(str(mask_path(restored / "old_color.png")), cv2.IMREAD_GRAYSCALE) > 0
     recall, precision = recall_precision(mask, truth, clean, defected)  # the specks' mask, as speck_mask finds it
+    assert said and abs(float(said.group(1)) - 100 * mask.mean()) < 0.01  # what the mask shows, in numbers
     assert recall > 0.25 and precision > 0.8, (recall, precision)
     assert is_restore_mask(restored / "old_color_restore-mask.png") and not is_restore_mask(source)
     capsys.readouterr()
