@@ -152,12 +152,6 @@ class OpticalFlow:
         maps = identity + back
         return Motion(maps, consistent(back, warp(forward, maps), maps))
 
-    def maps_both_ways(self, prev: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``both_ways``' maps without the trust masks (a third of its time): for a caller that judges the
-        moved pictures itself, as ``helpers.dust`` does."""
-        back, forward, identity = self._flows(prev, gray)
-        return identity + back, identity + forward
-
     def both_ways(self, prev: np.ndarray, gray: np.ndarray) -> tuple[Motion, Motion]:
         """``back`` (``gray`` into ``prev``), and the motion of ``prev`` forward into ``gray``."""
         back, forward, identity = self._flows(prev, gray)
