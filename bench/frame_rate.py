@@ -35,6 +35,7 @@ from bench.restoration import REPEATS, ffmpeg_filter
 from helpers.frame_rate import Resampler
 from helpers.motion import is_scene_cut
 from helpers.paths import INPUT_VIDEO
+from helpers.quality import ssim
 from helpers.video_io import probe_video, read_frames
 
 CLIP = INPUT_VIDEO / "sample_clip.mp4"
@@ -43,21 +44,6 @@ MINTERPOLATE = {
     "minterpolate (aobmc, vsbmc)": "minterpolate=fps={fps}:mi_mode=mci:mc_mode=aobmc:vsbmc=1",
     "minterpolate (me_mode=bidir)": "minterpolate=fps={fps}:mi_mode=mci:me_mode=bidir",
 }
-SSIM_BLUR, SSIM_SIGMA = (11, 11), 1.5
-"""Gaussian window of SSIM, as in Wang et al. 2004."""
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean structural similarity of two gray uint8 frames (Z. Wang et al., IEEE TIP 13(4), 2004), 0..1."""
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    a, b = a.astype(np.float32), b.astype(np.float32)
-    blur = lambda x: cv2.GaussianBlur(x, SSIM_BLUR, SSIM_SIGMA)  # noqa: E731
-    mu_a, mu_b = blur(a), blur(b)
-    var_a, var_b, cov = blur(a * a) - mu_a ** 2, blur(b * b) - mu_b ** 2, blur(a * b) - mu_a * mu_b
-    return float((((2 * mu_a * mu_b + c1) * (2 * cov + c2)) /
-                  ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))).mean())
-
-
 def ours(half: list[np.ndarray], fps: float) -> tuple[list[np.ndarray], float, float]:
     """The half-rate frames (at ``fps / 2``) doubled by ``Resampler``; (the frames, seconds, CPU seconds)."""
     started, cpu = time.perf_counter(), time.process_time()
