@@ -393,7 +393,7 @@ def _video(args: argparse.Namespace) -> int:
             report = colorize_video(info, net, out=coloured, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, keep_frames=args.keep_frames,
-                                    restore=RESTORE_STEPS if args.restore == [] else args.restore or (),
+                                    restore=_restore_steps(args, RESTORE_STEPS),
                                     mode=args.mode, keyframe_interval=args.keyframe_interval,
                                     deinterlace=args.deinterlace, client=dask(), variant=args.variant)
             print(report)
@@ -530,7 +530,7 @@ def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespac
         return
     for n, (src, keep_all) in enumerate(jobs):
         try:
-            source, results, masks = _colorize_file(src, keep_all, net, args.size, _photo_steps(args))
+            source, results, masks = _colorize_file(src, keep_all, net, args.size, _restore_steps(args, PHOTO_STEPS))
         except MemoryError:
             yield n, None, "not enough memory to colourise this picture: shrink it, or close other programs"
         except (OSError, ValueError) as exc:
@@ -539,9 +539,10 @@ def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespac
             yield n, (source.count, source.loop, source.dpi, results, masks), None
 
 
-def _photo_steps(args: argparse.Namespace) -> tuple[str, ...]:
-    """The restoration steps ``photo --restore`` asks for: all for ``--restore`` alone, none without it."""
-    return PHOTO_STEPS if args.restore == [] else tuple(args.restore or ())
+def _restore_steps(args: argparse.Namespace, every: tuple[str, ...]) -> tuple[str, ...]:
+    """The restoration steps ``--restore`` asks for (photo or video): ``every`` one for ``--restore`` alone,
+    none without it."""
+    return every if args.restore == [] else tuple(args.restore or ())
 
 
 def _photo(args: argparse.Namespace) -> int:
