@@ -663,8 +663,31 @@ def _opencv_works() -> bool:
     return True
 
 
+def _files_before_restore(argv: list[str]) -> list[str]:
+    """``argv`` with the file names typed after ``--restore`` moved in front of it.
+
+    ``--restore`` takes any number of step names, so argparse would read ``video --restore clip.mp4``'s
+    file as a step ("invalid choice"). A word there that looks like a file (it exists, or has a dot or a
+    slash: no step name has) goes before ``--restore`` instead; an unknown word without one stays, and
+    argparse names the steps there are.
+
+    Example: ``_files_before_restore(["video", "--restore", "a.mp4"]) == ["video", "a.mp4", "--restore"]``
+    """
+    out: list[str] = []
+    at = None  # where the last ``--restore`` is in ``out``, while its step names follow
+    for word in argv:
+        if word.startswith("-"):
+            at = len(out) if word == "--restore" else None
+        elif at is not None and (set("./" + os.sep) & set(word) or os.path.exists(word)):
+            out.insert(at, word)
+            at += 1
+            continue
+        out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_files_before_restore(sys.argv[1:] if argv is None else argv))
     if not _opencv_works():
         return 2
     return {"app": _app, "fetch": _fetch, "photo": _photo, "video": _video}[args.command](args)

@@ -72,7 +72,7 @@ def test_the_settings_name_the_steps_and_unknown_ones_are_refused(flickering_cli
     assert not (tmp_path / "x").exists()
 
 
-def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path):
+def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path, monkeypatch):
     run = subprocess.run([sys.executable, "-m", "helpers", "video", "x.mp4", "--restore", "sharpen"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "invalid choice: 'sharpen'" in run.stderr and "'dust'" in run.stderr
@@ -80,6 +80,20 @@ def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path):
 
     assert _parser().parse_args(["video", "x.mp4", "--restore"]).restore == []  # all steps
     assert _parser().parse_args(["video", "x.mp4"]).restore is None
+    from helpers.__main__ import _files_before_restore as before
+
+    # a file typed after --restore is a file, not a step: moved in front of it (photo: any number of them)
+    assert before(["video", "--restore", "a.mp4", "--fps", "24"]) == ["video", "a.mp4", "--restore", "--fps", "24"]
+    assert before(["photo", "--restore", "dust", "a.jpg", "b/"]) == ["photo", "a.jpg", "b/", "--restore", "dust"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scans").mkdir()  # a folder named without a dot or slash: it exists, so it is a file name too
+    assert before(["photo", "--restore", "scans"]) == ["photo", "scans", "--restore"]
+    assert before(["video", "--restore", "dusst", "x.mp4"]) == ["video", "x.mp4", "--restore", "dusst"]  # a typo
+    assert before(["video", "x.mp4", "--fps", "24.5"]) == ["video", "x.mp4", "--fps", "24.5"]  # only after --restore
+    typed_first = subprocess.run([sys.executable, "-m", "helpers", "video", "--restore", "dust", "missing.mp4"],
+                                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert typed_first.returncode != 0 and "missing.mp4" in typed_first.stdout + typed_first.stderr
+    assert "invalid choice" not in typed_first.stderr  # read as the video, which then is not there
     assert RESTORE_STEPS == ("deflicker", "dust", "scratches", "grain")
 
 
