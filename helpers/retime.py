@@ -121,7 +121,7 @@ def change_frame_rate(video: str | os.PathLike, out: str | os.PathLike, *, fps: 
     if out.resolve() == source.path.resolve():
         raise VideoError(f"The new video would replace {source.path.name}: choose another name.")
     packets = stream_times(source.path)  # the end of the picture, from the file's packets
-    repeats = _regular_repeats(source.path, source.fps) if drop_repeats else None
+    repeats = _regular_repeats(source.path, source.fps, len(packets.frame_times), progress) if drop_repeats else None
     duplicate = repeats.duplicate if repeats else [False] * len(packets.frame_times)
     rate = shot_at or (repeats.real_fps if repeats else None)  # each distinct frame shown for 1 / rate s
     end = (len(duplicate) - sum(duplicate)) / shot_at if shot_at else packets.video_end
@@ -156,10 +156,12 @@ def change_frame_rate(video: str | os.PathLike, out: str | os.PathLike, *, fps: 
     return Retimed(out, len(times), resampler.made, fps or mean_fps, check, repeats, shot_at, tuple(notes))
 
 
-def _regular_repeats(path: Path, fps: float) -> Duplicates | None:
-    """The repeated frames of ``path`` if they form a regular pattern, else None (a first pass over
-    the video's thumbnails)."""
-    found = find_duplicates(frame_differences(frame.image for frame in read_frames(path, deinterlace="off")), fps)
+def _regular_repeats(path: Path, fps: float, count: int, progress: bool) -> Duplicates | None:
+    """The repeated frames of ``path`` (about ``count`` frames) if they form a regular pattern, else None:
+    a first pass over the video's thumbnails, since the pattern sets every frame's time."""
+    frames = tqdm(read_frames(path, deinterlace="off"), total=count, unit="frame", desc="repeated frames",
+                  disable=not progress)
+    found = find_duplicates(frame_differences(frame.image for frame in frames), fps)
     return found if found.regular else None
 
 
