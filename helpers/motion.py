@@ -216,9 +216,11 @@ class PairFlows:
     Example: ``flows = PairFlows(users=2)``, then ``Dusting(flows)`` and ``Degraining(flows=flows)``.
     """
 
-    def __init__(self, users: int = 1, side: int = PAIR_FLOW_SIDE) -> None:
-        self.users, self.side = users, side
-        """How many steps ask for each pair; the longest side of the frames the flow is computed on."""
+    def __init__(self, users: int = 1, side: int = PAIR_FLOW_SIDE, forward: bool = True) -> None:
+        self.users, self.side, self.forward = users, side, forward
+        """How many steps ask for each pair; the longest side of the frames the flow is computed on; whether
+        the flow forward is computed too (False: ``between`` gives ``(back, None)``, half the time, for a step
+        that needs only the flow back and shares it with no other: ``helpers.dust`` alone)."""
         self._flow = OpticalFlow()
         self._computing = threading.Lock()  # one DIS object: one computation at a time
         self._kept: dict[int, list] = {}  # index: [(back, forward) or None at a cut, steps that had it]
@@ -233,7 +235,8 @@ class PairFlows:
         if entry is None:
             with self._computing:
                 cut = is_scene_cut(prev, gray)
-                flows = None if cut else (self._flow.calc(gray, prev), self._flow.calc(prev, gray))
+                flows = None if cut else (self._flow.calc(gray, prev),
+                                             self._flow.calc(prev, gray) if self.forward else None)
             entry = [flows, 0]
             if self.users > 1:
                 with self._keeping:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from helpers.defects import add_dust
-from helpers.dust import Dusting, speck_mask
+from helpers.dust import Dusting, flow_forward, moved_onto, speck_mask
 from helpers.motion import PairFlows
 from tests.test_deflicker import psnr, scene
 
@@ -88,3 +88,24 @@ def test_a_shared_flow_is_computed_once_then_forgotten():
     assert flows.between(1, np.ascontiguousarray(a[::-1]), b) is first  # the second user gets the first's
     assert flows.between(1, a, b) is not first  # both had it: a third ask computes it again
     assert flows.between(2, a, scene(26, n=1, brightness=0.5)[0][::-1].copy()) is None  # a cut: no flow
+
+
+def test_the_flow_forward_is_the_next_flow_back_inverted():
+    """A zoom about the centre: the frame after is the frame enlarged by 2 % (its pixel x is at
+    c + (x - c) / 1.02 here), so this frame's pixel x is at c + 1.02 (x - c) there."""
+    h, w = 40, 60
+    ys, xs = np.indices((h, w), dtype=np.float32)
+    centre = np.array([(w - 1) / 2, (h - 1) / 2], np.float32)
+    position = np.dstack([xs, ys])
+    back_next = (centre + (position - centre) / 1.02) - position
+    forward = flow_forward(back_next, -back_next)  # the guess: the motion going on, as a start
+    inner = (slice(5, -5), slice(5, -5))  # the edges read the flow outside the frame
+    assert np.abs(forward - ((centre + (position - centre) * 1.02) - position))[inner].max() < 0.01
+
+
+def test_moved_onto_follows_a_flow_at_a_smaller_size():
+    frame = scene(27, n=1)[0]
+    h, w = frame.shape
+    flow = np.full((h // 2, w // 2, 2), (1.5, -1.0), np.float32)  # 3 pixels right, 2 up at full size
+    out = moved_onto(frame, flow)  # out[y, x] = frame[y - 2, x + 3], away from the edges (clamped there)
+    assert np.array_equal(out[4:h - 4, 4:w - 4], frame[2:h - 6, 7:w - 1])
