@@ -286,8 +286,10 @@ def limited_blur(gray: np.ndarray, limit: float) -> np.ndarray:
 
     Example: ``limited_blur(frame, 3)`` smooths what differs by less than 3 gray levels."""
     smooth = cv2.blur(gray, (BLUR_SIDE, BLUR_SIDE))
-    up = cv2.min(cv2.subtract(smooth, gray), limit)  # uint8: saturated at 0 where the blur is darker
-    down = cv2.min(cv2.subtract(gray, smooth), limit)
+    # whole gray levels, cut by a threshold: ``cv2.min`` with a number turns a 1 x 1 frame into 4 x 1
+    limit = float(round(limit))
+    up = cv2.threshold(cv2.subtract(smooth, gray), limit, 0, cv2.THRESH_TRUNC)[1]  # uint8: 0 where the blur is darker
+    down = cv2.threshold(cv2.subtract(gray, smooth), limit, 0, cv2.THRESH_TRUNC)[1]
     return cv2.subtract(cv2.add(gray, up), down)
 
 
