@@ -17,13 +17,15 @@ dust's in a chain) and moves the neighbours (``move``: whole pixels, along 16-bi
 caller's thread weighs and averages them, each weight computed once per 4 x 4 block
 (``agreement``). To be taught in notebook 05_restoration.
 
-Measured on the sample clip with grain of 4, 8 and 16 gray levels (``bench.restoration``, 2 cores
-shared with other work): 41.3 / 36.6 / 31.9 dB, 4.3 to 6.9 dB above the grainy clip and 2.6 to 6.8
-above ``hqdn3d``, at 1.0 to 1.5 times its speed. The filter this one replaced (two frames each side,
-bilinear moves, a weight for every pixel's 5 x 5 patch, a bilateral filter) scored 0.4 to 1.1 dB more,
-at a fifth of ``hqdn3d``'s speed. ``cv2.fastNlMeansDenoisingMulti`` (non-local means over 5 frames, a
-21 x 21 search) scores about 2 dB more (1.7 to 2.6), at about 0.45 s a 480 x 320 frame (250 times
-this filter's time); it also needs the grain's level given, and it averages across scene cuts.
+Measured on the sample clip with grain of 4, 8 and 16 gray levels (``bench.restoration``, 2 cores):
+41.3 / 36.6 / 31.9 dB, 4.3 to 6.9 dB above the grainy clip and 2.6 to 6.8 above ``hqdn3d``, at 0.94
+to 1.04 times its speed while two other jobs kept both cores busy (so with about one core each: this
+filter uses 1.2 times ``hqdn3d``'s processor time, in two threads that a quiet machine runs at once).
+The filter this one replaced (two frames each side, bilinear moves, a weight for every pixel's 5 x 5
+patch, a bilateral filter) scored 0.4 to 1.1 dB more, at 0.22 to 0.25 times ``hqdn3d``'s speed
+alike. ``cv2.fastNlMeansDenoisingMulti`` (non-local means over 5 frames, a 21 x 21 search) scores
+about 2 dB more (1.7 to 2.6), at about 0.45 s a 480 x 320 frame (250 times this filter's time); it
+also needs the grain's level given, and it averages across scene cuts.
 
 References: E. Dubois and S. Sabri, "Noise reduction in image sequences using motion-compensated
 temporal filtering", IEEE Trans. Communications 32(7), 1984; A. Kokaram, "Motion Picture
