@@ -168,14 +168,18 @@ class BackFlows(PairFlows):
 def inverse(flow: np.ndarray) -> np.ndarray:
     """The flow ``(h, w, 2)`` float32 of the other frame back into this one, from ``flow`` (this one into the other):
     ``-flow`` read where the other frame's pixel lands (one fixed-point step of ``f(y) = -flow(y + f(y))``, its
-    error second order in the flow's variation; a second step changed nothing measurable on the sample clip)."""
+    error second order in the flow's variation; a second step changed nothing measurable on the sample clip).
+
+    Example: ``forward = inverse(back)``, with ``back`` the flow of a frame into the one before."""
     return -warp(flow, _identity(flow.shape[:2]) - flow)
 
 
 def moved_neighbours(frames: Iterable[FlowFrame], radius: int) -> Iterator[Moved]:
     """Each frame of ``frames`` (in order) as a ``Moved``, whose neighbours at most ``radius`` frames before it
     are moved onto it when it comes, and those after it as they come (never across a cut): complete once the
-    ``radius`` frames after it have come. The flow is followed one step further for each frame of distance."""
+    ``radius`` frames after it have come. The flow is followed one step further for each frame of distance.
+
+    Example: ``for item in moved_neighbours(flow_frames(enumerate(frames), PairFlows()), 1): ...``"""
     recent: list[Moved] = []  # the last ``radius`` frames of this shot
     for seen in frames:
         here = Moved(seen)
@@ -215,7 +219,9 @@ def difference(moved: np.ndarray, gray: np.ndarray, moved_small: np.ndarray, sma
     """``moved - gray`` (``(H, W)`` float32) of two uint8 frames, ``moved`` first given the mean and spread of
     ``gray``, both measured on the frames as the flow saw them (``moved_small``, ``small``): a fade or flicker
     between the frames taken out (one gain and one offset, as in ``helpers.deflicker``), so that what is left
-    is grain and motion."""
+    is grain and motion.
+
+    Example: ``difference(move(prev.gray, here.back), here.gray, prev.small, here.small)``."""
     (mean_a,), (spread_a,) = cv2.meanStdDev(moved_small)
     (mean_b,), (spread_b,) = cv2.meanStdDev(small)
     gain = float(spread_b[0] / max(spread_a[0], 1e-6))
@@ -226,7 +232,9 @@ def grain_variance(differences: list[np.ndarray]) -> float:
     """The variance of a frame minus its moved neighbours where they are aligned and differ by grain only,
     0 if there are none: from the median absolute deviation (robust to the pixels the flow got wrong,
     and to a fade or flicker that moves all the differences at once), ``MAD_TO_STD`` turning it into a
-    standard deviation. The medians by ``np.partition`` (the upper middle value): 5x faster than ``np.median``."""
+    standard deviation. The medians by ``np.partition`` (the upper middle value): 5x faster than ``np.median``.
+
+    Example: ``grain = np.sqrt(grain_variance([before, after]) / 2)`` (each frame's grain: half the variance)."""
     if not differences:
         return 0.0
     samples = np.concatenate([d[::SAMPLE_STEP, ::SAMPLE_STEP].ravel() for d in differences])
@@ -242,7 +250,10 @@ def agreement(difference: np.ndarray, variance: float) -> np.ndarray:
     falling where it is larger (the flow is wrong there): ``exp(-(patch / variance - 1) / TOLERANCE)``, read
     from ``weight_table``.
 
-    A block's mean, as a patch's, judges by more than one grain clump (2-3 pixels); on blocks, 6x less work."""
+    A block's mean, as a patch's, judges by more than one grain clump (2-3 pixels); on blocks, 6x less work.
+    Each block's weight is then no more than its 8 neighbours' (``cv2.erode``).
+
+    Example: ``agreement(d, grain_variance([d]))`` is about 1 wherever ``d`` is grain only."""
     patch = cv2.multiply(difference, difference)
     for _ in range(BLOCK_HALVINGS):  # by two at a time: OpenCV's fast path (4x faster than by 4 at once)
         h, w = patch.shape
@@ -267,7 +278,9 @@ def average(gray: np.ndarray, differences: list[np.ndarray], weights: list[np.nd
     """``gray`` ``(H, W)`` uint8 averaged with its moved neighbours, weighted: the frame plus a weighted mean of
     the ``differences`` (the moved neighbours themselves are never needed), its own weight 1; the ``weights``
     (``agreement``'s, on blocks) are made shares there and blended up to full size. Also, the mean number
-    of frames averaged (1 to 1 + the neighbours)."""
+    of frames averaged (1 to 1 + the neighbours).
+
+    Example: ``out, frames = average(gray, ds, [agreement(d, variance) for d in ds])``."""
     h, w = gray.shape
     total = sum(weights[1:], weights[0] + 1)
     change = None
