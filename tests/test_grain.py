@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from helpers.defects import add_grain, grain_amplitude
-from helpers.grain import Degraining
+from helpers.grain import RADIUS, BackFlows, Degraining
+from helpers.motion import PairFlows, small_gray
 from tests.test_deflicker import psnr, scene
 
 GRAIN = 10.0
@@ -78,6 +79,21 @@ def test_no_frame_is_blended_across_a_cut():
     together = degrained(grainy)
     apart = degrained(grainy[:8]) + degrained(grainy[8:])  # each shot on its own: nothing else to blend
     assert all(np.array_equal(a, b) for a, b in zip(together, apart))
+
+
+def test_each_frame_depends_only_on_the_frames_within_its_radius():
+    grainy = list(add_grain(scene(40, n=9), GRAIN, seed=8))
+    whole = degrained(grainy)
+    for k in (RADIUS, 4, 8 - RADIUS):  # (what lets a video be restored in segments: helpers.restoration)
+        assert np.array_equal(degrained(grainy[k - RADIUS:k + RADIUS + 1])[RADIUS], whole[k]), k
+
+
+def test_grain_alone_takes_the_flow_forward_as_the_inverse_of_the_flow_back():
+    one, two = (small_gray(frame, 64) for frame in scene(41, n=2))  # a pan of 1 px a frame, at full size
+    _, forward = BackFlows(side=64).between(1, one, two)
+    _, computed = PairFlows(side=64).between(1, one, two)
+    inside = np.s_[8:-8, 8:-8]
+    assert np.abs(forward[inside] - computed[inside]).mean() < 0.1  # the pan is 0.5 px at this size (0.01 off)
 
 
 def test_short_streams_and_gray_in_colour_frames():
