@@ -9,13 +9,11 @@ appears for one frame only, or moves faster than the flow can follow, looks the 
 small blobs count (``MAX_SPECK_SHARE`` of the frame), and the first and last frames, and frames
 at a scene cut, are left alone.
 
-Only the flow back is computed (DIS, ``helpers.motion.PairFlows``: one computation per frame, not two):
-the flow forward is the next frame's flow back, inverted (``flow_forward``). On the sample clip with dust
-4, 16 and 64 (``bench.restoration``) that is as good or better than DIS forward (+0.1 to +1.2 dB: 59.5,
-49.0, 38.0 dB against 58.6, 48.6, 37.9), for half the flow's time (about 0.11 s of the 0.17 s FFmpeg's
-``tmedian`` takes for the clip, measured on a loaded 2-core Xeon). A background thread computes the
-flow of the next frames meanwhile (OpenCV lets go of Python's lock while it works, so the two cores
-work at once).
+The flow comes from ``helpers.motion.PairFlows``: DIS computes each frame's flow back, and the flow
+forward is the next frame's flow back inverted (one DIS a frame, not two; on the sample clip with dust
+4, 16 and 64, ``bench.restoration``, as good or better than a DIS forward: 59.5, 49.0, 38.0 dB against
+58.6, 48.6, 37.9). A background thread computes the flow of the next frames meanwhile (OpenCV lets go
+of Python's lock while it works, so the two cores work at once).
 
 ``Dusting`` does it on a stream of frames (one frame of context each side). To be taught in
 notebook 05_restoration.
@@ -27,13 +25,12 @@ Reference: the "spike detection index" of A. Kokaram, "Motion Picture Restoratio
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import FlowFrame, PairFlows, flow_frames
+from .motion import FlowFrame, PairFlows, flow_frames, pixel_positions
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -44,9 +41,6 @@ MAX_SPECK_SHARE = 0.002
 things that moved, not dust."""
 MAX_SPECK_PIXELS = 80
 """... but at least this many pixels (a blob of about 10 pixels across), however small the frame."""
-INVERSION_STEPS = 2
-"""Steps inverting the next frame's flow back into this frame's flow forward (``flow_forward``): on the sample
-clip 1 step gives 38.0 / 37.5 dB at dust 64 (seeds 1, 2), 2 steps and 4 the same within 0.03 dB."""
 FLOWS_AHEAD = 2
 """Frames whose flow the background thread may compute ahead of the frame being cleaned."""
 
@@ -99,7 +93,7 @@ class Dusting:
     """
 
     def __init__(self, flows: PairFlows | None = None) -> None:
-        self._flows = flows or PairFlows(forward=False)  # the flow back only: forward is its inverse
+        self._flows = flows or PairFlows()
         self.specks = 0
         """Pixels filled so far."""
 
@@ -118,8 +112,7 @@ class Dusting:
         """``here``'s frame without its specks; as it is at the first frame and at a scene cut."""
         if before is None or here.cut or after.cut:
             return here.frame
-        flows = ((before, here.back), (after, flow_forward(after.back, here.back)))
-        moved = [moved_onto(other.gray, flow) for other, flow in flows]
+        moved = [moved_onto(other.gray, flow) for other, flow in ((before, here.back), (after, here.forward))]
         found = cv2.findNonZero(speck_mask(here.gray, *moved).view(np.uint8))
         if found is None:
             return here.frame
@@ -140,31 +133,9 @@ def moved_onto(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:
     Example: ``before_here = moved_onto(before.gray, here.back)``."""
     h, w = other_gray.shape
     sh, sw = flow.shape[:2]
-    at = cv2.add(_identity((sh, sw)), flow)
+    at = cv2.add(pixel_positions((sh, sw)), flow)
     cv2.add(at, (0.5, 0.5, 0, 0), dst=at)
     cv2.multiply(at, (w / sw, h / sh, 1, 1), dst=at)
     cv2.subtract(at, (0.5, 0.5, 0, 0), dst=at)
     full = cv2.resize(at, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.remap(other_gray, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def flow_forward(back_next: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """``(h, w, 2)`` float32: each pixel's displacement into the frame after, from that frame's flow back
-    (``back_next``: its pixels into this frame) inverted, starting from the motion going on (``-back``: the
-    reverse of this frame's flow into the frame before): ``INVERSION_STEPS`` steps of ``f = -back_next(x + f)``.
-
-    Example: ``forward = flow_forward(after.back, here.back)``."""
-    identity = _identity(back.shape[:2])
-    forward = cv2.multiply(back, (-1.0, -1.0, 0, 0))
-    for _ in range(INVERSION_STEPS):
-        there = cv2.remap(back_next, cv2.add(identity, forward), None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
-        forward = cv2.multiply(there, (-1.0, -1.0, 0, 0))
-    return forward
-
-
-@lru_cache(maxsize=4)
-def _identity(shape: tuple[int, int]) -> np.ndarray:
-    """``(h, w, 2)`` float32: each pixel's own (x, y), as ``OpticalFlow.identity`` (shared: not to be changed)."""
-    h, w = shape
-    return np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))

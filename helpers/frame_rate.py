@@ -39,7 +39,6 @@ S. Baker et al., "A Database and Evaluation Methodology for Optical Flow", IJCV 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
@@ -47,7 +46,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .motion import OpticalFlow, is_scene_cut, small_gray, to_gray, warp
+from .motion import OpticalFlow, is_scene_cut, pixel_positions, small_gray, to_gray, warp
 
 FLOW_SIDE = 256
 """Longest side (pixels) at which the flow of a pair is computed (``helpers.motion.small_gray``).
@@ -132,7 +131,7 @@ def between(before: np.ndarray, after: np.ndarray, t: float, motion: PairMotion 
     motion = motion or pair_motion(before, after)
     if motion.cut:
         return before if t < 0.5 or math.isclose(t, 0.5) else after
-    identity = _identity(motion.to_before.shape[:2])
+    identity = pixel_positions(motion.to_before.shape[:2])
     # the two estimates of each move (module docstring, step 2), the nearer frame's flow weighing more
     to_before = cv2.addWeighted(motion.to_after, -(1 - t) * t, motion.to_before, t * t, 0.0)
     to_after = cv2.addWeighted(motion.to_after, (1 - t) * (1 - t), motion.to_before, -t * (1 - t), 0.0)
@@ -156,19 +155,11 @@ def _enlarged(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _full_maps(displacement: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``warp`` maps at ``size`` (width, height) from a ``(h, w, 2)`` displacement at the flow's size."""
     h, w = displacement.shape[:2]
-    identity = _identity((size[1], size[0]))
+    identity = pixel_positions((size[1], size[0]))
     if (w, h) == size:
         return cv2.add(displacement, identity)
     scaled = cv2.multiply(displacement, (size[0] / w, size[1] / h, 0, 0))  # one small pixel is size / (w, h) full ones
     return cv2.add(cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR), identity)
-
-
-@functools.lru_cache(maxsize=4)
-def _identity(shape: tuple[int, int]) -> np.ndarray:
-    """``(H, W, 2)`` float32 maps of no motion (read-only: shared between calls)."""
-    identity = OpticalFlow().identity(shape)
-    identity.flags.writeable = False
-    return identity
 
 
 # --------------------------------------------------------------------------- a new frame rate

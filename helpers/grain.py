@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import FlowFrame, OpticalFlow, PairFlows, flow_frames, is_scene_cut, warp
+from .motion import FlowFrame, PairFlows, flow_frames, pixel_positions, warp
 
 STRENGTH = 1.0
 """Default strength: remove the grain at the level measured on the frame (2 treats it as twice as
@@ -55,7 +55,7 @@ RADIUS = 1
 """Frames each side averaged (three in all): 2 (five) removes 0.5 / 1.0 / 1.3 dB more grain (at 4 / 8 / 16) for
 1.6 times the time, which would put this step behind ``hqdn3d``'s speed."""
 FLOW_SIDE = 120
-"""Longest side (pixels) of the flow this step computes when it has none handed on (``BackFlows``; in a chain
+"""Longest side (pixels) of the flow this step computes when it has none handed on (``PairFlows``; in a chain
 it follows ``helpers.dust``'s, at ``motion.PAIR_FLOW_SIDE``): at 240, 0.06 dB more for 1.5 times the time;
 the weights catch where a coarse flow misses."""
 BLOCK_HALVINGS = 2
@@ -113,7 +113,7 @@ class Degraining:
         if strength < 0 or radius < 0:
             raise ValueError(f"strength and radius must be 0 or more, got {strength} and {radius}.")
         self.strength, self.radius = strength, radius
-        self._flows = flows or BackFlows()
+        self._flows = flows or PairFlows(side=FLOW_SIDE)
         """The flow between consecutive frames: shared with the steps before this one in a chain
         (``helpers.restoration``), by default its own."""
         self.grain: deque[float] = deque(maxlen=HISTORY)
@@ -148,32 +148,6 @@ class Degraining:
         return here.index, _with_gray(here.frame, here.gray, out)
 
 
-class BackFlows(PairFlows):
-    """``PairFlows`` for grain alone (no step before it to hand on its flow): the flow back computed at
-    ``FLOW_SIDE``, the flow forward taken as its inverse (``inverse``): one DIS computation a pair instead of two.
-    On the sample clip, 0.04 dB less than computing both (``agreement`` catches where the inverse is wrong)."""
-
-    def __init__(self, side: int = FLOW_SIDE) -> None:
-        super().__init__(users=1, side=side)
-        self._back = OpticalFlow()
-
-    def between(self, index: int, prev: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """As ``PairFlows.between``: ``(back, forward)``, None at a scene cut."""
-        if is_scene_cut(prev, gray):
-            return None
-        back = self._back.calc(gray, prev)
-        return back, inverse(back)
-
-
-def inverse(flow: np.ndarray) -> np.ndarray:
-    """The flow ``(h, w, 2)`` float32 of the other frame back into this one, from ``flow`` (this one into the other):
-    ``-flow`` read where the other frame's pixel lands (one fixed-point step of ``f(y) = -flow(y + f(y))``, its
-    error second order in the flow's variation; a second step changed nothing measurable on the sample clip).
-
-    Example: ``forward = inverse(back)``, with ``back`` the flow of a frame into the one before."""
-    return -warp(flow, _identity(flow.shape[:2]) - flow)
-
-
 def moved_neighbours(frames: Iterable[FlowFrame], radius: int) -> Iterator[Moved]:
     """Each frame of ``frames`` (in order) as a ``Moved``, whose neighbours at most ``radius`` frames before it
     are moved onto it when it comes, and those after it as they come (never across a cut): complete once the
@@ -185,7 +159,7 @@ def moved_neighbours(frames: Iterable[FlowFrame], radius: int) -> Iterator[Moved
         here = Moved(seen)
         if seen.back is None:  # a cut, or the first frame
             recent = []
-        identity = _identity(seen.small.shape)
+        identity = pixel_positions(seen.small.shape)
         shift, step = None, seen
         for distance, earlier in enumerate(reversed(recent), 1):
             shift = step.back if shift is None else shift + warp(step.back, identity + shift)
@@ -307,13 +281,6 @@ def limited_blur(gray: np.ndarray, limit: float) -> np.ndarray:
     up = cv2.threshold(cv2.subtract(smooth, gray), limit, 0, cv2.THRESH_TRUNC)[1]  # uint8: 0 where the blur is darker
     down = cv2.threshold(cv2.subtract(gray, smooth), limit, 0, cv2.THRESH_TRUNC)[1]
     return cv2.subtract(cv2.add(gray, up), down)
-
-
-@lru_cache(maxsize=4)
-def _identity(shape: tuple[int, int]) -> np.ndarray:
-    """``(h, w, 2)`` float32: each pixel's own (x, y) (shared: not to be changed)."""
-    h, w = shape
-    return np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
 
 
 @lru_cache(maxsize=4)
