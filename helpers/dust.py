@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import FlowFrame, PairFlows, flow_frames, pixel_positions
+from .motion import FlowFrame, PairFlows, flow_frames, full_size_maps, warp
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -126,16 +126,7 @@ class Dusting:
 
 def moved_onto(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``(H, W)`` uint8: ``other_gray`` (full size) moved onto the frame along ``flow`` (``(h, w, 2)`` float32
-    displacements at the flow's size): the positions scaled at the flow's size (pixel centres: position x there
-    is (x + 0.5) * scale - 0.5 at full size), then enlarged to full size (bilinear, which commutes with scaling:
-    the same maps as scaling them at full size, in a quarter of the arithmetic).
+    displacements at the flow's size), bilinear (``motion.full_size_maps``, ``motion.warp``).
 
     Example: ``before_here = moved_onto(before.gray, here.back)``."""
-    h, w = other_gray.shape
-    sh, sw = flow.shape[:2]
-    at = cv2.add(pixel_positions((sh, sw)), flow)
-    cv2.add(at, (0.5, 0.5, 0, 0), dst=at)
-    cv2.multiply(at, (w / sw, h / sh, 1, 1), dst=at)
-    cv2.subtract(at, (0.5, 0.5, 0, 0), dst=at)
-    full = cv2.resize(at, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.remap(other_gray, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return warp(other_gray, full_size_maps(flow, other_gray.shape[::-1]))

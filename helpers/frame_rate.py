@@ -46,7 +46,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .motion import OpticalFlow, is_scene_cut, pixel_positions, small_gray, to_gray, warp
+from .motion import OpticalFlow, full_size_maps, is_scene_cut, pixel_positions, small_gray, to_gray, warp
 
 FLOW_SIDE = 256
 """Longest side (pixels) at which the flow of a pair is computed (``helpers.motion.small_gray``).
@@ -143,23 +143,13 @@ def between(before: np.ndarray, after: np.ndarray, t: float, motion: PairMotion 
     weight_after += DOUBT
     weight_after *= t
     size = (before.shape[1], before.shape[0])
-    return cv2.blendLinear(warp(before, _full_maps(to_before, size)), warp(after, _full_maps(to_after, size)),
+    return cv2.blendLinear(warp(before, full_size_maps(to_before, size)), warp(after, full_size_maps(to_after, size)),
                            _enlarged(weight_before, size), _enlarged(weight_after, size))
 
 
 def _enlarged(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``img`` at ``size`` (width, height), bilinear; ``img`` itself if it has that size."""
     return img if img.shape[1::-1] == size else cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
-
-
-def _full_maps(displacement: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``warp`` maps at ``size`` (width, height) from a ``(h, w, 2)`` displacement at the flow's size."""
-    h, w = displacement.shape[:2]
-    identity = pixel_positions((size[1], size[0]))
-    if (w, h) == size:
-        return cv2.add(displacement, identity)
-    scaled = cv2.multiply(displacement, (size[0] / w, size[1] / h, 0, 0))  # one small pixel is size / (w, h) full ones
-    return cv2.add(cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR), identity)
 
 
 # --------------------------------------------------------------------------- a new frame rate

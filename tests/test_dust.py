@@ -100,7 +100,7 @@ def test_the_flow_forward_is_the_flow_back_inverted():
     back_next = (centre + (position - centre) / 1.05) - position
     inner = (slice(5, -5), slice(5, -5))  # the edges read the flow outside the frame
     truth = (centre + (position - centre) * 1.05) - position
-    assert np.abs(inverse(back_next) - truth)[inner].max() < 0.001
+    assert np.abs(inverse(back_next) - truth)[inner].max() < 0.005
     assert np.abs(inverse(back_next, steps=0) - truth)[inner].max() > 0.05  # -flow alone: the steps do the work
     one, two = (small_gray(frame, 64) for frame in scene(41, n=2))  # a pan of 1 px a frame, at full size
     back, forward = PairFlows(side=64).between(1, one, two)
