@@ -99,29 +99,44 @@ class Dusting:
 
     def run(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
         """``(index, frame)`` in, ``(index, frame without dust)`` out, in order, one frame behind;
-        frames uint8, gray or BGR (a gray frame in BGR stays gray)."""
-        previous = waiting = None  # the frame before, and the frame to clean next
-        for seen in ahead(flow_frames(frames, self._flows), FLOWS_AHEAD):
-            if waiting is not None:
-                yield waiting.index, self._clean(previous, waiting, seen)
-            previous, waiting = waiting, seen
-        if waiting is not None:
-            yield waiting.index, waiting.frame  # the last frame: nothing after it
+        frames uint8, gray or BGR (a gray frame in BGR stays gray).
 
-    def _clean(self, before: FlowFrame | None, here: FlowFrame, after: FlowFrame) -> np.ndarray:
-        """``here``'s frame without its specks; as it is at the first frame and at a scene cut."""
-        if before is None or here.cut or after.cut:
-            return here.frame
-        moved = [moved_onto(other.gray, flow) for other, flow in ((before, here.back), (after, here.forward))]
-        found = cv2.findNonZero(speck_mask(here.gray, *moved).view(np.uint8))
+        Three stages, each in a thread of its own (OpenCV lets go of Python's lock, so both cores work):
+        the flow of the next frames, their neighbours moved onto them (``neighbours_moved``), and the
+        specks of this one found and filled."""
+        flowing = ahead(flow_frames(frames, self._flows), FLOWS_AHEAD)
+        for here, moved in ahead(neighbours_moved(flowing), FLOWS_AHEAD):
+            yield here.index, here.frame if moved is None else self._clean(here, *moved)
+
+    def _clean(self, here: FlowFrame, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """``here``'s frame without its specks, given the frames ``before`` and ``after`` it moved onto it."""
+        found = cv2.findNonZero(speck_mask(here.gray, before, after).view(np.uint8))
         if found is None:
             return here.frame
         self.specks += len(found)
         xs, ys = found.reshape(-1, 2).T
-        fill = ((moved[0][ys, xs].astype(np.uint16) + moved[1][ys, xs]) // 2).astype(np.uint8)
+        fill = ((before[ys, xs].astype(np.uint16) + after[ys, xs]) // 2).astype(np.uint8)
         out = here.frame.copy()
         out[ys, xs] = fill[:, np.newaxis] if out.ndim == 3 else fill
         return out
+
+
+def neighbours_moved(frames: Iterable[FlowFrame]) -> Iterator[tuple[FlowFrame, tuple[np.ndarray, np.ndarray] | None]]:
+    """Each of ``frames`` (in order, one behind) with the frames before and after it moved onto it
+    (``moved_onto``), or None where dust is not looked for: the first and last frames, and each side of a
+    scene cut (a speck is told from the picture by the frames around it).
+
+    Example: ``for here, moved in neighbours_moved(flow_frames(enumerate(frames), PairFlows())): ...``"""
+    before = here = None
+    for after in frames:
+        if here is not None:
+            if before is None or here.cut or after.cut:
+                yield here, None
+            else:
+                yield here, (moved_onto(before.gray, here.back), moved_onto(after.gray, here.forward))
+        before, here = here, after
+    if here is not None:
+        yield here, None
 
 
 def moved_onto(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:
