@@ -20,7 +20,7 @@ import numpy as np
 
 from .background import ahead
 from .colorize import DEFAULT_SIZE, network_input, predict_ab
-from .lab import lightness
+from .lab import lab_to_bgr, lightness
 from .motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
 
 KEYFRAME_INTERVAL = 32
@@ -311,14 +311,20 @@ class KeyframePropagator:
         for f in waiting:
             ab = ab if f.info.kind == "duplicate" else f.ab
             yield f.index, self._finish(f.source, ab), f.info
-        yield new.index, self._finish(new.source, new.ab_low), new.info
+        yield new.index, self._finish(new.source, new.ab_low, keyframe=True), new.info
 
     def _lightness(self, source: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``lightness`` of a ``_Frame.source``: 10x faster for gray, a table lookup (into ``out``)."""
         return cv2.LUT(source, self._L_of_gray, dst=out) if source.ndim == 2 else lightness(source)
 
-    def _finish(self, source: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """The output frame: the input's own full-resolution L with ``ab`` enlarged to its size."""
+    def _finish(self, source: np.ndarray, ab: np.ndarray, *, keyframe: bool = False) -> np.ndarray:
+        """The output frame: the input's own full-resolution L with ``ab`` enlarged to its size.
+
+        A keyframe goes through ``lab_to_bgr``, as in per-frame mode, so it comes out identical to
+        it; the other frames turn 0..1 into 0..255 in one pass (rounded and clipped by OpenCV),
+        1 ms a frame less than ``lab_to_bgr``'s four, where a value halfway between two levels
+        may round the other way.
+        """
         h, w = source.shape[:2]
         if self._scratch is None or self._scratch[0].shape != (h, w):
             self._scratch = (np.empty((h, w), np.float32), np.empty((h, w, 2), np.float32),
@@ -326,11 +332,11 @@ class KeyframePropagator:
         L, ab_full, lab = self._scratch  # the same arrays every frame: new ones cost page faults, 10% of the time
         L = self._lightness(source, out=L)
         cv2.resize(ab, (w, h), dst=ab_full, interpolation=cv2.INTER_LINEAR)
+        if keyframe:
+            return lab_to_bgr(L, ab_full, scratch=lab)
         cv2.merge([L, ab_full], dst=lab)
         cv2.cvtColor(lab, cv2.COLOR_Lab2BGR, dst=lab)  # pixel by pixel: in place is safe
-        # 0..1 to 0..255, rounded and clipped, in one pass (a channel, so that 255 applies to all):
-        # ``lab_to_bgr`` takes four, 1 ms a frame more; only halves may round the other way
-        return cv2.multiply(lab.reshape(h, -1), 255, dtype=cv2.CV_8U).reshape(h, w, 3)
+        return cv2.multiply(lab.reshape(h, -1), 255, dtype=cv2.CV_8U).reshape(h, w, 3)  # one channel: 255 for all
 
 
 def _is_gray(frame_bgr: np.ndarray, gray: np.ndarray) -> bool:
