@@ -270,13 +270,7 @@ class KeyframePropagator:
             last.maps = None  # no longer needed: less memory while frames wait
         occluded = float(1 - trusted.mean())
         carried = warp(key.ab_and_lightness, maps)  # one warp for both: the key's ab and, for the residual, its L
-        error = carried[..., 2] - cv2.LUT(small, self._L_of_gray)
-        error = error[trusted > 0]
-        if error.size:
-            error -= error.mean()
-            residual = float(np.abs(error, out=error).mean())
-        else:
-            residual = float("inf")
+        residual = _residual(carried[..., 2] - cv2.LUT(small, self._L_of_gray), trusted)
         numbers = {"occluded": occluded, "residual": residual}
         if index % self.keyframe_interval == 0:
             return self._keyframe(index, source, small, f"every {self.keyframe_interval} frames", **numbers)
@@ -317,14 +311,20 @@ class KeyframePropagator:
         for f in waiting:
             ab = ab if f.info.kind == "duplicate" else f.ab
             yield f.index, self._finish(f.source, ab), f.info
-        yield new.index, self._finish(new.source, new.ab_low), new.info
+        yield new.index, self._finish(new.source, new.ab_low, keyframe=True), new.info
 
     def _lightness(self, source: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``lightness`` of a ``_Frame.source``: 10x faster for gray, a table lookup (into ``out``)."""
         return cv2.LUT(source, self._L_of_gray, dst=out) if source.ndim == 2 else lightness(source)
 
-    def _finish(self, source: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """The output frame: the input's own full-resolution L with ``ab`` enlarged to its size."""
+    def _finish(self, source: np.ndarray, ab: np.ndarray, *, keyframe: bool = False) -> np.ndarray:
+        """The output frame: the input's own full-resolution L with ``ab`` enlarged to its size.
+
+        A keyframe goes through ``lab_to_bgr``, as in per-frame mode, so it comes out identical to
+        it; the other frames turn 0..1 into 0..255 in one pass (rounded and clipped by OpenCV),
+        1 ms a frame less than ``lab_to_bgr``'s four, where a value halfway between two levels
+        may round the other way.
+        """
         h, w = source.shape[:2]
         if self._scratch is None or self._scratch[0].shape != (h, w):
             self._scratch = (np.empty((h, w), np.float32), np.empty((h, w, 2), np.float32),
@@ -332,7 +332,11 @@ class KeyframePropagator:
         L, ab_full, lab = self._scratch  # the same arrays every frame: new ones cost page faults, 10% of the time
         L = self._lightness(source, out=L)
         cv2.resize(ab, (w, h), dst=ab_full, interpolation=cv2.INTER_LINEAR)
-        return lab_to_bgr(L, ab_full, scratch=lab)
+        if keyframe:
+            return lab_to_bgr(L, ab_full, scratch=lab)
+        cv2.merge([L, ab_full], dst=lab)
+        cv2.cvtColor(lab, cv2.COLOR_Lab2BGR, dst=lab)  # pixel by pixel: in place is safe
+        return cv2.multiply(lab.reshape(h, -1), 255, dtype=cv2.CV_8U).reshape(h, w, 3)  # one channel: 255 for all
 
 
 def _is_gray(frame_bgr: np.ndarray, gray: np.ndarray) -> bool:
@@ -340,16 +344,22 @@ def _is_gray(frame_bgr: np.ndarray, gray: np.ndarray) -> bool:
     return cv2.norm(frame_bgr, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), cv2.NORM_INF) == 0
 
 
+def _residual(error: np.ndarray, trusted: np.ndarray) -> float:
+    """Mean absolute ``error`` ``(h, w)`` float32 where ``trusted`` ``(h, w)`` float32 is 1, after removing
+    its mean there (exposure flicker); infinite where nothing is trusted.
+
+    ``cv2.mean`` with a mask instead of picking the trusted pixels out first: no copies, 5x faster.
+    """
+    mask = cv2.compare(trusted, 0, cv2.CMP_GT)
+    if not cv2.countNonZero(mask):
+        return float("inf")
+    return cv2.mean(cv2.absdiff(error, cv2.mean(error, mask)), mask)[0]
+
+
 def _blend(ab_1: np.ndarray, weight_1: np.ndarray, ab_2: np.ndarray, weight_2: np.ndarray) -> np.ndarray:
     """``(weight_1 ab_1 + weight_2 ab_2) / (weight_1 + weight_2)``: ab ``(h, w, 2)``, weights ``(h, w)``, float32.
 
-    The weights are doubled into two channels first: NumPy broadcasting ``(h, w, 1)`` over a last
-    axis of 2 loops over pairs, which is slower. Works in place on ``ab_2``.
+    ``cv2.blendLinear`` does it in one pass (it adds 1e-5 to the sum of the weights, which are at
+    least ``UNTRUSTED_WEIGHT``), 8x faster than the same in NumPy.
     """
-    total = weight_1 + weight_2
-    result = cv2.merge([weight_1, weight_1])
-    result *= ab_1
-    ab_2 *= cv2.merge([weight_2, weight_2])
-    result += ab_2
-    result /= cv2.merge([total, total])
-    return result
+    return cv2.blendLinear(ab_1, ab_2, weight_1, weight_2)

@@ -95,6 +95,21 @@ def test_keyframes_are_what_per_frame_mode_gives(make_tiny_model):
                 np.testing.assert_array_equal(img, helpers.colorize(frame, net))
 
 
+def test_frames_between_keyframes_are_finished_as_lab_to_bgr_would_within_a_level():
+    """Their quicker 0..1 -> 0..255 step may round a halfway value the other way, never more; keyframes
+    take ``lab_to_bgr`` itself (the test above)."""
+    gray = textured(*SIZE, seed=3)
+    ab = colour_field(SIZE[0] // 2, SIZE[1] // 2, seed=3) * 3  # strong colours: some outside the gamut, clipped
+    ab[:5] = 0  # and gray
+    propagator = KeyframePropagator(lambda L: np.zeros((len(L), 56, 56, 2), np.float32))
+    between = propagator._finish(gray, ab)
+    exact = helpers.lab_to_bgr(lightness(gray), cv2.resize(ab, SIZE[::-1], interpolation=cv2.INTER_LINEAR))
+    np.testing.assert_array_equal(propagator._finish(gray, ab, keyframe=True), exact)
+    difference = np.abs(between.astype(int) - exact)
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+    assert (exact == 0).any() and (exact == 255).any()  # the clipping was tried
+
+
 def test_every_frame_keeps_its_own_L():
     frames = shot(10)
     sepia = cv2.transform(frames[5][0], np.float32([[0.7, 0, 0], [0, 0.9, 0], [0, 0, 1.1]]))  # not gray
