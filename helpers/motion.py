@@ -102,7 +102,8 @@ def full_size_maps(displacement: np.ndarray, size: tuple[int, int]) -> np.ndarra
     if (w, h) == size:
         return cv2.add(displacement, identity)
     scaled = cv2.multiply(displacement, (size[0] / w, size[1] / h, 0, 0))  # one small pixel is size / (w, h) full ones
-    return cv2.add(cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR), identity)
+    full = cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR)
+    return cv2.add(full, identity, dst=full)  # in place: a new full-size array costs more than the addition
 
 
 def consistent(flow: np.ndarray, flow_back_there: np.ndarray, maps: np.ndarray) -> np.ndarray:

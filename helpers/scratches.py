@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import cv2
@@ -229,6 +230,21 @@ def lift_line(img: np.ndarray, gray: np.ndarray, line: Line, rows: np.ndarray) -
     img[ys, line.left:line.right] = np.clip(np.rint(img[ys, line.left:line.right] + change), 0, 255).astype(np.uint8)
 
 
+def bridged(gray: np.ndarray, lines: Sequence[Line]) -> np.ndarray:
+    """``gray`` ``(H, W)`` uint8 with the columns of each of ``lines`` replaced, all the way down, by the
+    straight line between the pixels either side: a copy in which no line, scratch or not, holds the
+    picture's measured motion back (``sideways_shifts``). Rougher than ``lift_line``, and 8x faster,
+    which is all that measuring the motion needs.
+
+    Example: ``sideways_shifts(small_gray(bridged(a, lines_a), SHIFT_SIDE), ...)``."""
+    out = gray.copy()
+    for line in lines:
+        before, after = line.left - 1, line.right
+        share = (np.arange(1, after - before, dtype=np.float32) / (after - before))
+        out[:, line.left:after] = gray[:, before, np.newaxis] * (1 - share) + gray[:, after, np.newaxis] * share
+    return out
+
+
 def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> bool:
     """Whether ``line`` is a scratch, given the lines of the other frames of its shot nearby.
 
@@ -307,9 +323,15 @@ def strip_centres(width: int, strips: int = STRIPS) -> np.ndarray:
 
 def _shift(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
     """Phase correlation's sideways shift and its peak's height (0..1)."""
-    window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
+    window = _hanning(before.shape)
     (dx, _), response = cv2.phaseCorrelate(np.ascontiguousarray(before), np.ascontiguousarray(after), window)
     return float(dx), float(response)
+
+
+@lru_cache(maxsize=4)
+def _hanning(shape: tuple[int, int]) -> np.ndarray:
+    """Phase correlation's window for frames of ``shape`` (made once: shared, not to be changed)."""
+    return cv2.createHanningWindow(shape[::-1], cv2.CV_32F)
 
 
 @dataclass
@@ -359,11 +381,8 @@ class Descratching:
     def _see(self, index: int, frame: np.ndarray, before: _Seen | None) -> _Seen:
         gray = to_gray(frame)
         lines = find_lines(line_contrast(gray))
-        filled = gray.copy()
-        for line in lines:
-            lift_line(filled, gray, line, band_rows(line.bands, gray.shape[0]))
         seen = _Seen(index, frame, gray, lines, small_gray(gray, CUT_THUMB_SIDE),
-                     small_gray(filled, SHIFT_SIDE).astype(np.float32))
+                     small_gray(bridged(gray, lines), SHIFT_SIDE).astype(np.float32))
         if before is not None:
             seen.cut = is_scene_cut(before.thumbnail, seen.thumbnail)
             if not seen.cut:
@@ -389,8 +408,12 @@ class Descratching:
             nearby.append((j - position, window[j].lines, shifts))
         small_width = here.small.shape[1]
         centres = strip_centres(small_width) * (here.frame.shape[1] / small_width)
-        scratches = [line for line in here.lines if is_scratch(
-            line, [(step, lines, float(np.interp(line.x, centres, moved))) for step, lines, moved in nearby])]
+        xs = [line.x for line in here.lines]
+        # each nearby frame's motion where each line is, and its lines of each sign (all a line is matched with)
+        nearby = [(step, {sign: [other for other in lines if other.sign == sign] for sign in (1, -1)},
+                   np.interp(xs, centres, moved).tolist()) for step, lines, moved in nearby]
+        scratches = [line for k, line in enumerate(here.lines) if is_scratch(
+            line, [(step, signed[line.sign], moved[k]) for step, signed, moved in nearby])]
         if not scratches:
             return here.index, here.frame
         out, filled = here.frame.copy(), []
