@@ -12,8 +12,10 @@ at a scene cut, are left alone.
 The flow comes from ``helpers.motion.PairFlows``: DIS computes each frame's flow back, and the flow
 forward is the next frame's flow back inverted (one DIS a frame, not two; on the sample clip with dust
 4, 16 and 64, ``bench.restoration``, as good or better than a DIS forward: 59.5, 49.0, 38.0 dB against
-58.6, 48.6, 37.9). A background thread computes the flow of the next frames meanwhile (OpenCV lets go
-of Python's lock while it works, so the two cores work at once).
+58.6, 48.6, 37.9). The frame before is moved onto this one whole; a speck differs from it by more than
+``SPECK_CONTRAST``, so the frame after is moved (and its flow inverted) only at those pixels, a few
+hundredths of the frame (``neighbours_moved``, ``moved_at``). The flow, the moves and the specks each
+run in a thread of their own (OpenCV lets go of Python's lock while it works, so both cores work).
 
 ``Dusting`` does it on a stream of frames (one frame of context each side). To be taught in
 notebook 05_restoration.
@@ -25,12 +27,13 @@ Reference: the "spike detection index" of A. Kokaram, "Motion Picture Restoratio
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import FlowFrame, PairFlows, flow_frames, full_size_maps, warp
+from .motion import INVERSION_STEPS, FlowFrame, PairFlows, flow_frames, full_size_maps, sample, warp
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -58,12 +61,20 @@ def speck_mask(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.nd
 
 def _spikes(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """uint8 255 where ``gray`` is darker (or lighter) than both moved neighbours by ``SPECK_CONTRAST``
-    and they agree within ``NEIGHBOURS_AGREE``, else 0; any shape, all three alike, uint8 (saturating
-    differences: a negative one is 0, which is below the contrast anyway)."""
-    darker = cv2.min(cv2.subtract(before, gray), cv2.subtract(after, gray))
-    lighter = cv2.min(cv2.subtract(gray, before), cv2.subtract(gray, after))
-    spike = cv2.compare(cv2.max(darker, lighter), SPECK_CONTRAST, cv2.CMP_GT)
-    return cv2.bitwise_and(spike, cv2.compare(cv2.absdiff(before, after), NEIGHBOURS_AGREE, cv2.CMP_LT))
+    and they agree within ``NEIGHBOURS_AGREE``, else 0; any shape, all three alike, uint8."""
+    return is_spike(gray, before, after).astype(np.uint8) * np.uint8(255)
+
+
+def is_spike(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """bool, the shape of the three (alike, uint8): ``gray`` darker (or lighter) than both ``before`` and
+    ``after`` (the frames around it moved onto it) by more than ``SPECK_CONTRAST`` gray levels, while they
+    agree within ``NEIGHBOURS_AGREE``: the rule for a speck, on whole frames or on some of their pixels.
+
+    Example: ``is_spike(np.uint8([10]), np.uint8([90]), np.uint8([95]))`` is ``[True]``."""
+    g, b, a = (x.astype(np.int16) for x in (gray, before, after))
+    darker = np.minimum(b - g, a - g) > SPECK_CONTRAST
+    lighter = np.minimum(g - b, g - a) > SPECK_CONTRAST
+    return (darker | lighter) & (np.abs(b - a) < NEIGHBOURS_AGREE)
 
 
 def _small_blobs(spikes: np.ndarray, pixels: int) -> np.ndarray:
@@ -93,7 +104,7 @@ class Dusting:
     """
 
     def __init__(self, flows: PairFlows | None = None) -> None:
-        self._flows = flows or PairFlows()
+        self._flows = flows or PairFlows(forward=False)  # the flow forward is inverted only where it is needed
         self.specks = 0
         """Pixels filled so far."""
 
@@ -102,29 +113,52 @@ class Dusting:
         frames uint8, gray or BGR (a gray frame in BGR stays gray).
 
         Three stages, each in a thread of its own (OpenCV lets go of Python's lock, so both cores work):
-        the flow of the next frames, their neighbours moved onto them (``neighbours_moved``), and the
-        specks of this one found and filled."""
+        the flow of the next frames, their neighbours moved onto them (``Neighbours``), and the specks
+        of this one found and filled."""
         flowing = ahead(flow_frames(frames, self._flows), FLOWS_AHEAD)
         for here, moved in ahead(neighbours_moved(flowing), FLOWS_AHEAD):
-            yield here.index, here.frame if moved is None else self._clean(here, *moved)
+            yield here.index, here.frame if moved is None else self._clean(here, moved)
 
-    def _clean(self, here: FlowFrame, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-        """``here``'s frame without its specks, given the frames ``before`` and ``after`` it moved onto it."""
-        found = cv2.findNonZero(speck_mask(here.gray, before, after).view(np.uint8))
+    def _clean(self, here: FlowFrame, moved: Neighbours) -> np.ndarray:
+        """``here``'s frame without its specks, given its ``Neighbours``."""
+        xs, ys = moved.points.T
+        spikes = np.zeros_like(here.gray)
+        at = is_spike(here.gray[ys, xs], moved.before[ys, xs], moved.after)
+        spikes[ys[at], xs[at]] = 255
+        found = cv2.findNonZero(_small_blobs(spikes, spikes.size).view(np.uint8))
         if found is None:
             return here.frame
+        found = found.reshape(-1, 2)
         self.specks += len(found)
-        xs, ys = found.reshape(-1, 2).T
-        fill = ((before[ys, xs].astype(np.uint16) + after[ys, xs]) // 2).astype(np.uint8)
+        xs, ys = found.T
+        after = moved_at(moved.after_gray, moved.after_back, found)  # also at the specks' rims
+        fill = ((moved.before[ys, xs].astype(np.uint16) + after) // 2).astype(np.uint8)
         out = here.frame.copy()
         out[ys, xs] = fill[:, np.newaxis] if out.ndim == 3 else fill
         return out
 
 
-def neighbours_moved(frames: Iterable[FlowFrame]) -> Iterator[tuple[FlowFrame, tuple[np.ndarray, np.ndarray] | None]]:
-    """Each of ``frames`` (in order, one behind) with the frames before and after it moved onto it
-    (``moved_onto``), or None where dust is not looked for: the first and last frames, and each side of a
-    scene cut (a speck is told from the picture by the frames around it).
+@dataclass
+class Neighbours:
+    """What finding a frame's specks needs of the frames around it (``neighbours_moved``)."""
+
+    before: np.ndarray
+    """``(H, W)`` uint8: the frame before, moved onto this one (``moved_onto``)."""
+    points: np.ndarray
+    """``(N, 2)`` int32 (x, y): the pixels that differ from ``before`` by more than ``SPECK_CONTRAST``,
+    the only ones that can be specks (a few hundredths of the frame)."""
+    after: np.ndarray
+    """``(N,)`` uint8: the frame after, moved onto this one, at ``points`` only (``moved_at``)."""
+    after_gray: np.ndarray
+    after_back: np.ndarray
+    """The frame after, and its flow back into this one: to move it onto more pixels (``moved_at``)."""
+
+
+def neighbours_moved(frames: Iterable[FlowFrame]) -> Iterator[tuple[FlowFrame, Neighbours | None]]:
+    """Each of ``frames`` (in order, one behind) with its ``Neighbours``, or None where dust is not looked
+    for: the first and last frames, and each side of a scene cut (a speck is told from the picture by the
+    frames around it). The frame before is moved onto it whole; the frame after only where a speck can be:
+    a speck differs from both.
 
     Example: ``for here, moved in neighbours_moved(flow_frames(enumerate(frames), PairFlows())): ...``"""
     before = here = None
@@ -133,7 +167,12 @@ def neighbours_moved(frames: Iterable[FlowFrame]) -> Iterator[tuple[FlowFrame, t
             if before is None or here.cut or after.cut:
                 yield here, None
             else:
-                yield here, (moved_onto(before.gray, here.back), moved_onto(after.gray, here.forward))
+                before_here = moved_onto(before.gray, here.back)
+                differs = cv2.compare(cv2.absdiff(here.gray, before_here), SPECK_CONTRAST, cv2.CMP_GT)
+                found = cv2.findNonZero(differs)
+                points = np.zeros((0, 2), np.int32) if found is None else found.reshape(-1, 2)
+                yield here, Neighbours(before_here, points, moved_at(after.gray, after.back, points),
+                                       after.gray, after.back)
         before, here = here, after
     if here is not None:
         yield here, None
@@ -145,3 +184,19 @@ def moved_onto(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
     Example: ``before_here = moved_onto(before.gray, here.back)``."""
     return warp(other_gray, full_size_maps(flow, other_gray.shape[::-1]))
+
+
+def moved_at(other_gray: np.ndarray, back: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``(N,)`` uint8: the frame after (``other_gray``, ``(H, W)`` uint8) moved onto this frame, at ``points``
+    (``(N, 2)`` int (x, y)) only: along the inverse of ``back`` (the frame after's flow back into this one,
+    ``(h, w, 2)`` float32 at the flow's size), found at those points (``motion.inverse``'s steps on
+    ``motion.sample``): what ``moved_onto(other_gray, inverse(back))`` gives there, to a fraction of a level.
+
+    Example: ``after_here = moved_at(after.gray, after.back, np.int32([[10, 20]]))``."""
+    h, w = other_gray.shape
+    scale = np.float32([back.shape[1] / w, back.shape[0] / h])
+    at = (points.astype(np.float32) + 0.5) * scale - 0.5  # the points at the flow's size
+    forward = -sample(back, at)
+    for _ in range(INVERSION_STEPS):
+        forward = -sample(back, at + forward)
+    return sample(other_gray, points + forward / scale)[:, 0]

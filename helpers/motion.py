@@ -91,6 +91,27 @@ def warp(img: np.ndarray, maps: np.ndarray) -> np.ndarray:
     return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+SAMPLES_A_ROW = 4096
+"""Positions ``sample`` hands ``cv2.remap`` in one row (it takes fewer than 32 767 each way)."""
+
+
+def sample(img: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``img`` at ``positions`` only, as ``warp`` would give it there: ``(N, 2)`` float32 (x, y) in, ``(N, C)``
+    out (``img``'s dtype; bilinear, the nearest edge pixel outside). For a few scattered pixels, a
+    whole-frame ``warp`` costs the frame's pixels.
+
+    Example: ``sample(frame, np.float32([[10.5, 3.0]]))`` is the mean of ``frame[3, 10:12]``."""
+    n = len(positions)
+    if n == 0:
+        return np.empty((0, img.shape[2] if img.ndim == 3 else 1), img.dtype)
+    width = min(n, SAMPLES_A_ROW)
+    rows = -(-n // width)
+    maps = np.zeros((rows * width, 2), np.float32)
+    maps[:n] = positions
+    out = cv2.remap(img, maps.reshape(rows, width, 2), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * width, -1)[:n]
+
+
 def full_size_maps(displacement: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``warp`` maps ``(H, W, 2)`` float32 for a frame of ``size`` ``(W, H)``, from a ``(h, w, 2)`` float32
     displacement at the flow's (smaller) size: the displacement scaled to full-size pixels and enlarged
@@ -243,9 +264,11 @@ class PairFlows:
     Example: ``flows = PairFlows(users=2)``, then ``Dusting(flows)`` and ``Degraining(flows=flows)``.
     """
 
-    def __init__(self, users: int = 1, side: int = PAIR_FLOW_SIDE) -> None:
-        self.users, self.side = users, side
-        """How many steps ask for each pair; the longest side of the frames the flow is computed on."""
+    def __init__(self, users: int = 1, side: int = PAIR_FLOW_SIDE, forward: bool = True) -> None:
+        self.users, self.side, self.forward = users, side, forward
+        """How many steps ask for each pair; the longest side of the frames the flow is computed on; whether
+        the whole flow forward is wanted (False: ``between`` gives ``(back, None)``, for a step that inverts
+        the flow back only where it needs it: ``helpers.dust`` alone)."""
         self._flow = OpticalFlow()
         self._computing = threading.Lock()  # one DIS object: one computation at a time
         self._kept: dict[int, list] = {}  # index: [(back, forward) or None at a cut, steps that had it]
@@ -262,7 +285,7 @@ class PairFlows:
             with self._computing:
                 cut = is_scene_cut(prev, gray)
                 back = None if cut else self._flow.calc(gray, prev)
-            flows = None if cut else (back, inverse(back))
+            flows = None if cut else (back, inverse(back) if self.forward else None)
             entry = [flows, 0]
             if self.users > 1:
                 with self._keeping:

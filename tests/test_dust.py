@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from helpers.defects import add_dust
-from helpers.dust import Dusting, moved_onto, speck_mask
+from helpers.dust import Dusting, is_spike, moved_at, moved_onto, speck_mask
 from helpers.motion import OpticalFlow, PairFlows, inverse, small_gray
 from tests.test_deflicker import psnr, scene
 
@@ -115,3 +115,30 @@ def test_moved_onto_follows_a_flow_at_a_smaller_size():
     flow = np.full((h // 2, w // 2, 2), (1.5, -1.0), np.float32)  # 3 pixels right, 2 up at full size
     out = moved_onto(frame, flow)  # out[y, x] = frame[y - 2, x + 3], away from the edges (clamped there)
     assert np.array_equal(out[4:h - 4, 4:w - 4], frame[2:h - 6, 7:w - 1])
+
+
+def test_the_frame_after_moved_at_some_pixels_is_what_moving_it_whole_gives_there():
+    """``moved_at`` inverts the flow only at the pixels asked for: the same as the whole frame moved along
+    the whole flow's inverse, to within a level, on a zoom (a flow that varies across the frame)."""
+    after = scene(28, n=1)[0]
+    h, w = after.shape
+    ys, xs = np.indices((h // 2, w // 2), dtype=np.float32)
+    centre = np.float32([(w // 2 - 1) / 2, (h // 2 - 1) / 2])
+    back = (centre + (np.dstack([xs, ys]) - centre) / 1.03) - np.dstack([xs, ys])  # the frame after: 3 % larger
+    rng = np.random.default_rng(0)
+    points = np.column_stack([rng.integers(8, w - 8, 500), rng.integers(8, h - 8, 500)]).astype(np.int32)
+    whole = moved_onto(after, inverse(back))[points[:, 1], points[:, 0]]
+    at = moved_at(after, back, points)
+    assert at.shape == (500,) and np.abs(at.astype(int) - whole).max() <= 1
+    assert np.abs(at.astype(int) - after[points[:, 1], points[:, 0]]).mean() > 5  # it did move
+    assert moved_at(after, back, np.zeros((0, 2), np.int32)).shape == (0,)
+
+
+def test_the_speck_rule_is_one_for_whole_frames_and_for_some_pixels():
+    rng = np.random.default_rng(1)
+    gray, before, after = (rng.integers(0, 256, (40, 50), dtype=np.uint8) for _ in range(3))
+    whole = is_spike(gray, before, after)
+    assert whole.any() and not whole.all()
+    picked = np.flatnonzero(rng.random(gray.size) < 0.3)
+    assert np.array_equal(is_spike(gray.ravel()[picked], before.ravel()[picked], after.ravel()[picked]),
+                          whole.ravel()[picked])
