@@ -13,9 +13,10 @@ clean frame is changed by no more than its own tiny noise, and ``strength`` is i
 ``Degraining`` does it on a stream of frames (``RADIUS`` frames of context each side; a frame next
 to a scene cut uses only its own side). It is built to keep up with FFmpeg's ``hqdn3d`` on 2 cores
 (``bench.restoration``): a background thread computes the flow (``helpers.motion.PairFlows``, or
-dust's in a chain) and moves the neighbours (``move``: whole pixels, along 16-bit maps), while the
-caller's thread weighs and averages them, each weight computed once per 4 x 4 block
-(``agreement``). To be taught in notebook 05_restoration.
+dust's in a chain), moves the neighbours (``move``: whole pixels, along 16-bit maps) and takes the
+frame from them (``difference``), while the caller's thread weighs them (``agreement``, one weight per
+4 x 4 block) and averages (a third thread, for the flow alone, made it slower: Python's lock).
+To be taught in notebook 05_restoration.
 
 Measured on the sample clip with grain of 4, 8 and 16 gray levels (``bench.restoration``, 2 cores):
 41.3 / 36.6 / 31.9 dB, 4.3 to 6.9 dB above the grainy clip and 2.6 to 6.8 above ``hqdn3d``, at 0.94
@@ -93,9 +94,10 @@ class Moved:
     """A frame of the stream (``FlowFrame``) with its neighbours moved onto it."""
 
     seen: FlowFrame
-    neighbours: list[tuple[np.ndarray, np.ndarray, int]] = field(default_factory=list)
-    """``(moved, small, distance)``: a neighbour's gray moved onto this frame (uint8, full size), its gray
-    as the flow saw it (``FlowFrame.small``), and how many frames away it is."""
+    neighbours: list[tuple[np.ndarray, int]] = field(default_factory=list)
+    """``(difference, distance)``: a neighbour's gray moved onto this frame, minus this frame's (``difference``:
+    ``(H, W)`` float32, in the thread that moves them, so that the two threads share the work), and how many
+    frames away it is."""
     ahead: np.ndarray | None = None
     """``(h, w, 2)`` float32 at the flow's size: how far this frame's pixels move to reach the latest frame
     (while its neighbours after it are being moved)."""
@@ -138,8 +140,8 @@ class Degraining:
         here = item.seen
         if not item.neighbours:
             return here.index, here.frame
-        differences = [difference(moved, here.gray, small, here.small) for moved, small, _ in item.neighbours]
-        variance = grain_variance([d for d, (*_, distance) in zip(differences, item.neighbours) if distance == 1])
+        differences = [d for d, _ in item.neighbours]
+        variance = grain_variance([d for d, distance in item.neighbours if distance == 1])
         self.grain.append(float(np.sqrt(variance / 2)))
         weights = [agreement(d, variance * self.strength ** 2) for d in differences]
         out, frames = average(here.gray, differences, weights)
@@ -163,12 +165,14 @@ def moved_neighbours(frames: Iterable[FlowFrame], radius: int) -> Iterator[Moved
         shift, step = None, seen
         for distance, earlier in enumerate(reversed(recent), 1):
             shift = step.back if shift is None else shift + warp(step.back, identity + shift)
-            here.neighbours.append((move(earlier.seen.gray, shift), earlier.seen.small, distance))
+            moved = move(earlier.seen.gray, shift)
+            here.neighbours.append((difference(moved, seen.gray, earlier.seen.small, seen.small), distance))
             step = earlier.seen
         last = recent[-1].seen.forward if recent else None  # the frame before this one into this one
         for distance, earlier in enumerate(reversed(recent), 1):
             earlier.ahead = last if distance == 1 else earlier.ahead + warp(last, identity + earlier.ahead)
-            earlier.neighbours.append((move(seen.gray, earlier.ahead), seen.small, distance))
+            moved = move(seen.gray, earlier.ahead)
+            earlier.neighbours.append((difference(moved, earlier.seen.gray, seen.small, earlier.seen.small), distance))
         recent = (recent + [here])[-radius:]
         yield here
 
