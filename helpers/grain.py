@@ -19,9 +19,9 @@ frame from them (``difference``), while the caller's thread weighs them (``agree
 To be taught in notebook 05_restoration.
 
 Measured on the sample clip with grain of 4, 8 and 16 gray levels (``bench.restoration``, 2 cores):
-41.3 / 36.6 / 31.9 dB, 4.3 to 6.9 dB above the grainy clip and 2.6 to 6.8 above ``hqdn3d``, at 0.94
-to 1.04 times its speed while two other jobs kept both cores busy (so with about one core each: this
-filter uses 1.2 times ``hqdn3d``'s processor time, in two threads that a quiet machine runs at once).
+41.3 / 36.6 / 31.9 dB, 4.3 to 6.9 dB above the grainy clip and 2.6 to 6.8 above ``hqdn3d``, at 0.98
+to 1.13 times its speed (a quiet 2-core Xeon; the same under load, where this filter's two threads get
+about one core: it uses 1.2 times ``hqdn3d``'s processor time).
 The filter this one replaced (two frames each side, bilinear moves, a weight for every pixel's 5 x 5
 patch, a bilateral filter) scored 0.4 to 1.1 dB more, at 0.22 to 0.25 times ``hqdn3d``'s speed
 alike. ``cv2.fastNlMeansDenoisingMulti`` (non-local means over 5 frames, a 21 x 21 search) scores
