@@ -168,8 +168,8 @@ def neighbours_moved(frames: Iterable[FlowFrame]) -> Iterator[tuple[FlowFrame, N
                 yield here, None
             else:
                 before_here = moved_onto(before.gray, here.back)
-                differs = cv2.compare(cv2.absdiff(here.gray, before_here), SPECK_CONTRAST, cv2.CMP_GT)
-                found = cv2.findNonZero(differs)
+                # (NumPy's comparison: OpenCV reads a frame of one pixel beside a number as a 4 x 1 array)
+                found = cv2.findNonZero((cv2.absdiff(here.gray, before_here) > SPECK_CONTRAST).view(np.uint8))
                 points = np.zeros((0, 2), np.int32) if found is None else found.reshape(-1, 2)
                 yield here, Neighbours(before_here, points, moved_at(after.gray, after.back, points),
                                        after.gray, after.back)

@@ -348,12 +348,13 @@ def _residual(error: np.ndarray, trusted: np.ndarray) -> float:
     """Mean absolute ``error`` ``(h, w)`` float32 where ``trusted`` ``(h, w)`` float32 is 1, after removing
     its mean there (exposure flicker); infinite where nothing is trusted.
 
-    ``cv2.mean`` with a mask instead of picking the trusted pixels out first: no copies, 5x faster.
+    ``cv2.mean`` with a mask instead of picking the trusted pixels out first, 5x faster. (NumPy for the
+    comparisons: OpenCV reads an array of one pixel beside a number as a 4 x 1 array.)
     """
-    mask = cv2.compare(trusted, 0, cv2.CMP_GT)
-    if not cv2.countNonZero(mask):
+    mask = (trusted > 0).view(np.uint8)
+    if not mask.any():
         return float("inf")
-    return cv2.mean(cv2.absdiff(error, cv2.mean(error, mask)), mask)[0]
+    return cv2.mean(np.abs(error - np.float32(cv2.mean(error, mask)[0])), mask)[0]
 
 
 def _blend(ab_1: np.ndarray, weight_1: np.ndarray, ab_2: np.ndarray, weight_2: np.ndarray) -> np.ndarray:

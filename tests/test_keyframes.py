@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.keyframes import CUT_OCCLUSION_MAX, KEYFRAME_INTERVAL, KeyframePropagator, feed_range, network_predictor
+from helpers.keyframes import (
+    CUT_OCCLUSION_MAX,
+    KEYFRAME_INTERVAL,
+    KeyframePropagator,
+    _residual,
+    feed_range,
+    network_predictor,
+)
 from helpers.lab import bgr_to_lab, lightness
 from tests.conftest import textured as conftest_textured
 
@@ -266,3 +273,14 @@ def test_feed_range():
     assert feed_range(13, 20, 100, 8) == range(8, 25)  # from grid 8 to grid 24
     assert feed_range(16, 17, 100, 8) == range(16, 17)  # a grid frame alone
     assert feed_range(5, 90, 90, 8) == range(0, 90)  # the video's end
+
+
+def test_the_residual_is_the_mean_error_where_trusted_also_for_a_frame_of_one_pixel():
+    rng = np.random.default_rng(3)
+    for shape in ((1, 1), (1, 5), (5, 1), (24, 32)):  # OpenCV reads a one-pixel array beside a number as 4 x 1
+        error = rng.normal(0, 2, shape).astype(np.float32)
+        trusted = (rng.random(shape) > 0.3).astype(np.float32)
+        trusted.flat[0] = 1
+        picked = error[trusted > 0]
+        assert _residual(error, trusted) == pytest.approx(float(np.abs(picked - picked.mean()).mean()), abs=1e-5)
+    assert _residual(np.ones((3, 3), np.float32), np.zeros((3, 3), np.float32)) == float("inf")
