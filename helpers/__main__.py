@@ -667,18 +667,20 @@ def _files_before_restore(argv: list[str]) -> list[str]:
     """``argv`` with the file names typed after ``--restore`` moved in front of it.
 
     ``--restore`` takes any number of step names, so argparse would read ``video --restore clip.mp4``'s
-    file as a step ("invalid choice"). A word there that looks like a file (it exists, or has a dot or a
-    slash: no step name has) goes before ``--restore`` instead; an unknown word without one stays, and
-    argparse names the steps there are.
+    file as a step ("invalid choice"). A word there that is no step name and looks like a file (it has a
+    dot or a slash, which no step name has, or it exists) goes before ``--restore`` instead; a step name
+    stays a step (a file named ``dust`` is ``./dust``), and an unknown word stays too: argparse names the
+    steps there are.
 
     Example: ``_files_before_restore(["video", "--restore", "a.mp4"]) == ["video", "a.mp4", "--restore"]``
     """
+    steps = set(RESTORE_STEPS) | set(PHOTO_STEPS)
     out: list[str] = []
     at = None  # where the last ``--restore`` is in ``out``, while its step names follow
     for word in argv:
         if word.startswith("-"):
             at = len(out) if word == "--restore" else None
-        elif at is not None and (set("./" + os.sep) & set(word) or os.path.exists(word)):
+        elif at is not None and word not in steps and (set("./" + os.sep) & set(word) or os.path.exists(word)):
             out.insert(at, word)
             at += 1
             continue

@@ -88,6 +88,8 @@ def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     (tmp_path / "scans").mkdir()  # a folder named without a dot or slash: it exists, so it is a file name too
     assert before(["photo", "--restore", "scans"]) == ["photo", "scans", "--restore"]
+    (tmp_path / "dust").mkdir()  # ... but a step's name is the step
+    assert before(["photo", "--restore", "dust", "scans"]) == ["photo", "scans", "--restore", "dust"]
     assert before(["video", "--restore", "dusst", "x.mp4"]) == ["video", "x.mp4", "--restore", "dusst"]  # a typo
     assert before(["video", "x.mp4", "--fps", "24.5"]) == ["video", "x.mp4", "--fps", "24.5"]  # only after --restore
     typed_first = subprocess.run([sys.executable, "-m", "helpers", "video", "--restore", "dust", "missing.mp4"],
