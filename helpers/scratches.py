@@ -267,8 +267,8 @@ def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> b
     held = still = moved = 0
     side, last, x = 0, 0, line.x  # the side followed, how far away it was last found, and where
     for step, lines, shift in others:
-        if np.sign(step) != side:
-            side, last, x = np.sign(step), 0, line.x
+        if (step > 0) - (step < 0) != side:  # (NumPy's sign of a Python number costs more than this test)
+            side, last, x = (step > 0) - (step < 0), 0, line.x
         if abs(step) - abs(last) > 2:
             continue  # lost on this side
         here = _nearest(line, lines, x, MATCH + DRIFT * (abs(step - last) - 1))
@@ -289,8 +289,13 @@ def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> b
 
 def _nearest(line: Line, lines: Sequence[Line], x: float, reach: float) -> Line | None:
     """The line of ``lines`` with ``line``'s sign nearest ``x``, if within ``reach`` pixels."""
-    found = [other for other in lines if other.sign == line.sign and abs(other.x - x) <= reach]
-    return min(found, key=lambda other: abs(other.x - x), default=None)
+    nearest, distance = None, reach
+    for other in lines:  # a plain loop: called for every line and nearby frame, it is most of this step's Python
+        if other.sign == line.sign:
+            away = abs(other.x - x)
+            if away < distance or (nearest is None and away == distance):  # the first of equals, as min() gives
+                nearest, distance = other, away
+    return nearest
 
 
 def sideways_shifts(before: np.ndarray, after: np.ndarray, strips: int = STRIPS) -> np.ndarray:
