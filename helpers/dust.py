@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import INVERSION_STEPS, FlowFrame, PairFlows, flow_frames, full_size_maps, sample, warp
+from .motion import FlowFrame, PairFlows, flow_frames, full_size_maps, inverse_at, sample, warp
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -189,14 +189,11 @@ def moved_onto(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:
 def moved_at(other_gray: np.ndarray, back: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``(N,)`` uint8: the frame after (``other_gray``, ``(H, W)`` uint8) moved onto this frame, at ``points``
     (``(N, 2)`` int (x, y)) only: along the inverse of ``back`` (the frame after's flow back into this one,
-    ``(h, w, 2)`` float32 at the flow's size), found at those points (``motion.inverse``'s steps on
-    ``motion.sample``): what ``moved_onto(other_gray, inverse(back))`` gives there, to a fraction of a level.
+    ``(h, w, 2)`` float32 at the flow's size), found at those points (``motion.inverse_at``): what
+    ``moved_onto(other_gray, inverse(back))`` gives there, to a fraction of a level.
 
     Example: ``after_here = moved_at(after.gray, after.back, np.int32([[10, 20]]))``."""
     h, w = other_gray.shape
     scale = np.float32([back.shape[1] / w, back.shape[0] / h])
-    at = (points.astype(np.float32) + 0.5) * scale - 0.5  # the points at the flow's size
-    forward = -sample(back, at)
-    for _ in range(INVERSION_STEPS):
-        forward = -sample(back, at + forward)
+    forward = inverse_at(back, (points.astype(np.float32) + 0.5) * scale - 0.5)  # the points at the flow's size
     return sample(other_gray, points + forward / scale)[:, 0]

@@ -98,9 +98,11 @@ SAMPLES_A_ROW = 4096
 def sample(img: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """``img`` at ``positions`` only, as ``warp`` would give it there: ``(N, 2)`` float32 (x, y) in, ``(N, C)``
     out (``img``'s dtype; bilinear, the nearest edge pixel outside). For a few scattered pixels, a
-    whole-frame ``warp`` costs the frame's pixels.
+    whole-frame ``warp`` costs the frame's pixels. A grid of positions ``(h, w, 2)`` is ``warp`` itself.
 
     Example: ``sample(frame, np.float32([[10.5, 3.0]]))`` is the mean of ``frame[3, 10:12]``."""
+    if positions.ndim == 3:
+        return warp(img, positions)
     n = len(positions)
     if n == 0:
         return np.empty((0, img.shape[2] if img.ndim == 3 else 1), img.dtype)
@@ -307,14 +309,23 @@ INVERSION_STEPS = 1
 
 def inverse(flow: np.ndarray, steps: int = INVERSION_STEPS) -> np.ndarray:
     """The flow of the other frame back into this one, from ``flow`` (this one into the other): both ``(h, w, 2)``
-    float32 displacements at one size. The inverse ``f`` solves ``f(y) = -flow(y + f(y))``: starting from
-    ``-flow``, ``steps`` fixed-point steps (each reads ``-flow`` where the other frame's pixel lands).
+    float32 displacements at one size (``inverse_at`` every pixel).
 
     Example: ``forward = inverse(back)``, with ``back`` a frame's flow into the one before."""
-    identity = pixel_positions(flow.shape[:2])
-    found = cv2.multiply(flow, (-1.0, -1.0, 0, 0))
+    return inverse_at(flow, pixel_positions(flow.shape[:2]), steps, flow_there=flow)
+
+
+def inverse_at(flow: np.ndarray, positions: np.ndarray, steps: int = INVERSION_STEPS,
+               flow_there: np.ndarray | None = None) -> np.ndarray:
+    """``inverse(flow)`` at ``positions`` only: ``(N, 2)`` or a grid ``(h, w, 2)`` of float32 (x, y) at the flow's
+    size, the result in their shape. The inverse ``f`` solves ``f(y) = -flow(y + f(y))``: starting from
+    ``-flow``, ``steps`` fixed-point steps, each reading ``flow`` where the other frame's pixel lands (``sample``).
+    ``flow_there``: ``flow`` at ``positions``, where the caller has it (at every pixel: ``flow`` itself).
+
+    Example: ``inverse_at(back, np.float32([[10.0, 4.5]]))`` is the flow forward at one point."""
+    found = np.negative(sample(flow, positions) if flow_there is None else flow_there)
     for _ in range(steps):
-        found = cv2.multiply(warp(flow, cv2.add(identity, found)), (-1.0, -1.0, 0, 0))
+        found = np.negative(sample(flow, positions + found), out=found)
     return found
 
 
