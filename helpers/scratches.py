@@ -219,9 +219,7 @@ def lift_line(img: np.ndarray, gray: np.ndarray, line: Line, rows: np.ndarray) -
     Example: ``lift_line(frame, gray, line, line_rows(gray, line))``.
     """
     ys = np.flatnonzero(rows)
-    before, after = line.left - 1, line.right  # the pixels either side, kept
-    share = ((np.arange(line.left, line.right) - before) / (after - before)).astype(np.float32)
-    sides = gray[:, before, np.newaxis].astype(np.float32) * (1 - share) + gray[:, after, np.newaxis] * share
+    sides = _between_sides(gray, line)
     columns = gray[:, line.left:line.right].astype(np.float32)
     excess = cv2.blur(columns - sides, (1, ALONG_LINE))[ys]
     burnt = (columns[ys] <= BURNT) | (columns[ys] >= 255 - BURNT)
@@ -239,10 +237,16 @@ def bridged(gray: np.ndarray, lines: Sequence[Line]) -> np.ndarray:
     Example: ``sideways_shifts(small_gray(bridged(a, lines_a), SHIFT_SIDE), ...)``."""
     out = gray.copy()
     for line in lines:
-        before, after = line.left - 1, line.right
-        share = (np.arange(1, after - before, dtype=np.float32) / (after - before))
-        out[:, line.left:after] = gray[:, before, np.newaxis] * (1 - share) + gray[:, after, np.newaxis] * share
+        out[:, line.left:line.right] = _between_sides(gray, line)
     return out
+
+
+def _between_sides(gray: np.ndarray, line: Line) -> np.ndarray:
+    """``(H, line.right - line.left)`` float32: the straight line, row by row, between the pixels either side
+    of ``line``'s columns in ``gray`` (``(H, W)`` uint8), which are kept."""
+    before, after = line.left - 1, line.right
+    share = ((np.arange(line.left, line.right) - before) / (after - before)).astype(np.float32)
+    return gray[:, before, np.newaxis].astype(np.float32) * (1 - share) + gray[:, after, np.newaxis] * share
 
 
 def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> bool:
