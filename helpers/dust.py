@@ -1,39 +1,53 @@
 """Dust and dirt on old film, removed before colouring: specks that are in one frame only.
 
 A speck of dust or a blot of dirt sits on one frame of the film, so it is in no frame around it.
-Move the frames before and after onto this one along the optical flow (``helpers.motion``): where
-this frame differs strongly from both, in the same direction (darker than both, or lighter),
-while the two agree with each other, the picture was not there a frame before or after: a speck.
-Those pixels take the mean of the two moved neighbours (``speck_mask`` finds them). A real thing that
-appears for one frame only, or moves faster than the flow can follow, looks the same: so only
-small blobs count (``MAX_SPECK_SHARE`` of the frame), and the first and last frames, and frames
+Move the frames before and after onto this one: where this frame differs strongly from both, in the same
+direction (darker than both, or lighter), while the two agree with each other, the picture was not there a
+frame before or after: a speck. Those pixels take the mean of the two moved neighbours (``speck_mask`` finds
+them). A real thing that appears for one frame only, or moves faster than the motion can follow, looks the
+same: so only small blobs count (``MAX_SPECK_SHARE`` of the frame), and the first and last frames, and frames
 at a scene cut, are left alone.
 
-The flow comes from ``helpers.motion.PairFlows``: DIS computes each frame's flow back, and the flow
-forward is the next frame's flow back inverted (one DIS a frame, not two; on the sample clip with dust
-4, 16 and 64, ``bench.restoration``, as good or better than a DIS forward: 59.5, 49.0, 38.0 dB against
-58.6, 48.6, 37.9). The frame before is moved onto this one whole; a speck differs from it by more than
-``SPECK_CONTRAST``, so the frame after is moved (and its flow inverted) only at those pixels, a few
-hundredths of the frame (``neighbours_moved``, ``moved_at``). The flow, the moves and the specks each
-run in a thread of their own (OpenCV lets go of Python's lock while it works, so both cores work).
+The frames are moved first by the camera's motion (``helpers.camera_motion``: one affine a pair, from a DIS flow
+at 120 pixels, and ``cv2.warpAffine``), which is all there is between most pairs of frames: where it explains
+the pair (few pixels differ by more than ``SPECK_CONTRAST``, ``CAMERA_UNEXPLAINED``), both neighbours are moved
+whole by it; a small thing moving on its own over the picture is then told from dust by being found a step
+away in both neighbours (``moves_on_its_own``). Where it does not (a large thing moving on its own), the dense
+flow moves them (``helpers.motion.PairFlows``: DIS computes each frame's flow back at 240 pixels; the flow
+forward is the next frame's flow back inverted where it is needed: ``moved_at``). On the sample clip
+(``bench.restoration``) the camera's motion explains every pair but the two scene cuts, for 0.9 ms a frame in
+all against 2.3 ms for the dense flow's way, and as good or better specks.
 
-``Dusting`` does it on a stream of frames (one frame of context each side). To be taught in
-notebook 05_restoration.
+The camera's motion, the neighbours moved and the specks each run in a thread of their own (OpenCV lets go of
+Python's lock while it works, so both cores work). ``Dusting`` does it on a stream of frames (one frame of
+context each side). To be taught in notebook 05_restoration.
 
 Reference: the "spike detection index" of A. Kokaram, "Motion Picture Restoration", Springer,
-1998, chapter 6, here on flow-compensated neighbours with a size limit.
+1998, chapter 6, here on motion-compensated neighbours with a size limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .background import ahead
-from .motion import FlowFrame, PairFlows, flow_frames, full_size_maps, inverse_at, sample, warp
+from .camera_motion import CAMERA_SIDE, camera_flow, camera_motion, camera_warp
+from .motion import (
+    CUT_THUMB_SIDE,
+    OpticalFlow,
+    PairFlows,
+    full_size_maps,
+    inverse_at,
+    is_scene_cut,
+    sample,
+    small_gray,
+    to_gray,
+    warp,
+)
 
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
@@ -44,8 +58,32 @@ MAX_SPECK_SHARE = 0.002
 things that moved, not dust."""
 MAX_SPECK_PIXELS = 80
 """... but at least this many pixels (a blob of about 10 pixels across), however small the frame."""
-FLOWS_AHEAD = 2
-"""Frames whose flow the background thread may compute ahead of the frame being cleaned."""
+FRAMES_AHEAD = 2
+"""Frames each background thread may prepare ahead of the next stage."""
+CAMERA_UNEXPLAINED = 0.1
+"""The camera's motion explains a pair of frames when the frame before, moved by it, differs from this one by more
+than ``SPECK_CONTRAST`` at this share of the pixels at most (the sample clip: 3.5 % on average with 64 specks a
+frame, over 70 % at its two scene cuts); else the dense flow moves the neighbours (a large thing moving on its
+own)."""
+MOVE_STEP, MOVE_REACH = 6, 12
+"""Pixels: a speck's pixel whose level is in the frame before at ``-v`` and in the frame after at ``+v`` (both
+within ``NEIGHBOURS_AGREE``, beyond the camera's motion), for a ``v`` on a grid of ``MOVE_STEP`` up to
+``MOVE_REACH`` each way, belongs to a thing moving on its own (a ball, a hand) at ``v`` a frame, not to dust
+(``moves_on_its_own``)."""
+MOVES = np.stack(np.meshgrid(*[np.arange(-MOVE_REACH, MOVE_REACH + 1, MOVE_STEP, dtype=np.int32)] * 2),
+                 axis=-1).reshape(-1, 1, 2)
+"""``(K, 1, 2)`` int32: each ``v`` of that grid (x, y)."""
+MOVER_MARGIN = 5
+"""Pixels around a pixel of a thing moving on its own that are not dust either (the grid of ``v`` finds some of
+the thing's pixels, not all)."""
+MOVER_AROUND = np.ones((2 * MOVER_MARGIN + 1,) * 2, np.uint8)
+"""The square ``MOVER_MARGIN`` pixels each way around a pixel of a thing moving on its own (a dilation)."""
+MOVE_SAMPLE = 8
+"""Every ``MOVE_SAMPLE``-th pixel found to be a speck (in raster order) is tested for moving on its own
+(``moves_on_its_own``), and ``MOVER_MARGIN`` covers the others: a thing large enough to matter has many."""
+NO_POINTS = np.zeros((0, 2), np.int32)
+"""No pixels, as ``(N, 2)`` int32 (x, y) (shared: not to be changed)."""
+NO_POINTS.flags.writeable = False
 
 
 def speck_mask(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -54,15 +92,9 @@ def speck_mask(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.nd
     Parameters
     ----------
     gray, before, after : (H, W) uint8 ndarray
-        The frame, and the frames before and after it moved along the flow onto it.
+        The frame, and the frames before and after it moved onto it.
     """
-    return _small_blobs(_spikes(gray, before, after), gray.size)
-
-
-def _spikes(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """uint8 255 where ``gray`` is darker (or lighter) than both moved neighbours by ``SPECK_CONTRAST``
-    and they agree within ``NEIGHBOURS_AGREE``, else 0; any shape, all three alike, uint8."""
-    return is_spike(gray, before, after).astype(np.uint8) * np.uint8(255)
+    return _small_blobs(is_spike(gray, before, after).view(np.uint8), gray.size)
 
 
 def is_spike(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -70,33 +102,50 @@ def is_spike(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndar
     ``after`` (the frames around it moved onto it) by more than ``SPECK_CONTRAST`` gray levels, while they
     agree within ``NEIGHBOURS_AGREE``: the rule for a speck, on whole frames or on some of their pixels.
 
+    In OpenCV's saturating arithmetic (a difference below 0 is 0), without signed copies: darker than both by
+    more than ``SPECK_CONTRAST`` is darker than the darker of the two by that much, and likewise lighter.
+
     Example: ``is_spike(np.uint8([10]), np.uint8([90]), np.uint8([95]))`` is ``[True]``."""
-    g, b, a = (x.astype(np.int16) for x in (gray, before, after))
-    darker = np.minimum(b - g, a - g) > SPECK_CONTRAST
-    lighter = np.minimum(g - b, g - a) > SPECK_CONTRAST
-    return (darker | lighter) & (np.abs(b - a) < NEIGHBOURS_AGREE)
+    if gray.size == 0:
+        return np.zeros(gray.shape, bool)
+    # 2-D: OpenCV reads a 1-D array of up to 4 values as one number; compared with NumPy for the same reason
+    g, b, a = (np.atleast_2d(x) for x in (gray, before, after))
+    darker, lighter = cv2.min(b, a), cv2.max(b, a)
+    differ = cv2.max(cv2.subtract(darker, g), cv2.subtract(g, lighter))
+    return ((differ > SPECK_CONTRAST) & (cv2.subtract(lighter, darker) < NEIGHBOURS_AGREE)).reshape(gray.shape)
 
 
-def _small_blobs(spikes: np.ndarray, pixels: int) -> np.ndarray:
+def points_of(mask: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` int32 (x, y): the nonzero pixels of ``mask`` (``(H, W)`` uint8), in raster order."""
+    found = cv2.findNonZero(mask)
+    return NO_POINTS if found is None else found.reshape(-1, 2)
+
+
+def _small_blobs(spikes: np.ndarray, pixels: int, found: np.ndarray | None = None) -> np.ndarray:
     """``(H, W)`` bool: the blobs of ``spikes`` (uint8, nonzero where found) small enough to be specks, a pixel
     wider (a speck's soft edge). Labelled only if the pixels found could make a blob too large, and without
-    OpenCV's statistics (ten times the labelling's time): the areas are counted at the found pixels."""
+    OpenCV's statistics (ten times the labelling's time): the areas are counted at the found pixels
+    (``found``, ``(N, 2)`` int (x, y), where the caller knows them; some may since have been cleared)."""
     largest = max(MAX_SPECK_SHARE * pixels, MAX_SPECK_PIXELS)
-    found = cv2.findNonZero(spikes)
-    if found is not None and len(found) > largest:
+    found = points_of(spikes) if found is None else found
+    if len(found) > largest:
         count, labels = cv2.connectedComponents(spikes, connectivity=8)
-        found = found.reshape(-1, 2)
-        large = np.flatnonzero(np.bincount(labels[found[:, 1], found[:, 0]], minlength=count) > largest)
-        if len(large):
-            spikes = np.where(np.isin(labels, large), 0, spikes).astype(np.uint8)
+        xs, ys = found.T
+        at = labels[ys, xs]
+        large = np.bincount(at, minlength=count) > largest
+        if large[1:].any():  # (label 0: not found)
+            spikes = spikes.copy()
+            drop = large[at] & (at > 0)
+            spikes[ys[drop], xs[drop]] = 0  # the found pixels are all of the blobs': the rest of the frame is 0
     return cv2.dilate(spikes, np.ones((3, 3), np.uint8)) > 0
 
 
 class Dusting:
     """Remove dust and dirt from a stream of frames (see the module's docstring).
 
-    ``flows``: a ``PairFlows`` shared with the steps after this one (``helpers.restoration``); by default
-    its own.
+    ``flows``: a ``PairFlows`` shared with the steps after this one (``helpers.restoration``): this step asks it
+    for every pair, so that they follow the dense flow, and uses it where the camera's motion does not explain
+    a frame, as it would its own (the output is the same with or without the steps after it).
 
     Example
     -------
@@ -104,38 +153,127 @@ class Dusting:
     """
 
     def __init__(self, flows: PairFlows | None = None) -> None:
+        self._shared = flows
         self._flows = flows or PairFlows(forward=False)  # the flow forward is inverted only where it is needed
+        self._camera = camera_flow()
         self.specks = 0
         """Pixels filled so far."""
+        self.dense: list[int] = []
+        """The frames whose neighbours the dense flow moved (the camera's motion did not explain them)."""
 
     def run(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
         """``(index, frame)`` in, ``(index, frame without dust)`` out, in order, one frame behind;
         frames uint8, gray or BGR (a gray frame in BGR stays gray).
 
-        Three stages, each in a thread of its own (OpenCV lets go of Python's lock, so both cores work):
-        the flow of the next frames, their neighbours moved onto them (``Neighbours``), and the specks
-        of this one found and filled."""
-        flowing = ahead(flow_frames(frames, self._flows), FLOWS_AHEAD)
-        for here, moved in ahead(neighbours_moved(flowing), FLOWS_AHEAD):
+        Three stages, each in a thread of its own (OpenCV lets go of Python's lock, so both cores work): the
+        camera's motion of the next frames, their neighbours moved onto them (``Neighbours``), and the specks of
+        this one found and filled."""
+        moving = ahead(camera_frames(frames, self._camera, self._shared), FRAMES_AHEAD)
+        for here, moved in ahead(neighbours_moved(moving, self._dense_back), FRAMES_AHEAD):
             yield here.index, here.frame if moved is None else self._clean(here, moved)
 
-    def _clean(self, here: FlowFrame, moved: Neighbours) -> np.ndarray:
+    def _dense_back(self, before: DustFrame, here: DustFrame) -> np.ndarray | None:
+        """``here``'s dense flow back into ``before`` (``PairFlows``), computed once; None at a cut."""
+        if not here.dense_asked:
+            side = self._flows.side
+            pair = self._flows.between(here.index, small_gray(before.gray, side), small_gray(here.gray, side))
+            here.back, here.dense_asked = None if pair is None else pair[0], True
+        return here.back
+
+    def _clean(self, here: DustFrame, moved: Neighbours) -> np.ndarray:
         """``here``'s frame without its specks, given its ``Neighbours``."""
-        xs, ys = moved.points.T
-        spikes = np.zeros_like(here.gray)
-        at = is_spike(here.gray[ys, xs], moved.before[ys, xs], moved.after)
-        spikes[ys[at], xs[at]] = 255
-        found = cv2.findNonZero(_small_blobs(spikes, spikes.size).view(np.uint8))
-        if found is None:
+        if moved.after is None:
+            self.dense.append(here.index)
+            xs, ys = moved.points.T
+            found = moved.points[is_spike(here.gray[ys, xs], moved.before[ys, xs], moved.after_points)]
+            spikes = np.zeros_like(here.gray)
+            spikes[found[:, 1], found[:, 0]] = 1
+        else:  # whole frames: OpenCV's work, without Python's lock, rather than NumPy's on thousands of pixels
+            spikes = is_spike(here.gray, moved.before, moved.after).view(np.uint8)
+            found = points_of(spikes)
+            tested = found[::MOVE_SAMPLE]
+            moving = tested[moves_on_its_own(here.gray[tested[:, 1], tested[:, 0]], tested, moved.before,
+                                             moved.after)]
+            if len(moving):
+                movers = np.zeros_like(spikes)
+                movers[moving[:, 1], moving[:, 0]] = 1
+                spikes[cv2.dilate(movers, MOVER_AROUND) > 0] = 0
+        found = points_of(_small_blobs(spikes, spikes.size, found).view(np.uint8))
+        if not len(found):
             return here.frame
-        found = found.reshape(-1, 2)
         self.specks += len(found)
         xs, ys = found.T
-        after = moved_at(moved.after_gray, moved.after_back, found)  # also at the specks' rims
-        fill = ((moved.before[ys, xs].astype(np.uint16) + after) // 2).astype(np.uint8)
+        fill = ((moved.before[ys, xs].astype(np.uint16) + moved.after_at(found)) // 2).astype(np.uint8)
         out = here.frame.copy()
         out[ys, xs] = fill[:, np.newaxis] if out.ndim == 3 else fill
         return out
+
+
+@dataclass
+class DustFrame:
+    """A frame of the stream with what finding its specks needs of it (``camera_frames``)."""
+
+    index: int
+    frame: np.ndarray
+    gray: np.ndarray
+    small: np.ndarray
+    """Its gray at ``camera_motion.CAMERA_SIDE``."""
+    thumbnail: np.ndarray
+    """... and at ``motion.CUT_THUMB_SIDE`` (``motion.is_scene_cut``)."""
+    cut: bool = False
+    """A scene cut between the frame before and this one."""
+    camera: np.ndarray | None = None
+    """``(2, 3)`` float32: this frame's pixel ``(x, y, 1)`` to its position in the frame before, as the camera
+    moved (``camera_motion.camera_motion``)."""
+    before_here: np.ndarray | None = None
+    """``(H, W)`` uint8: the frame before, moved onto this one by the camera's motion (``camera_warp``)."""
+    explained: bool = False
+    """The camera's motion explains the picture between the frame before and this one (``CAMERA_UNEXPLAINED``)."""
+    back: np.ndarray | None = None
+    """The dense flow back into the frame before (``PairFlows``), once asked for (``dense_asked``)."""
+    dense_asked: bool = False
+
+
+def camera_frames(frames: Iterable[tuple[int, np.ndarray]], flow: OpticalFlow,
+                  shared: PairFlows | None = None) -> Iterator[DustFrame]:
+    """``(index, frame)`` in order, each as a ``DustFrame`` with the camera's motion back to the frame before:
+    DIS at ``CAMERA_SIDE`` (``flow``, ``camera_motion.camera_flow``), an affine fitted to it (``camera_motion``).
+    With a ``shared`` ``PairFlows`` (a chain) the dense flow back too, for the steps after this one."""
+    previous = None
+    for index, frame in frames:
+        gray = to_gray(frame)
+        small = small_gray(gray, CAMERA_SIDE)
+        here = DustFrame(index, frame, gray, small, small_gray(small, CUT_THUMB_SIDE))
+        if previous is not None:
+            here.cut = is_scene_cut(previous.thumbnail, here.thumbnail)
+            if not here.cut:
+                here.camera = camera_motion(flow.calc(small, previous.small), small, previous.small, gray.shape[::-1])
+            if shared is not None:
+                pair = shared.between(index, small_gray(previous.gray, shared.side), small_gray(gray, shared.side))
+                here.back, here.dense_asked = None if pair is None else pair[0], True
+        yield here
+        previous = here
+
+
+def moves_on_its_own(levels: np.ndarray, points: np.ndarray, before_here: np.ndarray,
+                     after_here: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the ``levels`` (``(N,)`` uint8) of this frame at ``points`` (``(N, 2)`` int (x, y)) are in
+    the frame before at ``points - v`` and in the frame after at ``points + v`` (within ``NEIGHBOURS_AGREE``), for a
+    ``v`` of the grid ``MOVE_STEP``, ``MOVE_REACH``: a thing that moved on its own by ``v`` a frame. The
+    neighbours: ``(H, W)`` uint8, moved onto this frame by the camera's motion (their edges repeated beyond).
+
+    Example: ``moves_on_its_own(gray[ys, xs], points, before_here, after_here)``."""
+    reach = MOVE_REACH
+    width = before_here.shape[1] + 2 * reach
+    shifts = MOVES[..., 1] * width + MOVES[..., 0]  # (K, 1): v as a shift in the padded frames
+    at = (points[:, 1] + reach) * width + points[:, 0] + reach  # (N,)
+    levels = levels.astype(np.int16)
+    found = None
+    for moved, sign in ((before_here, -1), (after_here, 1)):
+        padded = cv2.copyMakeBorder(moved, reach, reach, reach, reach, cv2.BORDER_REPLICATE).ravel()
+        alike = np.abs(padded[at + sign * shifts] - levels) < NEIGHBOURS_AGREE  # (K, N)
+        found = alike if found is None else found & alike
+    return found.any(axis=0)
 
 
 @dataclass
@@ -143,39 +281,80 @@ class Neighbours:
     """What finding a frame's specks needs of the frames around it (``neighbours_moved``)."""
 
     before: np.ndarray
-    """``(H, W)`` uint8: the frame before, moved onto this one (``moved_onto``)."""
+    """``(H, W)`` uint8: the frame before, moved onto this one."""
+    after: np.ndarray | None
+    """``(H, W)`` uint8: the frame after, moved onto this one whole by the camera's motion; None where the dense
+    flow moved the neighbours (then ``points`` and ``after_points``)."""
     points: np.ndarray
-    """``(N, 2)`` int32 (x, y): the pixels that differ from ``before`` by more than ``SPECK_CONTRAST``,
-    the only ones that can be specks (a few hundredths of the frame)."""
-    after: np.ndarray
+    """``(N, 2)`` int32 (x, y): where the dense flow moved them, the pixels that differ from ``before`` by more than
+    ``SPECK_CONTRAST``, the only ones that can be specks (a few hundredths of the frame)."""
+    after_points: np.ndarray
     """``(N,)`` uint8: the frame after, moved onto this one, at ``points`` only (``moved_at``)."""
-    after_gray: np.ndarray
-    after_back: np.ndarray
-    """The frame after, and its flow back into this one: to move it onto more pixels (``moved_at``)."""
+    after_at: Callable[[np.ndarray], np.ndarray]
+    """``(M, 2)`` int32 (x, y) to ``(M,)`` uint8: the frame after, moved onto this one at those pixels."""
 
 
-def neighbours_moved(frames: Iterable[FlowFrame]) -> Iterator[tuple[FlowFrame, Neighbours | None]]:
+def neighbours_moved(frames: Iterable[DustFrame], dense_back: Callable[[DustFrame, DustFrame], np.ndarray | None],
+                     ) -> Iterator[tuple[DustFrame, Neighbours | None]]:
     """Each of ``frames`` (in order, one behind) with its ``Neighbours``, or None where dust is not looked
     for: the first and last frames, and each side of a scene cut (a speck is told from the picture by the
-    frames around it). The frame before is moved onto it whole; the frame after only where a speck can be:
-    a speck differs from both.
+    frames around it). The camera's motion moves the neighbours where it explains both pairs, else the dense
+    flow (``dense_back(before, here)``: ``here``'s flow back).
 
-    Example: ``for here, moved in neighbours_moved(flow_frames(enumerate(frames), PairFlows())): ...``"""
+    Example: ``neighbours_moved(camera_frames(enumerate(frames), camera_flow()), Dusting()._dense_back)``."""
     before = here = None
     for after in frames:
+        if after.camera is not None:
+            camera_moved(here, after)
         if here is not None:
-            if before is None or here.cut or after.cut:
-                yield here, None
-            else:
-                before_here = moved_onto(before.gray, here.back)
-                # (NumPy's comparison: OpenCV reads a frame of one pixel beside a number as a 4 x 1 array)
-                found = cv2.findNonZero((cv2.absdiff(here.gray, before_here) > SPECK_CONTRAST).view(np.uint8))
-                points = np.zeros((0, 2), np.int32) if found is None else found.reshape(-1, 2)
-                yield here, Neighbours(before_here, points, moved_at(after.gray, after.back, points),
-                                       after.gray, after.back)
+            cut = before is None or here.cut or after.cut
+            yield here, None if cut else (by_camera(here, after) if here.explained and after.explained
+                                          else by_flow(before, here, after, dense_back))
         before, here = here, after
     if here is not None:
         yield here, None
+
+
+def camera_moved(previous: DustFrame, frame: DustFrame) -> None:
+    """Set ``frame``'s ``before_here`` and ``explained``: the frame before (``previous``) moved onto it by the
+    camera's motion, and whether they differ (by more than ``SPECK_CONTRAST``) at few enough pixels."""
+    frame.before_here = camera_warp(previous.gray, frame.camera)
+    # (NumPy's comparison: OpenCV reads a frame of one pixel beside a number as a 4 x 1 array)
+    differs = (cv2.absdiff(frame.gray, frame.before_here) > SPECK_CONTRAST).view(np.uint8)
+    frame.explained = cv2.countNonZero(differs) <= CAMERA_UNEXPLAINED * frame.gray.size
+
+
+def differing(gray: np.ndarray, before_here: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` int32 (x, y): where ``gray`` differs from the frame before moved onto it by more than
+    ``SPECK_CONTRAST`` (a speck differs from both neighbours)."""
+    # (NumPy's comparison: OpenCV reads a frame of one pixel beside a number as a 4 x 1 array)
+    return points_of((cv2.absdiff(gray, before_here) > SPECK_CONTRAST).view(np.uint8))
+
+
+def by_camera(here: DustFrame, after: DustFrame) -> Neighbours:
+    """``here``'s ``Neighbours`` moved by the camera's motion, both whole (``camera_warp``)."""
+    after_here = camera_warp(after.gray, cv2.invertAffineTransform(after.camera))
+
+    def after_at(points: np.ndarray) -> np.ndarray:
+        return after_here[points[:, 1], points[:, 0]]
+
+    return Neighbours(here.before_here, after_here, NO_POINTS, NO_POINTS[:, 0].astype(np.uint8), after_at)
+
+
+def by_flow(before: DustFrame, here: DustFrame, after: DustFrame,
+            dense_back: Callable[[DustFrame, DustFrame], np.ndarray | None]) -> Neighbours | None:
+    """``here``'s ``Neighbours`` moved along the dense flow: the frame before whole (``moved_onto``), the frame
+    after at some pixels only (``moved_at``); None where ``PairFlows`` saw a cut."""
+    here_back, after_back = dense_back(before, here), dense_back(here, after)
+    if here_back is None or after_back is None:
+        return None
+    before_here = moved_onto(before.gray, here_back)
+    points = differing(here.gray, before_here)
+
+    def after_at(points: np.ndarray) -> np.ndarray:
+        return moved_at(after.gray, after_back, points)
+
+    return Neighbours(before_here, None, points, after_at(points), after_at)
 
 
 def moved_onto(other_gray: np.ndarray, flow: np.ndarray) -> np.ndarray:

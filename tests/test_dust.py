@@ -142,3 +142,66 @@ def test_the_speck_rule_is_one_for_whole_frames_and_for_some_pixels():
     picked = np.flatnonzero(rng.random(gray.size) < 0.3)
     assert np.array_equal(is_spike(gray.ravel()[picked], before.ravel()[picked], after.ravel()[picked]),
                           whole.ravel()[picked])
+
+
+def panning(seed: int, n: int, speed: int) -> list[np.ndarray]:
+    """``n`` frames of ``scene``'s texture panning ``speed`` pixels a frame."""
+    return scene(seed, n=n * speed)[::speed]
+
+
+def test_specks_on_a_pan_are_removed_along_the_camera_motion():
+    clean = panning(34, n=12, speed=3)
+    dirty = list(add_dust(clean, per_frame=8, seed=5))
+    dusting = Dusting()
+    out = [frame for _, frame in dusting.run(enumerate(dirty))]
+    inner = slice(1, -1)
+    assert psnr(out[inner], clean[inner]) > psnr(dirty[inner], clean[inner]) + 3
+    assert dusting.dense == []  # the camera's motion explained every frame
+
+
+def test_a_small_object_moving_on_its_own_over_a_pan_is_not_dust():
+    """An 8 x 8 square (a blob small enough to be a speck) moving 5 px a frame over a background panning 2 px the
+    other way: where it is in this frame it is in neither neighbour moved by the camera, so it looks like dust,
+    and only the test for things moving on their own keeps it (the dense flow does not follow it either)."""
+    frames = []
+    for i, background in enumerate(panning(31, n=12, speed=2)):
+        frame = background.copy()
+        cv2.rectangle(frame, (10 + 5 * i, 40), (17 + 5 * i, 47), 250, -1)
+        frames.append(frame)
+    dusting = Dusting()
+    out = [frame for _, frame in dusting.run(enumerate(frames))]
+    assert dusting.dense == []  # the camera's path, where the test is needed
+    for i, frame in enumerate(out[1:-1], start=1):
+        assert frame[40:48, 10 + 5 * i:18 + 5 * i].mean() > 200  # still there
+
+
+def test_the_dense_flow_takes_over_where_the_camera_motion_does_not_explain_the_picture():
+    """A large textured patch moving on its own from frame 5 on: those frames (and the one before, whose frame
+    after has it) go the dense way, the same in every run and in a segment that starts later, and their dust
+    is still removed."""
+    clean = scene(32, n=12)
+    patch = scene(33, n=1, size=(64, 64))[0]
+    for i in range(5, len(clean)):
+        clean[i] = clean[i].copy()
+        clean[i][16:80, 4 * i - 16:4 * i + 48] = patch
+    dirty = list(add_dust(clean, per_frame=8, seed=3))
+    runs = [Dusting() for _ in range(2)]
+    outs = [[frame for _, frame in dusting.run(enumerate(dirty))] for dusting in runs]
+    assert runs[0].dense == runs[1].dense == list(range(4, len(clean) - 1))
+    assert all(np.array_equal(a, b) for a, b in zip(*outs))
+    later = Dusting()
+    segment = [frame for _, frame in later.run(enumerate(dirty[3:], start=3))]
+    assert later.dense == runs[0].dense
+    assert all(np.array_equal(a, b) for a, b in zip(outs[0][4:-1], segment[1:-1]))  # its inner frames alike
+    inner = slice(1, -1)
+    assert psnr(outs[0][inner], clean[inner]) > psnr(dirty[inner], clean[inner]) + 3
+
+
+def test_one_pixel_and_tiny_videos_go_through():
+    """Frames far below DIS's smallest size (``motion.MIN_FLOW_SIDE``), one pixel among them: every frame comes
+    out, its size kept."""
+    for h, w in ((1, 1), (3, 5), (20, 7)):
+        frames = [np.full((h, w), 60 + 10 * i, np.uint8) for i in range(5)]
+        frames[2][0, 0] = 250
+        out = dusted(frames)
+        assert [frame.shape for frame in out] == [(h, w)] * 5
