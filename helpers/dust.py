@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from .background import ahead
-from .camera_motion import CAMERA_SIDE, camera_flow, camera_motion, camera_warp
+from .camera_motion import camera_flow, camera_motion, camera_small, camera_warp
 from .motion import (
     CUT_THUMB_SIDE,
     OpticalFlow,
@@ -217,7 +217,7 @@ class DustFrame:
     frame: np.ndarray
     gray: np.ndarray
     small: np.ndarray
-    """Its gray at ``camera_motion.CAMERA_SIDE``."""
+    """Its gray as the camera's motion is measured on (``camera_motion.camera_small``)."""
     thumbnail: np.ndarray
     """... and at ``motion.CUT_THUMB_SIDE`` (``motion.is_scene_cut``)."""
     cut: bool = False
@@ -236,13 +236,13 @@ class DustFrame:
 
 def camera_frames(frames: Iterable[tuple[int, np.ndarray]], flow: OpticalFlow,
                   shared: PairFlows | None = None) -> Iterator[DustFrame]:
-    """``(index, frame)`` in order, each as a ``DustFrame`` with the camera's motion back to the frame before:
-    DIS at ``CAMERA_SIDE`` (``flow``, ``camera_motion.camera_flow``), an affine fitted to it (``camera_motion``).
+    """``(index, frame)`` in order, each as a ``DustFrame`` with the camera's motion back to the frame before: DIS
+    on the frames' ``camera_small`` (``flow``, ``camera_flow``), a zoom and a pan fitted to it (``camera_motion``).
     With a ``shared`` ``PairFlows`` (a chain) the dense flow back too, for the steps after this one."""
     previous = None
     for index, frame in frames:
         gray = to_gray(frame)
-        small = small_gray(gray, CAMERA_SIDE)
+        small = camera_small(gray)
         here = DustFrame(index, frame, gray, small, small_gray(small, CUT_THUMB_SIDE))
         if previous is not None:
             here.cut = is_scene_cut(previous.thumbnail, here.thumbnail)
