@@ -112,7 +112,9 @@ def camera_motion(flow: np.ndarray, small: np.ndarray, other: np.ndarray, size: 
     weight = inner * (np.abs(error) < CAMERA_OUTLIER)
     jacobian = (gradient[..., np.newaxis] * terms).reshape(-1, 4)  # (n, 4): sx, tx, sy, ty
     weighted = (jacobian * weight[:, np.newaxis]).T
-    zoom_pan -= np.linalg.solve(weighted @ jacobian + CAMERA_DAMPING * np.eye(4), weighted @ error).reshape(2, 2)
+    normal = (weighted @ jacobian).astype(np.float64) + CAMERA_DAMPING * np.eye(4)
+    right = (weighted @ error).astype(np.float64).reshape(4, 1)  # 2-D: OpenCV reads 4 values alone as a number
+    zoom_pan -= cv2.solve(normal, right, flags=cv2.DECOMP_CHOLESKY)[1].reshape(2, 2)  # NumPy's: 3x longer
     scale = np.float32([w / size[0], h / size[1]])  # a full-size pixel's x is (x + 0.5) scale - 0.5 small
     offset = 0.5 * scale - 0.5
     zoom_pan[:, 1] = (zoom_pan[:, 1] + offset * (zoom_pan[:, 0] - 1)) / scale

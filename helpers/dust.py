@@ -197,7 +197,7 @@ class Dusting:
             if len(moving):
                 movers = np.zeros_like(spikes)
                 movers[moving[:, 1], moving[:, 0]] = 1
-                spikes[cv2.dilate(movers, MOVER_AROUND) > 0] = 0
+                spikes = cv2.subtract(spikes, cv2.dilate(movers, MOVER_AROUND))  # (1 - 1 = 0, 0 - 1 = 0, 1 - 0 = 1)
         found = points_of(_small_blobs(spikes, spikes.size, found).view(np.uint8))
         if not len(found):
             return here.frame
