@@ -16,8 +16,8 @@ step away in both neighbours (``moves_on_its_own``). Where it does not (a large 
 dense flow moves them (``helpers.motion.PairFlows``: DIS computes each frame's flow back at 240 pixels; the flow
 forward is the next frame's flow back inverted where it is needed: ``moved_at``). On the sample clip
 (``bench.restoration``) the camera's motion explains every pair but the two scene cuts; with 4, 16 and 64 specks
-a frame it scores 65.1, 54.2 and 39.5 dB against 60.3, 49.2 and 38.0 for the dense flow everywhere, in 60 to
-75 % of the time.
+a frame it scores 65.1, 54.2 and 39.5 dB against 60.3, 49.2 and 38.0 for the dense flow everywhere, in 70 to
+80 % of the time.
 
 The camera's motion, the neighbours moved and the specks each run in a thread of their own (OpenCV lets go of
 Python's lock while it works, so both cores work). ``Dusting`` does it on a stream of frames (one frame of
