@@ -19,9 +19,9 @@ forward is the next frame's flow back inverted where it is needed: ``moved_at``)
 a frame it scores 65.1, 54.2 and 39.5 dB against 60.3, 49.2 and 38.0 for the dense flow everywhere, in 70 to
 80 % of the time.
 
-The camera's motion, the neighbours moved and the specks each run in a thread of their own (OpenCV lets go of
-Python's lock while it works, so both cores work). ``Dusting`` does it on a stream of frames (one frame of
-context each side). To be taught in notebook 05_restoration.
+The work runs in two threads (OpenCV lets go of Python's lock while it works, so both cores work): the camera's
+motion with the neighbours moved, and the specks found and filled. ``Dusting`` does it on a stream of frames (one
+frame of context each side). To be taught in notebook 05_restoration.
 
 Reference: the "spike detection index" of A. Kokaram, "Motion Picture Restoration", Springer,
 1998, chapter 6, here on motion-compensated neighbours with a size limit.
