@@ -61,7 +61,7 @@ CLIP = INPUT_VIDEO / "sample_clip.mp4"
 
 class AllSteps:
     """Every restoration step, as ``--restore`` runs them (``restored_images``: ``RESTORE_STEPS`` in order,
-    each in a thread of its own, dust's flow handed on to grain)."""
+    one after the other in a thread of their own, dust's flow handed on to grain)."""
 
     def run(self, frames):
         return restored_images(frames, RESTORE_STEPS)

@@ -19,9 +19,7 @@ forward is the next frame's flow back inverted where it is needed: ``moved_at``)
 a frame it scores 65.1, 54.2 and 39.5 dB against 60.3, 49.2 and 38.0 for the dense flow everywhere, in 70 to
 80 % of the time.
 
-The work runs in two threads (OpenCV lets go of Python's lock while it works, so both cores work): the camera's
-motion with the neighbours moved, and the specks found and filled. ``Dusting`` does it on a stream of frames (one
-frame of context each side). To be taught in notebook 05_restoration.
+``Dusting`` does it on a stream of frames (one frame of context each side). To be taught in notebook 05_restoration.
 
 Reference: the "spike detection index" of A. Kokaram, "Motion Picture Restoration", Springer,
 1998, chapter 6, here on motion-compensated neighbours with a size limit.
@@ -35,7 +33,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .background import ahead
 from .camera_motion import camera_flow, camera_motion, camera_small, camera_warp
 from .motion import (
     CUT_THUMB_SIDE,
@@ -59,8 +56,6 @@ MAX_SPECK_SHARE = 0.002
 things that moved, not dust."""
 MAX_SPECK_PIXELS = 80
 """... but at least this many pixels (a blob of about 10 pixels across), however small the frame."""
-FRAMES_AHEAD = 2
-"""Frames each background thread may prepare ahead of the next stage."""
 CAMERA_UNEXPLAINED = 0.1
 """The camera's motion explains a pair of frames when the frame before, moved by it, differs from this one by more
 than ``SPECK_CONTRAST`` at this share of the pixels at most (the sample clip: 3.5 % on average with 64 specks a
@@ -179,12 +174,12 @@ class Dusting:
         """``(index, frame)`` in, ``(index, frame without dust)`` out, in order, one frame behind;
         frames uint8, gray or BGR (a gray frame in BGR stays gray).
 
-        Two stages, each in a thread of its own (OpenCV lets go of Python's lock while it works): the camera's
-        motion of the next frames and their neighbours moved onto them (``Neighbours``), and the specks of this
-        one found and filled. A third thread (the camera's motion alone) took longer: much of the work is many
-        short calls, each handing Python's lock over between the threads."""
+        In the caller's thread: the camera's motion and the neighbours moved onto each frame (``Neighbours``),
+        then its specks found and filled. Threads of their own gave nothing on 2 cores (1.08 against 1.04 ms a
+        frame at 64 specks; 5 % slower with the other restoration steps): much of the work is many short OpenCV
+        calls, each handing Python's lock over between the threads."""
         moving = camera_frames(frames, self._camera, self._shared)
-        for here, moved in ahead(neighbours_moved(moving, self._dense_back), FRAMES_AHEAD):
+        for here, moved in neighbours_moved(moving, self._dense_back):
             yield here.index, here.frame if moved is None else self._clean(here, moved)
 
     def _dense_back(self, before: DustFrame, here: DustFrame) -> np.ndarray | None:

@@ -10,7 +10,7 @@ Steps so far, in this order: ``deflicker`` (``helpers.deflicker``: luminance fli
 ``dust`` (``helpers.dust``: specks of dust and dirt in one frame), then ``scratches``
 (``helpers.scratches``: thin vertical lines that stay put for many frames), then ``grain``
 (``helpers.grain``: film grain, averaged away along the motion; last, so the specks and lines are
-gone before frames are averaged). Each step runs in a thread of its own, and grain follows the flow
+gone before frames are averaged). The steps run in a thread of their own, and grain follows the flow
 dust computed (``restored_images``). To be taught in notebook 05_restoration.
 """
 
@@ -64,11 +64,12 @@ def restored(frames: Iterable[Frame], steps: Sequence[str]) -> Iterator[Frame]:
 def restored_images(images: Iterable[tuple[int, np.ndarray]], steps: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
     """``(index, image)`` in, ``(index, restored image)`` out, in order, through the ``steps``.
 
-    Each step runs in a thread of its own (``helpers.background.ahead``), the next frames going through
-    one step while the frames before them go through the next: OpenCV lets go of Python's lock, so the
-    cores work at once, and each step still sees its frames in order (the same result as one after the
-    other). Dust and grain follow the same motion: the flow dust computes is handed on to grain
-    (``PairFlows``) rather than computed again on the frames a few steps cleaner.
+    The steps run one after the other in one thread of their own (``helpers.background.ahead``), so the
+    caller (the network) works meanwhile. Not a thread per step: much of a step's work is short OpenCV
+    calls, each handing Python's lock to another thread, and on 2 cores four step threads took 10 to
+    20 % longer than one (``bench.restoration``, all four at once). Dust and grain follow the same
+    motion: the flow dust computes is handed on to grain (``PairFlows``) rather than computed again on
+    the frames a few steps cleaner.
 
     Example: ``for index, image in restored_images(enumerate(frames), RESTORE_STEPS): ...``
     """
@@ -76,13 +77,13 @@ def restored_images(images: Iterable[tuple[int, np.ndarray]], steps: Sequence[st
     flows = PairFlows(users=2) if "dust" in steps and "grain" in steps else None
     for step in steps:
         made = STEPS[step](flows=flows) if step in FOLLOW_FLOW else STEPS[step]()
-        images = ahead(made.run(images), STEP_AHEAD)
-    yield from images
+        images = made.run(images)
+    yield from ahead(images, RESTORED_AHEAD)
 
 
 STEPS = {"deflicker": Deflicker, "dust": Dusting, "scratches": Descratching, "grain": Degraining}
 """Each step's class: made afresh for each stream, its ``run`` takes and gives ``(index, image)``."""
 FOLLOW_FLOW = ("dust", "grain")
 """The steps that take a ``PairFlows`` (``flows=``) to share."""
-STEP_AHEAD = 2
-"""Frames each step may have ready ahead of the next step."""
+RESTORED_AHEAD = 2
+"""Frames the restoration thread may have ready ahead of the caller."""
