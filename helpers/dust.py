@@ -50,7 +50,8 @@ from .motion import (
 SPECK_CONTRAST = 30
 """Gray levels a speck differs from both moved neighbours, at least (film grain stays below)."""
 NEIGHBOURS_AGREE = 15
-"""Gray levels within which the two moved neighbours must agree where a speck is found."""
+"""Gray levels within which the two moved neighbours must agree where a speck is found (at most twice
+``SPECK_CONTRAST``: ``is_spike`` relies on it)."""
 MAX_SPECK_SHARE = 0.002
 """Largest speck, as a share of the frame's pixels (600 pixels of 640 x 480): larger blobs are
 things that moved, not dust."""
@@ -93,7 +94,7 @@ def speck_mask(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.nd
     gray, before, after : (H, W) uint8 ndarray
         The frame, and the frames before and after it moved onto it.
     """
-    return _small_blobs(is_spike(gray, before, after).view(np.uint8), gray.size)
+    return _small_blobs(is_spike(gray, before, after).view(np.uint8), gray.size).view(bool)
 
 
 def is_spike(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -101,17 +102,18 @@ def is_spike(gray: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndar
     ``after`` (the frames around it moved onto it) by more than ``SPECK_CONTRAST`` gray levels, while they
     agree within ``NEIGHBOURS_AGREE``: the rule for a speck, on whole frames or on some of their pixels.
 
-    In OpenCV's saturating arithmetic (a difference below 0 is 0), without signed copies: darker than both by
-    more than ``SPECK_CONTRAST`` is darker than the darker of the two by that much, and likewise lighter.
+    Written as: ``gray`` differs from the nearer of the two by more than ``SPECK_CONTRAST`` (``cv2.absdiff``,
+    without signed copies). The same rule: a level between two that agree within ``NEIGHBOURS_AGREE`` is within
+    that of both, so one that differs from both by more than ``SPECK_CONTRAST`` (twice as much, at least) is
+    darker than both, or lighter.
 
     Example: ``is_spike(np.uint8([10]), np.uint8([90]), np.uint8([95]))`` is ``[True]``."""
     if gray.size == 0:
         return np.zeros(gray.shape, bool)
     # 2-D: OpenCV reads a 1-D array of up to 4 values as one number; compared with NumPy for the same reason
     g, b, a = (np.atleast_2d(x) for x in (gray, before, after))
-    darker, lighter = cv2.min(b, a), cv2.max(b, a)
-    differ = cv2.max(cv2.subtract(darker, g), cv2.subtract(g, lighter))
-    return ((differ > SPECK_CONTRAST) & (cv2.subtract(lighter, darker) < NEIGHBOURS_AGREE)).reshape(gray.shape)
+    nearer = cv2.min(cv2.absdiff(g, b), cv2.absdiff(g, a))
+    return ((nearer > SPECK_CONTRAST) & (cv2.absdiff(b, a) < NEIGHBOURS_AGREE)).reshape(gray.shape)
 
 
 def points_of(mask: np.ndarray) -> np.ndarray:
@@ -121,7 +123,7 @@ def points_of(mask: np.ndarray) -> np.ndarray:
 
 
 def _small_blobs(spikes: np.ndarray, pixels: int, found: np.ndarray | None = None) -> np.ndarray:
-    """``(H, W)`` bool: the blobs of ``spikes`` (uint8, nonzero where found) small enough to be specks, a pixel
+    """``(H, W)`` uint8, 1 or 0: the blobs of ``spikes`` (uint8, 1 where found) small enough to be specks, a pixel
     wider (a speck's soft edge). Labelled only if the pixels found could make a blob too large, and without
     OpenCV's statistics (ten times the labelling's time): the areas are counted at the found pixels
     (``found``, ``(N, 2)`` int (x, y), where the caller knows them; some may since have been cleared)."""
@@ -136,7 +138,7 @@ def _small_blobs(spikes: np.ndarray, pixels: int, found: np.ndarray | None = Non
             spikes = spikes.copy()
             drop = large[at] & (at > 0)
             spikes[ys[drop], xs[drop]] = 0  # the found pixels are all of the blobs': the rest of the frame is 0
-    return cv2.dilate(spikes, np.ones((3, 3), np.uint8)) > 0
+    return cv2.dilate(spikes, np.ones((3, 3), np.uint8))
 
 
 def _may_hold_a_large_blob(spikes: np.ndarray, found: np.ndarray, largest: float) -> bool:
@@ -208,15 +210,29 @@ class Dusting:
                 movers = np.zeros_like(spikes)
                 movers[moving[:, 1], moving[:, 0]] = 1
                 spikes = cv2.subtract(spikes, cv2.dilate(movers, MOVER_AROUND))  # (1 - 1 = 0, 0 - 1 = 0, 1 - 0 = 1)
-        found = points_of(_small_blobs(spikes, spikes.size, found).view(np.uint8))
-        if not len(found):
+        specks = _small_blobs(spikes, spikes.size, found)
+        count = cv2.countNonZero(specks)
+        if not count:
             return here.frame
-        self.specks += len(found)
-        xs, ys = found.T
-        fill = ((moved.before[ys, xs].astype(np.uint16) + moved.after_at(found)) // 2).astype(np.uint8)
-        out = here.frame.copy()
-        out[ys, xs] = fill[:, np.newaxis] if out.ndim == 3 else fill
-        return out
+        self.specks += count
+        after = moved.after
+        if after is None:  # the dense flow moved the frame after onto this one at some pixels only: those
+            points = points_of(specks)
+            after = moved.before.copy()
+            after[points[:, 1], points[:, 0]] = moved.after_at(points)
+        return filled(here.frame, specks, moved.before, after)
+
+
+def filled(frame: np.ndarray, specks: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """A copy of ``frame`` (``(H, W)`` or ``(H, W, 3)`` uint8) with the pixels of ``specks`` (``(H, W)`` uint8,
+    nonzero there) set to the mean of ``before`` and ``after`` (``(H, W)`` uint8: the frames around it moved onto
+    it), gray (B = G = R): whole frames in three OpenCV calls, fewer than picking out thousands of pixels.
+
+    Example: ``filled(gray, speck_mask(gray, before, after).view(np.uint8), before, after)``."""
+    mean = cv2.addWeighted(before, 0.5, after, 0.5, 0)
+    if frame.ndim == 3:
+        mean = cv2.cvtColor(mean, cv2.COLOR_GRAY2BGR)
+    return cv2.copyTo(mean, specks, frame.copy())
 
 
 @dataclass

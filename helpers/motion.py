@@ -239,10 +239,11 @@ def is_scene_cut(prev_gray: np.ndarray, gray: np.ndarray) -> bool:
     if prev_gray.shape != gray.shape:
         raise ValueError(f"Frames of one video must have one size, got {prev_gray.shape} and {gray.shape}.")
     a, b = _thumbnail(prev_gray), _thumbnail(gray)
-    if min(a.std(), b.std()) < FLAT_STD:
-        return bool(np.abs(a.mean() - b.mean()) > FLAT_CUT_DIFFERENCE)
-    a, b = a - a.mean(), b - b.mean()
-    return bool((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()) < CUT_CORRELATION)
+    (mean_a, spread_a), (mean_b, spread_b) = cv2.meanStdDev(a), cv2.meanStdDev(b)
+    if min(spread_a[0, 0], spread_b[0, 0]) < FLAT_STD:
+        return bool(abs(mean_a[0, 0] - mean_b[0, 0]) > FLAT_CUT_DIFFERENCE)
+    # the zero-mean normalised correlation of two pictures of one size: template matching at one place
+    return bool(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED)[0, 0] < CUT_CORRELATION)
 
 
 PAIR_FLOW_SIDE = 240
