@@ -58,21 +58,18 @@ things that moved, not dust."""
 MAX_SPECK_PIXELS = 80
 """... but at least this many pixels (a blob of about 10 pixels across), however small the frame."""
 CAMERA_UNEXPLAINED = 0.1
-"""The camera's motion explains a pair of frames when the frame before, moved by it, differs from this one by more
-than ``SPECK_CONTRAST`` at this share of the pixels at most (the sample clip: 3.5 % on average with 64 specks a
-frame, over 70 % at its two scene cuts); else the dense flow moves the neighbours (a large thing moving on its
-own)."""
+"""The camera's motion explains a pair of frames where the frame before, moved by it, differs from this one by more
+than ``SPECK_CONTRAST`` at this share of the pixels at most (the sample clip: 3.5 % on average at 64 specks a frame,
+over 70 % at its cuts); else the dense flow moves the neighbours (a large thing moving on its own)."""
 MOVE_STEP, MOVE_REACH = 6, 12
-"""Pixels: a speck's pixel whose level is in the frame before at ``-v`` and in the frame after at ``+v`` (both
-within ``NEIGHBOURS_AGREE``, beyond the camera's motion), for a ``v`` on a grid of ``MOVE_STEP`` up to
-``MOVE_REACH`` each way, belongs to a thing moving on its own (a ball, a hand) at ``v`` a frame, not to dust
-(``moves_on_its_own``)."""
+"""Pixels: a speck's pixel whose level is in the frame before at ``-v`` and in the frame after at ``+v`` (within
+``NEIGHBOURS_AGREE``, beyond the camera's motion), for a ``v`` on a grid of ``MOVE_STEP`` up to ``MOVE_REACH`` each
+way, belongs to a thing moving on its own (a ball, a hand) at ``v`` a frame, not to dust (``moves_on_its_own``)."""
 MOVES = np.stack(np.meshgrid(*[np.arange(-MOVE_REACH, MOVE_REACH + 1, MOVE_STEP, dtype=np.int32)] * 2),
                  axis=-1).reshape(-1, 1, 2)
 """``(K, 1, 2)`` int32: each ``v`` of that grid (x, y)."""
 MOVER_MARGIN = 5
-"""Pixels around a pixel of a thing moving on its own that are not dust either (the grid of ``v`` finds some of
-the thing's pixels, not all)."""
+"""Pixels around a pixel of a thing moving on its own that are not dust either (``v``'s grid finds some, not all)."""
 MOVER_AROUND = np.ones((2 * MOVER_MARGIN + 1,) * 2, np.uint8)
 """The square ``MOVER_MARGIN`` pixels each way around a pixel of a thing moving on its own (a dilation)."""
 MOVE_SAMPLE = 8

@@ -66,7 +66,7 @@ def test_a_speck_needs_both_neighbours_to_agree_and_differ_from_it():
 
 
 def test_speck_mask_is_the_plain_definition():
-    """The fast mask (absolute uint8 differences to the nearer neighbour, areas counted at the found pixels) against the
+    """The fast mask (uint8 distances to the nearer neighbour, areas counted at the found pixels) against the
     definition written out with signed differences and OpenCV's blob statistics, on random frames."""
     rng = np.random.default_rng(5)
     gray, before, after = (rng.integers(0, 256, (60, 80), dtype=np.uint8) for _ in range(3))
