@@ -38,7 +38,6 @@ noise level), in the spirit of J.-S. Lee's sigma filter (CVGIP 24, 1983).
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ import numpy as np
 
 from .background import ahead
 from .motion import FlowFrame, PairFlows, flow_frames, pixel_positions, warp
+from .reused import reused
 
 STRENGTH = 1.0
 """Default strength: remove the grain at the level measured on the frame (2 treats it as twice as
@@ -189,7 +189,7 @@ def move(gray: np.ndarray, shift: np.ndarray) -> np.ndarray:
     Example: ``move(next_gray, frame.forward)`` is the next frame moved onto this one."""
     h, w = gray.shape
     scale = (w / shift.shape[1], h / shift.shape[0], 0, 0)
-    steps, maps = _reused("steps", (h, w, 2), np.int16), _reused("maps", (h, w, 2), np.int16)
+    steps, maps = reused("grain.steps", (h, w, 2), np.int16), reused("grain.maps", (h, w, 2), np.int16)
     steps = cv2.resize(cv2.multiply(shift, scale, dtype=cv2.CV_16S), (w, h), dst=steps,
                        interpolation=cv2.INTER_NEAREST)
     return cv2.remap(gray, cv2.add(_pixels((h, w)), steps, dst=maps), None, cv2.INTER_NEAREST,
@@ -235,7 +235,7 @@ def agreement(difference: np.ndarray, variance: float) -> np.ndarray:
     Each block's weight is then no more than its 8 neighbours' (``cv2.erode``).
 
     Example: ``agreement(d, grain_variance([d]))`` is about 1 wherever ``d`` is grain only."""
-    patch = cv2.multiply(difference, difference, dst=_reused("patch", difference.shape, np.float32))
+    patch = cv2.multiply(difference, difference, dst=reused("grain.patch", difference.shape, np.float32))
     for _ in range(BLOCK_HALVINGS):  # by two at a time: OpenCV's fast path (4x faster than by 4 at once)
         h, w = patch.shape
         patch = cv2.resize(patch, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
@@ -265,11 +265,11 @@ def average(gray: np.ndarray, differences: list[np.ndarray], weights: list[np.nd
     h, w = gray.shape
     total = sum(weights[1:], weights[0] + 1)
     change = None
-    share = _reused("share", (h, w), np.float32)
+    share = reused("grain.share", (h, w), np.float32)
     for d, weight in zip(differences, weights):
         share = cv2.resize(cv2.divide(weight, total), (w, h), dst=share, interpolation=cv2.INTER_LINEAR)
         if change is None:
-            change = cv2.multiply(share, d, dst=_reused("change", (h, w), np.float32))
+            change = cv2.multiply(share, d, dst=reused("grain.change", (h, w), np.float32))
         else:
             cv2.accumulateProduct(share, d, change)
     return cv2.add(gray, change, dtype=cv2.CV_8U), cv2.mean(total)[0]
@@ -289,21 +289,6 @@ def limited_blur(gray: np.ndarray, limit: float) -> np.ndarray:
     up = cv2.threshold(cv2.subtract(smooth, gray), limit, 0, cv2.THRESH_TRUNC)[1]  # uint8: 0 where the blur is darker
     down = cv2.threshold(cv2.subtract(gray, smooth), limit, 0, cv2.THRESH_TRUNC)[1]
     return cv2.subtract(cv2.add(gray, up), down)
-
-
-_THIS_THREADS = threading.local()
-
-
-def _reused(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """An array for a temporary value of this thread, the same from call to call (its contents are whatever the
-    last call left): a new full-size array for each frame costs page faults (the C library hands large blocks
-    back to the system when they are freed), a fifth of this step's time. Only for values that do not outlive
-    the call that fills them."""
-    arrays = _THIS_THREADS.__dict__.setdefault("arrays", {})
-    array = arrays.get(name)
-    if array is None or array.shape != shape or array.dtype != dtype:
-        array = arrays[name] = np.empty(shape, dtype)
-    return array
 
 
 @lru_cache(maxsize=4)

@@ -22,6 +22,7 @@ from .background import ahead
 from .colorize import DEFAULT_SIZE, network_input, predict_ab
 from .lab import lab_to_bgr, lightness
 from .motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
+from .reused import reused
 
 KEYFRAME_INTERVAL = 32
 """K: at most K frames between keyframes (32: 1.3 s at 24 fps), a safety cap; the error measures
@@ -178,7 +179,6 @@ class KeyframePropagator:
         self.network_calls = 0
         self._flow = OpticalFlow()
         self._L_of_gray = lightness(np.arange(256, dtype=np.uint8)[np.newaxis])[0]  # gray level -> L
-        self._scratch: tuple[np.ndarray, ...] | None = None  # full-size working memory of ``_finish``
 
     def run(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, FrameInfo]]:
         """Colour a stream of frames; adds to ``network_calls``.
@@ -326,10 +326,10 @@ class KeyframePropagator:
         may round the other way.
         """
         h, w = source.shape[:2]
-        if self._scratch is None or self._scratch[0].shape != (h, w):
-            self._scratch = (np.empty((h, w), np.float32), np.empty((h, w, 2), np.float32),
-                             np.empty((h, w, 3), np.float32))
-        L, ab_full, lab = self._scratch  # the same arrays every frame: new ones cost page faults, 10% of the time
+        # the same arrays every frame (``helpers.reused``): new ones cost page faults, 10% of the time
+        L = reused("keyframes.L", (h, w), np.float32)
+        ab_full = reused("keyframes.ab", (h, w, 2), np.float32)
+        lab = reused("keyframes.lab", (h, w, 3), np.float32)
         L = self._lightness(source, out=L)
         cv2.resize(ab, (w, h), dst=ab_full, interpolation=cv2.INTER_LINEAR)
         if keyframe:
