@@ -307,13 +307,13 @@ class Neighbours:
     """``(H, W)`` uint8: the frame before, moved onto this one."""
     after: np.ndarray | None
     """``(H, W)`` uint8: the frame after, moved onto this one whole by the camera's motion; None where the dense
-    flow moved the neighbours (then ``points`` and ``after_points``)."""
-    points: np.ndarray
+    flow moved the neighbours (then the fields below)."""
+    points: np.ndarray | None = None
     """``(N, 2)`` int32 (x, y): where the dense flow moved them, the pixels that differ from ``before`` by more than
     ``SPECK_CONTRAST``, the only ones that can be specks (a few hundredths of the frame)."""
-    after_points: np.ndarray
+    after_points: np.ndarray | None = None
     """``(N,)`` uint8: the frame after, moved onto this one, at ``points`` only (``moved_at``)."""
-    after_at: Callable[[np.ndarray], np.ndarray]
+    after_at: Callable[[np.ndarray], np.ndarray] | None = None
     """``(M, 2)`` int32 (x, y) to ``(M,)`` uint8: the frame after, moved onto this one at those pixels."""
 
 
@@ -354,12 +354,7 @@ def differs(gray: np.ndarray, before_here: np.ndarray) -> np.ndarray:
 
 def by_camera(here: DustFrame, after: DustFrame) -> Neighbours:
     """``here``'s ``Neighbours`` moved by the camera's motion, both whole (``camera_warp``)."""
-    after_here = camera_warp(after.gray, cv2.invertAffineTransform(after.camera))
-
-    def after_at(points: np.ndarray) -> np.ndarray:
-        return after_here[points[:, 1], points[:, 0]]
-
-    return Neighbours(here.before_here, after_here, NO_POINTS, NO_POINTS[:, 0].astype(np.uint8), after_at)
+    return Neighbours(here.before_here, camera_warp(after.gray, cv2.invertAffineTransform(after.camera)))
 
 
 def by_flow(before: DustFrame, here: DustFrame, after: DustFrame,
