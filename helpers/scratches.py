@@ -271,8 +271,9 @@ def is_scratch(line: Line, others: Sequence[tuple[int, list[Line], float]]) -> b
     held = still = moved = 0
     side, last, x = 0, 0, line.x  # the side followed, how far away it was last found, and where
     for step, lines, shift in others:
-        if (step > 0) - (step < 0) != side:  # (NumPy's sign of a Python number costs more than this test)
-            side, last, x = (step > 0) - (step < 0), 0, line.x
+        sign = (step > 0) - (step < 0)  # (NumPy's sign of a Python number costs more than this)
+        if sign != side:
+            side, last, x = sign, 0, line.x
         if abs(step) - abs(last) > 2:
             continue  # lost on this side
         here = _nearest(line, lines, x, MATCH + DRIFT * (abs(step - last) - 1))
