@@ -184,9 +184,7 @@ class Dusting:
     def _dense_back(self, before: DustFrame, here: DustFrame) -> np.ndarray | None:
         """``here``'s dense flow back into ``before`` (``PairFlows``), computed once; None at a cut."""
         if not here.dense_asked:
-            side = self._flows.side
-            pair = self._flows.between(here.index, small_gray(before.gray, side), small_gray(here.gray, side))
-            here.back, here.dense_asked = None if pair is None else pair[0], True
+            ask_dense(self._flows, before, here)
         return here.back
 
     def _clean(self, here: DustFrame, moved: Neighbours) -> np.ndarray:
@@ -272,10 +270,16 @@ def camera_frames(frames: Iterable[tuple[int, np.ndarray]], flow: OpticalFlow,
             if not here.cut:
                 here.camera = camera_motion(flow.calc(small, previous.small), small, previous.small, gray.shape[::-1])
             if shared is not None:
-                pair = shared.between(index, small_gray(previous.gray, shared.side), small_gray(gray, shared.side))
-                here.back, here.dense_asked = None if pair is None else pair[0], True
+                ask_dense(shared, previous, here)
         yield here
         previous = here
+
+
+def ask_dense(flows: PairFlows, before: DustFrame, here: DustFrame) -> None:
+    """Set ``here``'s ``back`` (its dense flow back into ``before``, from ``flows``; None at a cut) and
+    ``dense_asked``."""
+    pair = flows.between(here.index, small_gray(before.gray, flows.side), small_gray(here.gray, flows.side))
+    here.back, here.dense_asked = None if pair is None else pair[0], True
 
 
 def moves_on_its_own(levels: np.ndarray, points: np.ndarray, before_here: np.ndarray,
