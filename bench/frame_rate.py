@@ -31,7 +31,7 @@ import time
 import cv2
 import numpy as np
 
-from bench.restoration import REPEATS, ffmpeg_filter
+from bench.restoration import ffmpeg_filter, taking_turns
 from helpers.frame_rate import Resampler
 from helpers.motion import is_scene_cut
 from helpers.paths import INPUT_VIDEO
@@ -64,17 +64,6 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(runs: dict[str, tuple]) -> dict[str, tuple[list[np.ndarray], float, float]]:
-    """Each ``name: (function, *args)`` run ``REPEATS`` times, taking turns (a shared machine's load
-    falls on all alike); each one's frames, its shortest time and its least CPU time."""
-    frames, seconds, cpu = {}, {name: float("inf") for name in runs}, {name: float("inf") for name in runs}
-    for _ in range(REPEATS):
-        for name, (run, *args) in runs.items():
-            frames[name], took, used = run(*args)
-            seconds[name], cpu[name] = min(seconds[name], took), min(cpu[name], used)
-    return {name: (frames[name], seconds[name], cpu[name]) for name in runs}
-
-
 def main() -> None:
     clean = [frame.image[..., 0].copy() for frame in read_frames(CLIP)]  # gray: B = G = R
     fps = probe_video(CLIP).fps
@@ -82,8 +71,8 @@ def main() -> None:
     held_out = range(1, 2 * len(half) - 1, 2)  # each odd frame between two kept ones
     across = [i for i in held_out if is_scene_cut(clean[i - 1], clean[i + 1])]
     within = [i for i in held_out if i not in across]
-    made = timed({"ours (helpers.frame_rate)": (ours, half, fps)} |
-                 {name: (theirs, half, fps, chain) for name, chain in MINTERPOLATE.items()})
+    made = taking_turns({"ours (helpers.frame_rate)": (ours, half, fps)} |
+                        {name: (theirs, half, fps, chain) for name, chain in MINTERPOLATE.items()})
     nothing = (float("nan"), float("nan"))  # no time taken worth measuring
     made |= {"repeat the frame before": ([clean[i - (i % 2)] for i in range(len(clean))], *nothing),
              "mean of the two neighbours": ([cv2.addWeighted(clean[i - 1], 0.5, clean[i + 1], 0.5, 0) if i % 2 and

@@ -89,16 +89,17 @@ REPEATS = 3
 """Each method runs this many times on each clip; the fastest counts (the clip takes a tenth of a second)."""
 
 
-def best_of_both(first: tuple, second: tuple) -> tuple[tuple[list[np.ndarray], float], tuple[list[np.ndarray], float]]:
-    """``(result, shortest time)`` of ``first`` and of ``second`` (each ``(function, *args)``), run ``REPEATS``
-    times taking turns, so that a change in the machine's load (a shared machine) falls on both alike."""
-    best = [[None, float("inf")], [None, float("inf")]]
+def taking_turns(runs: dict[str, tuple]) -> dict[str, tuple]:
+    """Each ``name: (function, *args)``, whose call gives ``(result, *times)``, run ``REPEATS`` times taking
+    turns, so that a change in the machine's load (a shared machine) falls on all alike: each one's
+    ``(result, *its least of each time)``."""
+    best: dict[str, tuple] = {}
     for _ in range(REPEATS):
-        for kept, (run, *args) in zip(best, (first, second)):
-            result, seconds = run(*args)
-            kept[0] = result if kept[0] is None else kept[0]
-            kept[1] = min(kept[1], seconds)
-    return tuple(best[0]), tuple(best[1])
+        for name, (run, *args) in runs.items():
+            result, *times = run(*args)
+            kept = best.get(name)
+            best[name] = (result, *times) if kept is None else (kept[0], *map(min, kept[1:], times))
+    return best
 
 
 def ffmpeg_filter(frames: list[np.ndarray], chain: str, fps: float) -> tuple[list[np.ndarray], float]:
@@ -143,8 +144,8 @@ def main() -> None:
         for strength in strengths:
             for seed in SEEDS:
                 degraded = list(add(clean, strength, seed))
-                (theirs, their_seconds), (mine, my_seconds) = best_of_both((ffmpeg_filter, degraded, chain, fps),
-                                                                          (ours, step, degraded))
+                timed = taking_turns({"ffmpeg": (ffmpeg_filter, degraded, chain, fps), "ours": (ours, step, degraded)})
+                (theirs, their_seconds), (mine, my_seconds) = timed["ffmpeg"], timed["ours"]
                 base, a, b = (clip_psnr(x, clean) for x in (degraded, theirs, mine))
                 similar = "  ".join(f"{clip_ssim(x, clean):6.4f}" for x in (degraded, theirs, mine))
                 print(f"{name:>9s} {strength:8g} {seed:4d} {base:14.2f} {a:7.2f} {b:6.2f} {similar:>30s} "
