@@ -123,6 +123,23 @@ def open_image_file(path: str | os.PathLike) -> ImageFile:
     data = None if stat.S_ISREG(path.stat().st_mode) else _read_once(path)  # a pipe: its bytes, once
     if (len(data) if data is not None else path.stat().st_size) == 0:
         raise ValueError(f"Could not read {path} as an image: the file is empty (0 bytes).")
+    return _look_into(path, data)
+
+
+def open_image_bytes(data: bytes, name: str = "the upload") -> ImageFile:
+    """An image file held in memory (an upload), looked into as ``open_image_file`` looks into files.
+
+    Judged by content, never by ``name``, which only names it in messages.
+
+    Example: ``open_image_bytes(Path("coffee.jpg").read_bytes(), "coffee.jpg").count`` is 1.
+    """
+    if not data:
+        raise ValueError(f"Could not read {name} as an image: it is empty (0 bytes).")
+    return _look_into(Path(name), data)
+
+
+def _look_into(path: Path, data: bytes | None) -> ImageFile:
+    """The ``ImageFile`` of ``path``, or of ``data`` (its bytes, for a pipe or an upload) when given."""
     try:
         with _open(path if data is None else io.BytesIO(data), path) as im:
             return ImageFile(path, im.format, getattr(im, "n_frames", 1), im.info.get("loop"), im.info.get("dpi"),
@@ -164,18 +181,7 @@ def read_image_bytes(data: bytes, name: str = "the upload") -> Picture:
     ValueError
         Empty, damaged, truncated, too large or not an image.
     """
-    if not data:
-        raise ValueError(f"Could not read {name} as an image: it is empty (0 bytes).")
-    try:
-        im = _open(io.BytesIO(data), name)
-    except PictureTooLargeError:
-        raise
-    except UnidentifiedImageError:
-        return Picture(_decode_with_opencv(np.frombuffer(data, np.uint8), name))
-    except (OSError, EOFError, ValueError, SyntaxError) as exc:
-        raise ValueError(f"Could not read {name}: the file is damaged or truncated ({exc}).") from exc
-    with im:
-        return _picture(im, 0, 1, name)
+    return next(open_image_bytes(data, name).pictures())
 
 
 class PictureTooLargeError(ValueError):
