@@ -33,8 +33,8 @@ from .colorize import (
     upsample_ab,
 )
 from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
-from .image_files import read_image_bytes
-from .images import IMAGE_EXTENSIONS, write_image
+from .image_file import colorize_image_file
+from .image_files import FORMATS, TRANSPARENCY, Picture, write_pictures
 from .lab import lab_to_bgr, lightness
 from .model import DEFAULT_TEMPERATURE, ColorizationNet, get_temperature, load_model, set_temperature
 from .paths import COLORIZED_IMAGES
@@ -271,15 +271,19 @@ class UploadColorizer(widgets.VBox):
 
     Parameters
     ----------
-    net : cv2.dnn.Net
+    net : ColorizationNet
         From ``load_model``.
     out_dir : Path
         Where results are saved as ``<name>_color.<ext>``; ``colorized_images/`` by default.
+    temperature : float
+        Annealed-mean temperature T of the colours (``helpers.DEFAULT_TEMPERATURE``: the paper's 0.38).
     """
 
-    def __init__(self, net: cv2.dnn.Net, out_dir: Path = COLORIZED_IMAGES):
+    def __init__(self, net: ColorizationNet, out_dir: Path = COLORIZED_IMAGES, *,
+                 temperature: float = DEFAULT_TEMPERATURE):
         self.net = net
         self.out_dir = Path(out_dir)
+        self.temperature = temperature
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
                                          layout=widgets.Layout(width="max-content"))  # the default cuts the label
         self.status = widgets.Label("Choose a black-and-white photo (JPEG, PNG, TIFF...).")
@@ -290,21 +294,27 @@ class UploadColorizer(widgets.VBox):
     def _on_upload(self, change: dict) -> None:
         for name, content in uploaded_files(change["new"]):
             name = Path(name).name  # never trust a folder part in an uploaded name
-            try:
-                picture = read_image_bytes(content, repr(name))
+            try:  # read as a file is read: upright, transparency kept, colours on its own lightness
+                done = colorize_image_file(content, self.net, temperature=self.temperature, name=repr(name))
             except ValueError as exc:
                 self.status.value = f"{exc} Is it a photo (JPEG, PNG, TIFF...)?"
                 continue
-            img = picture.image
-            img_bgr = colorize(img, self.net)
-            suffix = Path(name).suffix if Path(name).suffix.lower() in IMAGE_EXTENSIONS else ".png"
-            result = img_bgr
-            if picture.alpha is not None:  # keep the transparency, in a format that has it
-                result = np.dstack([img_bgr, picture.alpha])
-                suffix = suffix if suffix.lower() in (".png", ".webp", ".tif", ".tiff") else ".png"
-            saved = write_image(self.out_dir / f"{Path(name).stem}_color{suffix}", result)
-            self.status.value = f"{name}: {img.shape[1]} x {img.shape[0]} px, saved as {saved}"
-            self.result.children = [WipeSlider(img, img_bgr)]
+            [picture] = done.pictures
+            saved = write_pictures(self.out_dir / f"{Path(name).stem}_color{_result_suffix(name, picture)}",
+                                   [picture], dpi=done.source.dpi)
+            h, w = picture.image.shape[:2]
+            self.status.value = f"{name}: {w} x {h} px, saved as {saved}"
+            gray = cv2.cvtColor(picture.image, cv2.COLOR_BGR2GRAY)  # the photo's lightness: what the network saw
+            self.result.children = [WipeSlider(gray, picture.image)]
+
+
+def _result_suffix(name: str, picture: Picture) -> str:
+    """The upload's own suffix where this tool writes it, else ``.png``; ``.png`` too for transparency
+    that the upload's format cannot hold (a PNG named ``.jpg``)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS or (picture.alpha is not None and FORMATS[suffix] not in TRANSPARENCY):
+        return ".png"
+    return suffix
 
 
 def uploaded_files(value) -> list[tuple[str, bytes]]:
