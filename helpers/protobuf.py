@@ -12,7 +12,7 @@ value, by wire type:
 ``fields`` reads a message's fields; ``field`` and ``varint`` write them. ``helpers.caffe``
 reads the weights with them (where OpenCV 5 no longer can), ``helpers.onnx_file`` reads an
 ONNX file's metadata without loading its 129 MB, and ``tools/standin_model.py`` writes
-stand-in weights for the tests.
+stand-in weights for the tests. Notebook 02_photo opens the model files with them.
 
 Reference: https://protobuf.dev/programming-guides/encoding/
 """
