@@ -8,14 +8,11 @@ from .app import app_command
 from .fetch import fetch_command
 from .parser import build_parser, files_before_restore
 from .photos import photo_command
-from .start import opencv_works
+from .start import NOT_STARTED, STOPPED, opencv_works
 from .videos import video_command
 
 COMMANDS = {"app": app_command, "fetch": fetch_command, "photo": photo_command, "video": video_command}
 """What runs each sub-command: ``COMMANDS[name](args)`` returns its exit status."""
-
-STOPPED = 130
-"""The exit status after Ctrl+C (128 + SIGINT, as shells report it)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(files_before_restore(sys.argv[1:] if argv is None else argv))
         if not opencv_works():
-            return 2
+            return NOT_STARTED
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)

@@ -7,7 +7,7 @@ import signal
 import sys
 
 from ..model import is_standin
-from .start import load_network
+from .start import NOT_STARTED, load_network
 
 
 def app_command(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def app_command(args: argparse.Namespace) -> int:
     code = (args.code.strip().upper() if args.code else classroom.access_code()) if not local or args.code else None
     net = load_network(args)
     if net is None:
-        return 2
+        return NOT_STARTED
     folder = classroom.session_folder()  # this session's uploads, removed at the end
     for name in ("SIGTERM", "SIGHUP"):  # `kill`, a closed terminal: stop as Ctrl+C does, deleting the uploads
         if hasattr(signal, name):

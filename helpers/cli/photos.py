@@ -28,7 +28,7 @@ from ..image_files import (
 from ..model import ModelLoadError
 from ..photo_restore import PHOTO_STEPS
 from ..photo_restore_files import is_restore_mask, mask_path, restore_picture, write_mask
-from .start import dask_client, load_network, restore_steps
+from .start import NOT_STARTED, STOPPED, dask_client, load_network, restore_steps
 
 
 def _collect(inputs: list[Path]) -> tuple[list[Path], list[str], list[Path]]:
@@ -170,13 +170,13 @@ def photo_command(args: argparse.Namespace) -> int:
         check_output_folder(args.out)
     except OutputFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return NOT_STARTED
     done = 0
     try:
         with dask_client(args) as dask:
             net = load_network(args)
             if net is None:
-                return 2
+                return NOT_STARTED
             remove_stale_parts(args.out)  # temporary files of a run that was killed
             taken = {f.resolve() for f in files}
             dests = [_output_path(src, args.out, taken) for src in files]
@@ -197,10 +197,10 @@ def photo_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\nInterrupted after {done} image(s); they are in {args.out} (no half-written files are left).",
               file=sys.stderr)
-        return 130
+        return STOPPED
     except (ModelLoadError, OSError) as exc:  # the workers cannot load the model; the cluster cannot be reached
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return NOT_STARTED
     failed = len(errors)
     summary = f"; {failed} failed (see errors above)." if failed else "."
     print(f"\n{done} image(s) colourised into {args.out}{summary}")

@@ -14,6 +14,12 @@ from ..model import ModelLoadError, describe_model, load_model
 from ..opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
 from ..paths import SCHEDULER_ENV
 
+NOT_STARTED = 2
+"""Exit status: nothing was done (a bad option, an unusable output folder, the model not loaded), as
+argparse's own for a bad option."""
+STOPPED = 130
+"""Exit status after Ctrl+C (128 + SIGINT, as shells report it)."""
+
 
 def opencv_works() -> bool:
     """Check OpenCV before any work; False after saying on stderr what is wrong and how to repair it."""

@@ -11,7 +11,7 @@ from ..model import ModelLoadError
 from ..restoration import RESTORE_STEPS
 from ..retime import change_frame_rate
 from ..video import Stopped, VideoError, colorize_video, model_name, output_path, probe_video
-from .start import dask_client, load_network, restore_steps
+from .start import NOT_STARTED, STOPPED, dask_client, load_network, restore_steps
 
 
 def video_command(args: argparse.Namespace) -> int:
@@ -31,7 +31,7 @@ def video_command(args: argparse.Namespace) -> int:
             warnings.filterwarnings("ignore", message="Decoding stopped")  # the report says it, without a source line
             net = load_network(args)
             if net is None:
-                return 2
+                return NOT_STARTED
             report = colorize_video(info, net, out=coloured, frames_dir=args.frames_dir, size=args.size,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, keep_frames=args.keep_frames,
@@ -47,10 +47,10 @@ def video_command(args: argparse.Namespace) -> int:
         return 1
     except Stopped as exc:
         print(f"\n{exc}", file=sys.stderr)
-        return 130
+        return STOPPED
     except KeyboardInterrupt:
         print("\nstopped; the finished segments are kept: run the same command to resume", file=sys.stderr)
-        return 130
+        return STOPPED
     finally:
         if retime:  # the video at the source's rate: the segments make it again in seconds
             coloured.unlink(missing_ok=True)
