@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OUTPUT_ROOT = Path(os.environ.get("COLORIZE_OUTPUT_DIR") or REPO_ROOT)
+OUTPUT_DIR_ENV = "COLORIZE_OUTPUT_DIR"
+"""Environment variable: the folder to put the colorized_* folders in instead of the repository."""
+OUTPUT_ROOT = Path(os.environ.get(OUTPUT_DIR_ENV) or REPO_ROOT)
 """Where the colorized_* folders are: the repository, or $COLORIZE_OUTPUT_DIR (e.g. when the
 repository is read-only, or to keep test runs apart from your own results)."""
 
@@ -22,6 +24,10 @@ COLORIZED_VIDEOS = OUTPUT_ROOT / "colorized_videos"
 
 CACHE_ENV = "COLORIZE_CACHE_DIR"
 """Environment variable: the cache folder to use instead of your user cache folder."""
+
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+"""Environment variable: the Dask scheduler (``tcp://host:8786``) to use when none is given (Dask's
+own name for it; the command line's ``--scheduler`` and notebook 04)."""
 
 
 def cache_folder() -> Path:

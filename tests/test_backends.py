@@ -250,7 +250,7 @@ def test_cli_photo_with_a_fast_backend(tiny_model, tmp_path, monkeypatch, capsys
     import cv2
     import numpy as np
 
-    from helpers.__main__ import main
+    from helpers.cli import main
 
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     photo = tmp_path / "in" / "gray.png"

@@ -16,10 +16,10 @@ import pytest
 from PIL import Image, ImageSequence
 
 import helpers
-import helpers.__main__ as cli
+import helpers.cli as cli
 import helpers.model
 import helpers.opencv_install
-from helpers.__main__ import main
+from helpers.cli import main
 from helpers.image_files import open_image_file
 from helpers.images import read_image
 from helpers.opencv_install import OpenCvInstall
@@ -164,7 +164,7 @@ def test_model_options_are_defined_once_for_photo_and_video(tmp_path, monkeypatc
     registry["variant_notes"]["v3_test"] = "a variant added to the registry only"
     (tmp_path / "registry.json").write_text(json.dumps(registry))
     monkeypatch.setattr(helpers.fetch, "REGISTRY_FILE", tmp_path / "registry.json")
-    parser = cli._parser()
+    parser = cli.parser.build_parser()
     for command in ("photo", "video", "fetch"):
         assert parser.parse_args([command, "x", "--variant", "v3_test"] if command != "fetch"
                                  else [command, "--variant", "v3_test"]).variant == "v3_test"
@@ -357,7 +357,7 @@ def model_must_not_load(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the model was loaded although the output folder cannot be used")
 
-    monkeypatch.setattr(cli, "load_model", fail)
+    monkeypatch.setattr(cli.start, "load_model", fail)
 
 
 @pytest.mark.parametrize("where", ["file", "under_file"])
@@ -489,21 +489,21 @@ def test_a_folder_of_phone_pictures_this_tool_cannot_read(model_env, tmp_path, c
 
 
 def test_out_of_memory_on_one_picture_does_not_stop_the_others(model_env, photos, tmp_path, monkeypatch, capsys):
-    real = cli.colorize
+    real = cli.photos.colorize
 
     def colorize(image, net, **kwargs):
         if image.shape == (97, 130):  # a.png
             raise MemoryError
         return real(image, net, **kwargs)
 
-    monkeypatch.setattr(cli, "colorize", colorize)
+    monkeypatch.setattr(cli.photos, "colorize", colorize)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 1
     assert "a.png: not enough memory to colourise this picture" in capsys.readouterr().err
     assert listing(tmp_path / "out") == ["b_color.jpg"]
 
 
 def test_ctrl_c_leaves_finished_results_and_no_half_written_file(model_env, photos, tmp_path, monkeypatch, capsys):
-    real = cli.colorize
+    real = cli.photos.colorize
     calls = []
 
     def colorize(image, net, **kwargs):
@@ -512,7 +512,7 @@ def test_ctrl_c_leaves_finished_results_and_no_half_written_file(model_env, phot
             raise KeyboardInterrupt
         return real(image, net, **kwargs)
 
-    monkeypatch.setattr(cli, "colorize", colorize)
+    monkeypatch.setattr(cli.photos, "colorize", colorize)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 130
     assert "Interrupted after 1 image(s)" in capsys.readouterr().err
     assert listing(tmp_path / "out") == ["a_color.png"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-import helpers.__main__ as cli
+import helpers.cli as cli
 import helpers.fetch as fetch
 import helpers.model
 from helpers.fetch import MIRROR_ENV, ModelDownloadError, ModelFile, fetch_file, fetch_model, is_valid
@@ -587,7 +587,7 @@ def test_cli_fetch_with_mirror_folder(server, fake_model, dest, tmp_path, monkey
         (mirror / name).write_bytes(content[name])
     monkeypatch.setattr(fetch, "MODEL_DIR", dest)
     monkeypatch.setattr(helpers.model, "MODEL_DIR", dest)
-    monkeypatch.setattr(cli, "opencv_reads_caffe", lambda: True)  # the fake files are no network to write as ONNX
+    monkeypatch.setattr(cli.fetch, "opencv_reads_caffe", lambda: True)  # the fake files are no network to write as ONNX
     assert cli.main(["fetch", "--variant", "v2_norebal", "--mirror", str(mirror)]) == 0
     out = capsys.readouterr().out
     assert f"Model v2_norebal ready in {dest}" in out

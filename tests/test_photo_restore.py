@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.__main__ import main
+from helpers.cli import main
 from helpers.defects import add_photo_defects
 from helpers.images import read_image
 from helpers.paths import INPUT_IMAGES

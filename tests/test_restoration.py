@@ -76,11 +76,11 @@ def test_the_command_line_takes_restore_alone_or_with_steps(tmp_path, monkeypatc
     run = subprocess.run([sys.executable, "-m", "helpers", "video", "x.mp4", "--restore", "sharpen"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "invalid choice: 'sharpen'" in run.stderr and "'dust'" in run.stderr
-    from helpers.__main__ import _parser
+    from helpers.cli.parser import build_parser as _parser
 
     assert _parser().parse_args(["video", "x.mp4", "--restore"]).restore == []  # all steps
     assert _parser().parse_args(["video", "x.mp4"]).restore is None
-    from helpers.__main__ import _files_before_restore as before
+    from helpers.cli.parser import files_before_restore as before
 
     # a file typed after --restore is a file, not a step: moved in front of it (photo: any number of them)
     assert before(["video", "--restore", "a.mp4", "--fps", "24"]) == ["video", "a.mp4", "--restore", "--fps", "24"]

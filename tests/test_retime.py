@@ -79,7 +79,7 @@ def test_the_input_is_never_replaced_and_bad_rates_are_refused(tmp_path):
 
 
 def test_the_command_line_colours_then_brings_the_video_to_the_new_rate(tiny_model, tmp_path, monkeypatch, capsys):
-    from helpers.__main__ import main
+    from helpers.cli import main
 
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     clip = make_video(tmp_path / "clip.mp4", n=12, fps=12, audio=1.0)

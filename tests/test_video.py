@@ -186,7 +186,7 @@ def test_frames_without_a_manifest_are_not_touched(clip, net, tmp_path):
 
 def test_damaged_manifest_gives_a_clear_error_and_restart_recovers(clip, net, tmp_path, tiny_model, monkeypatch,
                                                                    capsys):
-    from helpers.__main__ import main
+    from helpers.cli import main
 
     reference = colorize_video(clip, net, out=tmp_path / "ref.mp4", frames_dir=tmp_path / "ref", progress=False)
     colorize_frames(clip, net, frames_dir=tmp_path / "f", progress=False, max_frames=4)
@@ -295,7 +295,7 @@ def test_reader_stops_cleanly_when_the_consumer_stops(clip):
 
 
 def test_cli_video(clip, tiny_model, tmp_path, monkeypatch, capsys):
-    from helpers.__main__ import main
+    from helpers.cli import main
 
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     out = tmp_path / "videos" / "result.mp4"
@@ -336,7 +336,7 @@ def test_smoothing_lowers_flicker_keeps_colour_and_frames(clip, net, tmp_path):
 
 
 def test_cli_video_smooth(clip, tiny_model, tmp_path, monkeypatch):
-    from helpers.__main__ import main
+    from helpers.cli import main
 
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     out = tmp_path / "smooth.mp4"
@@ -408,7 +408,7 @@ def test_fast_and_exact_frames_never_mix(clip, net, tmp_path):
 
 
 def test_cli_video_fast(tiny_model, tmp_path, monkeypatch, capsys):
-    from helpers.__main__ import main
+    from helpers.cli import main
 
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     clip = make_video(tmp_path / "long.mp4", n=30, audio=2.5)

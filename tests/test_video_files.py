@@ -12,7 +12,7 @@ import pytest
 
 from helpers import sound as sound_module
 from helpers import video, video_check, video_io
-from helpers.__main__ import main
+from helpers.cli import main
 from helpers.video import VideoError, colorize_video, frame_path
 from tests.videos import CODECS, decoded, make_video, pictures, scene
 
