@@ -17,6 +17,7 @@ from PIL import Image, ImageSequence
 
 import helpers
 import helpers.cli as cli
+import helpers.image_file as image_file
 import helpers.model
 import helpers.opencv_install
 from helpers.cli import main
@@ -489,21 +490,21 @@ def test_a_folder_of_phone_pictures_this_tool_cannot_read(model_env, tmp_path, c
 
 
 def test_out_of_memory_on_one_picture_does_not_stop_the_others(model_env, photos, tmp_path, monkeypatch, capsys):
-    real = cli.photos.colorize
+    real = image_file.colorize
 
     def colorize(image, net, **kwargs):
         if image.shape == (97, 130):  # a.png
             raise MemoryError
         return real(image, net, **kwargs)
 
-    monkeypatch.setattr(cli.photos, "colorize", colorize)
+    monkeypatch.setattr(image_file, "colorize", colorize)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 1
     assert "a.png: not enough memory to colourise this picture" in capsys.readouterr().err
     assert listing(tmp_path / "out") == ["b_color.jpg"]
 
 
 def test_ctrl_c_leaves_finished_results_and_no_half_written_file(model_env, photos, tmp_path, monkeypatch, capsys):
-    real = cli.photos.colorize
+    real = image_file.colorize
     calls = []
 
     def colorize(image, net, **kwargs):
@@ -512,7 +513,7 @@ def test_ctrl_c_leaves_finished_results_and_no_half_written_file(model_env, phot
             raise KeyboardInterrupt
         return real(image, net, **kwargs)
 
-    monkeypatch.setattr(cli.photos, "colorize", colorize)
+    monkeypatch.setattr(image_file, "colorize", colorize)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 130
     assert "Interrupted after 1 image(s)" in capsys.readouterr().err
     assert listing(tmp_path / "out") == ["a_color.png"]

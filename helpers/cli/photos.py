@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
-from itertools import islice
 from pathlib import Path
 
-from tqdm import tqdm
-
-from ..colorize import colorize, colour_under_alpha
 from ..files import remove_stale_parts
+from ..image_file import ColourisedFile, colorize_image_file
 from ..image_files import (
     FORMATS,
     IMAGE_EXTENSIONS,
@@ -22,12 +18,11 @@ from ..image_files import (
     Picture,
     check_output_folder,
     is_result,
-    open_image_file,
     write_pictures,
 )
 from ..model import ModelLoadError
 from ..photo_restore import PHOTO_STEPS
-from ..photo_restore_files import is_restore_mask, mask_path, restore_picture, write_mask
+from ..photo_restore_files import is_restore_mask, mask_path, write_mask
 from .start import NOT_STARTED, STOPPED, dask_client, load_network, restore_steps
 
 
@@ -93,23 +88,9 @@ def _photo_notes(count: int, results: list[Picture], dest: Path) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _colorize_file(src: Path, keep_all: bool, net, size: int,
-                   restore: tuple[str, ...] = ()) -> tuple[ImageFile, list[Picture], list]:
-    """The file, its pictures colourised (restored first if asked), and the masks of what was restored."""
-    source = open_image_file(src)
-    keep = source.count if keep_all else 1
-    # One picture at a time: bench/photo_speed.py shows batches save nothing on a CPU.
-    # A bar for animations and scans of many pages (in a terminal only).
-    pictures = tqdm(islice(source.pictures(), keep), total=keep, desc=src.name, unit="picture", leave=False,
-                    disable=None if keep > 1 else True)
-    restored = [restore_picture(p, restore) if restore else (p, None) for p in pictures]
-    return source, [replace(p, image=colour_under_alpha(p, colorize(p.image, net, size=size))) for p, _ in restored], \
-        [mask for _, mask in restored if mask is not None]
-
-
 def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespace, client):
-    """``(index in jobs, (count, loop, dpi, pictures, restore masks) or None, error message or None)`` for
-    each file, colourised here, or on Dask workers (in the order they finish; no --restore there)."""
+    """``(index in jobs, ColourisedFile or None, error message or None)`` for each file, colourised
+    here, or on Dask workers (in the order they finish; no --restore there)."""
     if client is not None and args.restore is not None:
         print("photo --restore runs on this machine, not on the Dask workers.")
     elif client is not None:
@@ -117,19 +98,19 @@ def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespac
 
         notes: list[str] = []  # workers that were refused
         for n, r in colorize_files(client, net, jobs, size=args.size, variant=args.variant, notes=notes):
-            yield n, (r.count, r.loop, r.dpi, r.pictures, []), r.error
+            yield n, ColourisedFile(ImageFile(jobs[n][0], None, r.count, r.loop, r.dpi), r.pictures), r.error
         for line in notes:
             print(line)
         return
+    restore = restore_steps(args, PHOTO_STEPS)
     for n, (src, keep_all) in enumerate(jobs):
         try:
-            source, results, masks = _colorize_file(src, keep_all, net, args.size, restore_steps(args, PHOTO_STEPS))
+            yield n, colorize_image_file(src, net, temperature=args.temperature, size=args.size, keep_all=keep_all,
+                                         restore=restore), None
         except MemoryError:
             yield n, None, "not enough memory to colourise this picture: shrink it, or close other programs"
         except (OSError, ValueError) as exc:
             yield n, None, str(exc)
-        else:
-            yield n, (source.count, source.loop, source.dpi, results, masks), None
 
 
 def _gather(inputs: list[Path]) -> tuple[list[Path], list[str]]:
@@ -144,19 +125,18 @@ def _gather(inputs: list[Path]) -> tuple[list[Path], list[str]]:
     return files, errors
 
 
-def _write_result(dest: Path, made: tuple, taken: set[Path]) -> str:
+def _write_result(dest: Path, made: ColourisedFile, taken: set[Path]) -> str:
     """Write one file's colourised pictures to ``dest``, and beside it the mask of what was restored;
-    return what to say about it after its name. ``made``: ``(count, loop, dpi, pictures, restore masks)``
-    as ``_colorized_files`` yields it. Raises OSError or ValueError when it cannot be written."""
-    count, loop, dpi, results, masks = made
-    write_pictures(dest, results, loop=loop, dpi=dpi)
+    return what to say about it after its name. Raises OSError or ValueError when it cannot be written."""
+    results, masks = made.pictures, made.masks
+    write_pictures(dest, results, loop=made.source.loop, dpi=made.source.dpi)
     mask, filled = mask_path(dest), ""
     if masks and mask.resolve() not in taken and (not mask.exists() or is_restore_mask(mask)):
         write_mask(mask, masks)  # never over an input or your own file
         share = max(float(m.mean()) for m in masks)  # of a picture; a file may hold several
         filled = (f"; restored: {'up to ' if len(masks) > 1 else ''}{share:.2%} of it filled, "
                   f"white in {mask.name}")
-    return f"{_photo_notes(count, results, dest)}{filled}"
+    return f"{_photo_notes(made.source.count, results, dest)}{filled}"
 
 
 def photo_command(args: argparse.Namespace) -> int:
