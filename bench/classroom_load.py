@@ -28,7 +28,8 @@ import psutil
 import helpers
 from bench import bench_model_dir
 from bench.photo_speed import machine
-from helpers.classroom import THUMB_SIDE, _at_most
+from helpers.classroom import THUMB_SIDE
+from helpers.classroom import at_most as _at_most
 from helpers.fetch import MODEL_DIR_ENV
 from helpers.images import write_image
 from helpers.paths import INPUT_IMAGES
