@@ -29,8 +29,8 @@ import helpers
 from bench import bench_model_dir
 from bench.photo_speed import machine
 from helpers.classroom import THUMB_SIDE
-from helpers.classroom import at_most as _at_most
 from helpers.fetch import MODEL_DIR_ENV
+from helpers.image_file import at_most
 from helpers.images import write_image
 from helpers.paths import INPUT_IMAGES
 from tests.test_classroom import Server, start_app
@@ -98,7 +98,7 @@ def main() -> None:
             result = helpers.colorize(path, net)
             write_image(os.path.join(scratch, f"{n}_color.jpg"), result)
             write_image(os.path.join(scratch, f"{n}_gray.jpg"), cv2.cvtColor(result, cv2.COLOR_BGR2GRAY))
-            write_image(os.path.join(scratch, f"{n}_thumb.jpg"), _at_most(result, THUMB_SIDE**2 * 3 // 4))
+            write_image(os.path.join(scratch, f"{n}_thumb.jpg"), at_most(result, THUMB_SIDE**2 * 3 // 4))
         loop = time.perf_counter() - loop_started
 
     done = sum(r["state"] == "done" for r in results)

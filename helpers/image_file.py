@@ -71,7 +71,7 @@ def colorize_image_file(
     coloured, masks = [], []
     for picture in pictures:  # one at a time: bench/photo_speed.py shows batches save nothing on a CPU
         if max_pixels is not None:
-            picture = at_most(picture, max_pixels)
+            picture = picture_at_most(picture, max_pixels)
         if restore:
             picture, mask = restore_picture(picture, restore)
             masks.append(mask)
@@ -80,18 +80,22 @@ def colorize_image_file(
     return ColourisedFile(image_file, coloured, masks)
 
 
-def at_most(picture: Picture, pixels: int) -> Picture:
-    """``picture`` shrunk to at most ``pixels`` pixels, its shape and transparency kept; itself if smaller.
+def at_most(image: np.ndarray, pixels: int) -> np.ndarray:
+    """``image`` ((H, W) or (H, W, C) ndarray) shrunk to at most ``pixels`` pixels, its aspect ratio kept
+    (area interpolation); ``image`` itself if it is no larger.
 
-    Example: ``at_most(Picture(np.zeros((4000, 3000), np.uint8)), 3_000_000).image.shape`` is (2000, 1500).
+    Example: ``at_most(np.zeros((4000, 3000), np.uint8), 3_000_000).shape`` is (2000, 1500).
     """
-    h, w = picture.image.shape[:2]
+    h, w = image.shape[:2]
     if h * w <= pixels:
-        return picture
+        return image
     scale = (pixels / (h * w)) ** 0.5
-    shape = (max(1, int(w * scale)), max(1, int(h * scale)))
+    return cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
 
-    def shrunk(image: np.ndarray | None) -> np.ndarray | None:
-        return None if image is None else cv2.resize(image, shape, interpolation=cv2.INTER_AREA)
 
-    return replace(picture, image=shrunk(picture.image), alpha=shrunk(picture.alpha), under=shrunk(picture.under))
+def picture_at_most(picture: Picture, pixels: int) -> Picture:
+    """``picture`` shrunk to at most ``pixels`` pixels (``at_most``), its transparency with it."""
+    if picture.image.shape[0] * picture.image.shape[1] <= pixels:
+        return picture
+    alpha, under = (None if a is None else at_most(a, pixels) for a in (picture.alpha, picture.under))
+    return replace(picture, image=at_most(picture.image, pixels), alpha=alpha, under=under)

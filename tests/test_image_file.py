@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import helpers
-from helpers.image_file import at_most, colorize_image_file
+from helpers.image_file import colorize_image_file, picture_at_most
 from helpers.image_files import Picture
 
 
@@ -71,9 +71,9 @@ def test_every_frame_of_an_animation_or_only_the_first(net, tmp_path):
 def test_large_pictures_shrink_with_their_transparency():
     picture = Picture(np.zeros((400, 300, 3), np.uint8), alpha=np.full((400, 300), 7, np.uint8),
                       under=np.ones((400, 300, 3), np.uint8))
-    small = at_most(picture, 30_000)
+    small = picture_at_most(picture, 30_000)
     assert small.image.shape == (200, 150, 3) and small.alpha.shape == small.under.shape[:2] == (200, 150)
-    assert (small.alpha == 7).all() and at_most(picture, 400 * 300) is picture
+    assert (small.alpha == 7).all() and picture_at_most(picture, 400 * 300) is picture
 
 
 def test_damaged_bytes_are_named_in_the_error(net):

@@ -25,7 +25,6 @@ from .photo_queue import (
     THUMB_SIDE,
     Job,
     PhotoQueue,
-    at_most,
 )
 from .server import BODY_SECONDS, HEADER_SECONDS, MAX_CONNECTIONS, SMALL_BODY, make_app, serve
 from .uploads import (
@@ -46,7 +45,7 @@ __all__ = [
     "MAX_CONNECTIONS", "MAX_PIXELS", "MAX_RESULT_PIXELS", "MAX_SESSION_MB", "MAX_UPLOAD_MB", "MAX_WAITING",
     "MAX_WAITING_EACH", "MAX_WAITING_PER_ADDRESS", "OWNER_COOKIE", "PAGE", "RECEIVING", "SESSION_COOKIE",
     "SMALL_BODY", "TEACHER_COOKIE", "TEACHER_PAGE", "THUMB_SIDE", "WRONG_CODES_ALLOWED", "WRONG_CODE_PAUSE",
-    "ClassroomState", "Job", "PhotoQueue", "UploadError", "WrongCodes", "access_code", "at_most", "bytes_in",
+    "ClassroomState", "Job", "PhotoQueue", "UploadError", "WrongCodes", "access_code", "bytes_in",
     "check_upload", "display_name", "job_status", "join_url", "make_app", "new_secret", "qr_svg", "qr_text",
     "same_secret", "serve", "session_folder", "teacher_key",
 ]

@@ -19,7 +19,6 @@ from urllib.parse import quote
 import tornado.httputil
 import tornado.web
 
-from ..model import get_temperature
 from .access import (
     COOKIE_DAYS,
     OWNER_COOKIE,
@@ -218,7 +217,7 @@ class Photos(ClassroomHandler):
             return self.fail(UploadError("No photo in the request (the form field is 'photo')."))
         upload, queue = files[0], self.queue
         try:
-            given = arguments.get("temperature", [str(get_temperature(queue.net)).encode()])[0]
+            given = arguments.get("temperature", [str(queue.temperature).encode()])[0]
             temperature = float(given.decode("utf-8", "replace"))
             # decoding a large photo takes a moment: off the event loop, so other students are served
             loop = asyncio.get_running_loop()

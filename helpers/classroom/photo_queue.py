@@ -20,10 +20,10 @@ from pathlib import Path
 
 import cv2
 
-from ..colorize import DEFAULT_SIZE, colorize
-from ..image_files import open_image_file
+from ..colorize import DEFAULT_SIZE
+from ..image_file import at_most, colorize_image_file
 from ..images import write_image
-from ..model import check_temperature, get_temperature, set_temperature
+from ..model import DEFAULT_TEMPERATURE, check_temperature
 from .access import new_secret, same_secret
 from .uploads import ACCEPTED, UploadError, bytes_in, check_upload, display_name
 
@@ -92,10 +92,13 @@ class PhotoQueue:
         This session's folder: uploads and results, nothing else. Created; removed by ``close``.
     size : int
         Network input size.
+    temperature : float
+        The temperature of a photo sent without one (the teacher's ``app --temperature``).
     """
 
-    def __init__(self, net, folder: Path, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, net, folder: Path, size: int = DEFAULT_SIZE, temperature: float = DEFAULT_TEMPERATURE) -> None:
         self.net, self.folder, self.size = net, Path(folder), size
+        self.temperature = check_temperature(temperature)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.jobs: OrderedDict[str, Job] = OrderedDict()
         self._waiting: dict[str, deque[str]] = {}  # owner -> the ids of their waiting jobs, in order
@@ -276,11 +279,10 @@ class PhotoQueue:
     def _colorize(self, job: Job) -> None:
         """Colour ``job``'s photo at its temperature (in the worker thread): its result, thumbnail and
         (once per photo) gray version written into the photo's folder as JPEGs."""
-        picture = next(open_image_file(job.source).pictures())  # turned upright (phones), first frame
-        image = at_most(picture.image, MAX_RESULT_PIXELS)
-        if get_temperature(self.net) != round(job.temperature, 6):
-            set_temperature(self.net, job.temperature)
-        result = colorize(image, self.net, size=self.size)
+        # the first picture, turned upright (phones), its colours on its own lightness under transparency
+        [picture] = colorize_image_file(job.source, self.net, temperature=job.temperature, size=self.size,
+                                        max_pixels=MAX_RESULT_PIXELS).pictures
+        result = picture.image
         gray = self.gray_path(job)
         if not gray.exists():
             gray_bgr = cv2.cvtColor(result, cv2.COLOR_BGR2GRAY)  # what the network saw: the photo's lightness
@@ -297,14 +299,3 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
-
-
-def at_most(image, pixels: int):
-    """``image`` ((H, W) or (H, W, C) ndarray) shrunk to at most ``pixels`` pixels, its aspect ratio
-    kept (area interpolation); ``image`` itself if it is no larger."""
-    h, w = image.shape[:2]
-    if h * w <= pixels:
-        return image
-    scale = (pixels / (h * w)) ** 0.5
-    return cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
-

@@ -25,6 +25,7 @@ import tornado.netutil
 import tornado.web
 
 from ..colorize import DEFAULT_SIZE
+from ..model import DEFAULT_TEMPERATURE
 from .handlers import (
     UPLOAD_BODY,
     Again,
@@ -141,13 +142,13 @@ def open_files_limit(wanted: int) -> int:
 
 def serve(net, *, host: str = "127.0.0.1", port: int = 8000, folder: Path, size: int = DEFAULT_SIZE,
           code: str | None = None, teacher: str | None = None, notice: str | None = None, ready=None,
-          stop: threading.Event | None = None) -> None:
+          stop: threading.Event | None = None, temperature: float = DEFAULT_TEMPERATURE) -> None:
     """Run the app until interrupted (or ``stop`` is set); ``ready(url, queue)`` is called once it
     listens (``port=0``: any free port). ``net``: from ``load_model`` (any back end); ``folder``:
     this session's folder (``uploads.session_folder``), removed at the end; ``size``: the network's
     input size. ``code``: the access code (None: none); ``teacher``: the key of the teacher's page;
-    ``notice``: a line every page shows."""
-    queue = PhotoQueue(net, folder, size)
+    ``notice``: a line every page shows; ``temperature``: of the photos sent without one."""
+    queue = PhotoQueue(net, folder, size, temperature)
     join: dict = {}
     limit = open_files_limit(MAX_CONNECTIONS)
 

@@ -42,7 +42,7 @@ def app_command(args: argparse.Namespace) -> int:
     try:
         standin = is_standin(args.variant)
         classroom.serve(net, host=args.host, port=args.port, folder=folder, size=args.size, code=code,
-                        teacher=teacher, ready=ready,
+                        teacher=teacher, ready=ready, temperature=args.temperature,
                         notice="This app runs a STAND-IN model with random weights: its colours are noise, for "
                         "testing only." if standin else None)
     except OSError as exc:
