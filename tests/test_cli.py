@@ -469,7 +469,7 @@ def test_help_lists_every_environment_variable_aligned(command):
     names = [line.split()[0].split("=")[0] for line in lines if re.match(r"  [A-Z]", line)]
     readme = set(re.findall(r"\bCOLORIZE_[A-Z_]+", (REPO_ROOT / "README.md").read_text()))
     code = set()
-    for module in (REPO_ROOT / "helpers").glob("*.py"):
+    for module in (REPO_ROOT / "helpers").rglob("*.py"):
         source = module.read_text()
         code |= set(re.findall(r"environ(?:\.get)?[(\[]\s*[\"']([A-Z_]+)[\"']", source))
         code |= set(re.findall(r"^[A-Z_]+_ENV = [\"']([A-Z_]+)[\"']", source, flags=re.M))
