@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .lab import in_srgb_gamut
-from .model import check_temperature
+from .temperature import check_temperature
 
 
 def bins_in_gamut(bins: np.ndarray, L: float) -> np.ndarray:
@@ -82,8 +82,8 @@ def annealed_mean(probs: np.ndarray, bins: np.ndarray, temperature: float) -> np
     bins : (Q, 2) ndarray
         ab bin centres.
     temperature : float
-        ``T`` in (0, 1]: 1 gives the plain mean; smaller values move towards the most likely
-        bin (the mode).
+        ``T`` in (0, 10] (``check_temperature``): 1 gives the plain mean; smaller values move
+        towards the most likely bin (the mode), larger ones flatten the distribution further.
 
     Returns
     -------

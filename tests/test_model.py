@@ -9,10 +9,12 @@ import pytest
 
 import helpers
 import helpers.model
+import helpers.net
 import helpers.opencv_install
 import tools.standin_model
-from helpers.backends.opencv_onnx import OpenCvOnnxBackend
-from helpers.model import STANDIN_MARKER, ModelLoadError, describe_model, load_model, model_paths
+from helpers.backends import load_model
+from helpers.backends.opencv import OpenCvOnnxBackend
+from helpers.model import STANDIN_MARKER, ModelLoadError, describe_model, model_paths
 from helpers.opencv_install import OpenCvInstall, OpenCvInstallError
 from helpers.paths import REPO_ROOT
 from tests.conftest import needs_opencv_4
@@ -173,13 +175,13 @@ def test_the_reported_default_temperature_sets_the_default_exactly(tiny_model):
     """get_temperature rounds to 6 decimals; setting that value back (a Dask worker does, from the
     client's) must give the default's scale 2.606 to the bit, or the colours differ in the last bit."""
     net = load_model(model_dir=tiny_model)
-    scale = helpers.model._scale_layer(net).blobs[0].flat[0]
+    scale = helpers.net._scale_layer(net).blobs[0].flat[0]
     assert scale == np.float32(2.606)
     helpers.set_temperature(net, 0.5)
     helpers.set_temperature(net, helpers.get_temperature(load_model(model_dir=tiny_model)))
-    assert helpers.model._scale_layer(net).blobs[0].flat[0] == scale
+    assert helpers.net._scale_layer(net).blobs[0].flat[0] == scale
     helpers.set_temperature(net, 0.38)  # a nearby value is itself, not the default
-    assert helpers.model._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
+    assert helpers.net._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
 
 
 # --------------------------------------------------------------------------- which model is in use
@@ -255,15 +257,15 @@ class OwnTemperature:
 
 def test_a_network_that_keeps_its_own_temperature_is_handed_it(tiny_model):
     own = OwnTemperature()
-    assert isinstance(own, helpers.model.KeepsTemperature) and isinstance(own, helpers.model.ColorizationNet)
+    assert isinstance(own, helpers.net.KeepsTemperature) and isinstance(own, helpers.net.ColorizationNet)
     helpers.set_temperature(own, 0.2)
     assert own.temperature == 0.2 and helpers.get_temperature(own) == 0.2
     with pytest.raises(ValueError, match="temperature"):  # checked before it is handed on
         helpers.set_temperature(own, 0)
     assert own.temperature == 0.2
     net = load_model(model_dir=tiny_model)  # OpenCV 4's net has no temperature of its own, OpenCV 5's has
-    assert isinstance(net, helpers.model.ColorizationNet)
-    assert isinstance(net, helpers.model.KeepsTemperature) == (not helpers.model.opencv_reads_caffe())
+    assert isinstance(net, helpers.net.ColorizationNet)
+    assert isinstance(net, helpers.net.KeepsTemperature) == (not helpers.model.opencv_reads_caffe())
     helpers.set_temperature(net, 0.2)
     assert helpers.get_temperature(net) == 0.2
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import check_temperature, temperature_of_scale
+from ..layers import COLOUR
+from ..temperature import check_temperature, temperature_of_scale
 
 THREADS: int | None = None
 """Threads each back end may use for one pass; None: as many as the machine has. Set with
@@ -50,7 +51,7 @@ class Backend:
     """
 
     name = "?"
-    outputs: tuple[str, ...] = ("class8_ab",)
+    outputs: tuple[str, ...] = (COLOUR,)
     """What ``forward`` can give: the colour, and for some back ends the 313 scores (``conv8_313``)."""
     cluster_centres: np.ndarray | None = None
     """The (313, 2) ab bin centres, where ``conv8_313`` is an output (``helpers.ab_from_scores``)."""
