@@ -189,3 +189,16 @@ def test_the_command_line_uses_auto_by_default_and_says_what_it_chose(tiny_model
     help_text = subprocess.run([sys.executable, "-m", "helpers", "photo", "--help"], capture_output=True,
                                text=True, timeout=60, env=env).stdout
     assert "{auto,opencv" in help_text and "auto (default)" in help_text
+
+
+def test_the_decision_is_the_fastest_accepted_candidate_alone():
+    """auto.fastest, the rule apart from the measuring: rejected or untimed candidates never win; a tie keeps
+    the first."""
+    reference = auto.Candidate("opencv", "fp32", error=0.0, ms=300.0, accepted=True)
+    quick_but_wrong = auto.Candidate("openvino", "int8", error=5.0, ms=10.0, accepted=False)
+    fp32 = auto.Candidate("openvino", "fp32", error=0.001, ms=100.0, accepted=True)
+    broken = auto.Candidate("onnxruntime", "fp32", note="could not be built")
+    assert auto.fastest([reference, quick_but_wrong, fp32, broken]) is fp32
+    assert auto.fastest([reference, quick_but_wrong, broken]) is reference
+    tie = auto.Candidate("onnxruntime", "fp32", error=0.001, ms=300.0, accepted=True)
+    assert auto.fastest([reference, tie]) is reference

@@ -20,7 +20,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ class _Model:
     """The model files, and their graph once one runtime has read it (read once, shared by the builds)."""
 
     paths: ModelPaths
-    graph: Graph | None = field(default=None)
+    graph: Graph | None = None
 
     def read_graph(self) -> Graph:
         if self.graph is None:
@@ -154,10 +154,8 @@ def load_backend(
     precision: str = "fp32",
     calibration_images: Sequence[np.ndarray] | None = None,
 ) -> ColorizationNet:
-    """``load_network`` under its old name and arguments, for ``helpers.cluster`` until it calls ``load_network``.
-
-    ``calibration_images``: gray photos whose L channels set int8's ranges (default the sample photos).
-    """
+    """``load_network`` under its old name, for ``helpers.cluster`` until it calls that; ``calibration_images``:
+    gray photos whose L channels set int8's ranges (default the sample photos)."""
     inputs = None if calibration_images is None else network_inputs(calibration_images, DEFAULT_SIZE)
     return load_network(paths, backend=name, precision=precision, temperature=temperature,
                         calibration=Calibration(inputs))
