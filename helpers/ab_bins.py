@@ -94,7 +94,7 @@ def annealed_mean(probs: np.ndarray, bins: np.ndarray, temperature: float) -> np
     Sharpening is ``p ** (1 / T)``, renormalised. The network does ``softmax(z / T)`` on its
     logits ``z``, which is the same thing because ``p = softmax(z)``. The paper uses
     ``T = 0.38``; the model's Scale layer ``conv8_313_rh`` multiplies the logits by
-    ``1 / T = 2.606`` (``helpers.model.set_temperature`` writes it there).
+    ``1 / T = 2.606`` (``helpers.net.set_temperature`` writes it there).
     """
     check_temperature(temperature)
     log_p = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-300, None)) / temperature

@@ -7,7 +7,7 @@
   notebooks and the command line offer;
 * ``load_fast_backend``: one runtime at the fastest precision that keeps the colours, checked
   now on the sample photos (``check_accuracy``);
-* ``load_auto`` (``helpers.backends.auto``): the runtime and precision decided once per machine.
+* ``load_auto``: the runtime and precision that ``helpers.backends.auto`` decided, once per machine.
 
 The fast back ends rebuild the network from the same files OpenCV reads:
 ``helpers.model.read_model_graph`` turns the prototxt, the weights and the cluster centres into
@@ -75,8 +75,8 @@ def _onnxruntime(model: _Model, precision: str, temperature: float, calibration:
     model_file = Path(saved["model_file"]) if "model_file" in saved else None
     if model_file is None or not model_file.is_file():
         data = int8_onnx(onnx_model(graph), calibration.network_inputs(), graph)
-        model_file = write_bytes(calibration.folder / f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx",
-                                 data)
+        name = f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx"
+        model_file = write_bytes((calibration.folder or cache_folder()) / name, data)
     saved["model_file"] = str(model_file)
     return OnnxRuntimeBackend(model_file.read_bytes(), precision, temperature)
 

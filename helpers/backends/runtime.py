@@ -8,8 +8,8 @@ changing it needs no rebuild) and leaves the forward pass to the subclass::
     ab = net.forward()        # (N, 2, S/4, S/4) float32
     net.set_temperature(0.2)  # takes effect on the next forward pass
 
-So it is a ``helpers.model.ColorizationNet`` that keeps its own temperature
-(``helpers.model.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
+So it is a ``helpers.net.ColorizationNet`` that keeps its own temperature
+(``helpers.net.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
 the video pipeline use it like the OpenCV net (``--backend`` of ``python -m helpers``).
 """
 
