@@ -65,8 +65,9 @@ def main() -> None:
     for name in backends.available_backends():
         for precision in backends.available_precisions(name):
             start = time.perf_counter()
-            variants[f"{name} {precision}"] = backends.load_backend(name, paths, precision=precision,
-                                                                    calibration_images=images)
+            variants[f"{name} {precision}"] = backends.load_network(
+                paths, backend=name, precision=precision,
+                calibration=backends.Calibration(backends.network_inputs(images, 224)))
             build_s[f"{name} {precision}"] = time.perf_counter() - start
 
     rng = np.random.default_rng(0)

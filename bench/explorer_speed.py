@@ -162,7 +162,7 @@ def main() -> None:
 
     fast = None
     if "openvino" in backends.available_backends():
-        fast = backends.load_backend("openvino", model_paths(model_dir=model_dir))
+        fast = backends.load_network(model_paths(model_dir=model_dir), backend="openvino")
         explorers = {"new": explorer(photo, fast, keep_scores=True)}
         rows.append(("OpenVINO fp32, T move at 224 px", time_moves(explorers, "temperature", t_moves)))
         explorers = {"new": explorer(photo, fast, keep_scores=False)}

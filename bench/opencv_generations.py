@@ -38,7 +38,7 @@ def worker(model_dir: Path, fmt: str, size: int) -> None:
     import numpy as np
 
     import helpers
-    from helpers.backends.opencv_onnx import read_onnx_network
+    from helpers.backends.opencv import read_onnx_network
     from helpers.model import model_paths
 
     paths = model_paths(model_dir=model_dir)

@@ -16,6 +16,7 @@ except ImportError as _error:
     explain_import_error(_error)
 
 from . import compare
+from .backends import load_model
 from .colorize import (
     DEFAULT_SIZE,
     ab_from_scores,
@@ -29,18 +30,16 @@ from .fetch import ModelDownloadError, fetch_model
 from .images import read_image, to_float_bgr, write_image
 from .lab import bgr_to_lab, lab_to_bgr, lightness
 from .model import (
-    DEFAULT_TEMPERATURE,
     ModelLoadError,
     ModelPaths,
     available_variants,
     get_model_files,
-    get_temperature,
-    load_model,
     onnx_file_of,
     opencv_reads_caffe,
-    set_temperature,
 )
+from .net import get_temperature, set_temperature
 from .opencv_install import OpenCvInstallError, check_opencv
+from .temperature import DEFAULT_TEMPERATURE
 
 __all__ = [
     "compare",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .lab import in_srgb_gamut
-from .model import check_temperature
+from .temperature import check_temperature
 
 
 def bins_in_gamut(bins: np.ndarray, L: float) -> np.ndarray:
@@ -82,8 +82,8 @@ def annealed_mean(probs: np.ndarray, bins: np.ndarray, temperature: float) -> np
     bins : (Q, 2) ndarray
         ab bin centres.
     temperature : float
-        ``T`` in (0, 1]: 1 gives the plain mean; smaller values move towards the most likely
-        bin (the mode).
+        ``T`` in (0, 10] (``check_temperature``): 1 gives the plain mean; smaller values move
+        towards the most likely bin (the mode), larger ones flatten the distribution further.
 
     Returns
     -------
@@ -94,7 +94,7 @@ def annealed_mean(probs: np.ndarray, bins: np.ndarray, temperature: float) -> np
     Sharpening is ``p ** (1 / T)``, renormalised. The network does ``softmax(z / T)`` on its
     logits ``z``, which is the same thing because ``p = softmax(z)``. The paper uses
     ``T = 0.38``; the model's Scale layer ``conv8_313_rh`` multiplies the logits by
-    ``1 / T = 2.606`` (``helpers.model.set_temperature`` writes it there).
+    ``1 / T = 2.606`` (``helpers.net.set_temperature`` writes it there).
     """
     check_temperature(temperature)
     log_p = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-300, None)) / temperature

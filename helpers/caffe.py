@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .layers import COLOUR, SCALED_SCORES
 from .protobuf import WireFormatError, fields, packed_ints
 
 _TOKEN = re.compile(r"#[^\n]*|\"[^\"]*\"|'[^']*'|[{}]|[^\s{}:]+:?")
@@ -140,7 +141,7 @@ def _pair(param: dict, key: str, default: int) -> tuple[int, int]:
 def read_graph(
     prototxt: str,
     blobs: Callable[[str, list[str]], Sequence[np.ndarray]],
-    output: str = "class8_ab",
+    output: str = COLOUR,
 ) -> Graph:
     """Describe the network of ``prototxt`` as a ``Graph`` of plain ops.
 
@@ -207,7 +208,7 @@ def read_graph(
             factor = 0.0 if factor == 0 else 1.0 / factor  # Caffe's moving-average scale factor
             scale = 1.0 / np.sqrt(var * factor + eps)
             op = Op("affine", name, source, [scale, -mean * factor * scale])
-        elif kind == "Scale" and name == "conv8_313_rh":
+        elif kind == "Scale" and name == SCALED_SCORES:
             op = Op("temperature", name, source)
         elif kind == "ReLU":
             if float(_param(layer, "relu_param", "negative_slope", 0)) != 0:

@@ -33,14 +33,17 @@ import numpy as np
 from .image_files import Picture, over_white
 from .images import read_image
 from .lab import bgr_to_lab, lab_to_bgr, lightness
-from .model import ColorizationNet, check_temperature, set_temperature
-
-DEFAULT_SIZE = 224
-"""Network input size in pixels: the size the network was trained at."""
-L_CENTER = 50
-"""Subtracted from L (0..100) so the network's input is centred on zero, as in training."""
-SCORES_LAYER = "conv8_313"
-"""The network's last trained layer: 313 scores (logits) per point, before ``1 / T`` and the softmax."""
+from .layers import COLOUR, SCORES
+from .net import (  # noqa: F401 - DEFAULT_SIZE, L_CENTER, MAX_SIZE, check_size: imported from here by other modules
+    DEFAULT_SIZE,
+    L_CENTER,
+    MAX_SIZE,
+    ColorizationNet,
+    check_size,
+    network_input,
+    set_temperature,
+)
+from .temperature import check_temperature
 
 
 def _as_array(image: str | os.PathLike | np.ndarray) -> np.ndarray:
@@ -50,36 +53,6 @@ def _as_array(image: str | os.PathLike | np.ndarray) -> np.ndarray:
         raise ValueError("Expected an image array or a file path, got None. (cv2.imread returns None when it "
                          "cannot read a file: helpers.read_image says why.)")
     return np.asarray(image)  # lightness() checks its shape, dtype and values
-
-
-MAX_SIZE = 1024
-"""Largest network input accepted: 21 times the work of 224 (about 8 s a frame on a laptop CPU) and
-several GB of memory; the network sees no more detail in colour beyond that."""
-
-
-def check_size(size: int) -> None:
-    """Raise ValueError unless ``size`` is a usable network input size (a multiple of 8, 32 .. ``MAX_SIZE``)."""
-    # Three stride-2 layers and one 2x upsampling: sizes must divide by 8 to line up.
-    if size < 32 or size % 8 or size > MAX_SIZE:
-        raise ValueError(f"size must be a multiple of 8 from 32 to {MAX_SIZE} (224 is the training size), "
-                         f"got {size}.")
-
-
-def network_input(L: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
-    """The network's input for one image.
-
-    Parameters
-    ----------
-    L : (H, W) float32 ndarray, 0..100
-    size : int
-        Side of the square network input, a multiple of 8.
-
-    Returns
-    -------
-    (size, size) float32 ndarray
-        L resized (bilinear, like the original demo) minus ``L_CENTER``.
-    """
-    return cv2.resize(L, (size, size), interpolation=cv2.INTER_LINEAR) - L_CENTER
 
 
 def predict_ab(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
@@ -110,10 +83,10 @@ def gives_scores(net: ColorizationNet) -> bool:
     needs a full forward pass.
     """
     if hasattr(net, "outputs"):
-        return SCORES_LAYER in net.outputs and getattr(net, "cluster_centres", None) is not None
+        return SCORES in net.outputs and getattr(net, "cluster_centres", None) is not None
     if not hasattr(net, "getLayerId"):
         return False
-    return net.getLayerId(SCORES_LAYER) >= 0 and net.getLayerId("class8_ab") >= 0
+    return net.getLayerId(SCORES) >= 0 and net.getLayerId(COLOUR) >= 0
 
 
 def predict_scores(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
@@ -141,7 +114,7 @@ def predict_scores(net: ColorizationNet, L_small: np.ndarray) -> np.ndarray:
     OpenCV 5 has the scores as an output of their own (``helpers.onnx_file``).
     """
     net.setInput(np.ascontiguousarray(L_small[:, np.newaxis], dtype=np.float32))
-    return net.forward(SCORES_LAYER)
+    return net.forward(SCORES)
 
 
 def cluster_centres_of(net: ColorizationNet) -> np.ndarray:
@@ -152,7 +125,7 @@ def cluster_centres_of(net: ColorizationNet) -> np.ndarray:
     """
     if getattr(net, "cluster_centres", None) is not None:
         return net.cluster_centres
-    blobs = net.getLayer(net.getLayerId("class8_ab")).blobs
+    blobs = net.getLayer(net.getLayerId(COLOUR)).blobs
     if not blobs or blobs[0].size % 2:
         raise ValueError("The network's class8_ab layer has no bin centres: load it with helpers.load_model, "
                          "or set them as notebook 02 does (pts_in_hull.npy as a (2, 313, 1, 1) kernel).")

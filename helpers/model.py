@@ -1,8 +1,7 @@
-"""Load the colourisation network with OpenCV's DNN module.
+"""The model's files: where they are, whether they are whole, and the network they hold (notebook 02_photo).
 
 The released Caffe model ends with ``conv8_313`` (313 logits per pixel, one per ab bin). Two
-extra layers turn those logits into a colour, and their weights are not in the caffemodel, so
-we set them here:
+extra layers turn those logits into a colour, and their weights are not in the caffemodel:
 
 * ``conv8_313_rh`` (Scale) multiplies the logits by ``1 / T``; followed by a softmax this is the
   "annealed mean" of the paper with temperature ``T``. The released code hard-codes the
@@ -10,14 +9,12 @@ we set them here:
 * ``class8_ab`` is a 1x1 convolution whose weights are the 313 ab bin centres of
   ``pts_in_hull.npy``: it computes the expected ab colour under that softmax.
 
-OpenCV 5 no longer reads Caffe files. There, ``load_model`` reads the same network from an
-ONNX file that ``helpers.onnx_file`` writes once from the Caffe files, with both steps built
-in (the temperature is one of its inputs). OpenCV 4 reads the Caffe files, as it always did.
-
-``ColorizationNet`` says what the rest of the package needs of a network (``setInput`` then
-``forward``), so the faster back ends of ``helpers.backends`` can stand in for OpenCV's.
-
-Introduced in notebook 02_photo.
+This module finds the three files (``model_paths``), checks them (``check_model_file``), says
+which model they are (``describe_model``, ``is_standin``) and reads them without OpenCV's DNN
+module (``read_model_graph``, ``load_cluster_centres``; ``onnx_file_of`` writes the ONNX file
+OpenCV 5 needs). Running the network is ``helpers.backends``' job: ``helpers.load_model``
+(``helpers.backends.load``) builds it; ``helpers.net`` says what a network is and sets its
+temperature (``set_temperature``, re-exported here as notebooks and older code import it).
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -42,56 +38,28 @@ from .caffe import (
 )
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .files import looks_like_html
+from .layers import ADDED_LAYERS, COLOUR
+from .net import ColorizationNet, KeepsTemperature, get_temperature, set_temperature
 from .onnx_file import onnx_for
-from .opencv_install import check_opencv
 from .paths import CACHE_ENV, MODEL_DIR, cache_folder
+from .temperature import DEFAULT_TEMPERATURE, check_temperature, temperature_of_scale
+
+__all__ = [  # what other modules and the notebooks import from here; the network's own names are re-exported
+    "ADDED_LAYERS", "STANDIN_MARKER", "ModelLoadError", "ModelPaths", "available_variants", "check_model_file",
+    "cluster_kernel", "describe_model", "get_model_files", "is_standin", "load_cluster_centres", "model_id",
+    "model_paths", "onnx_file_of", "opencv_reads_caffe", "read_model_graph", "require_added_layers",
+    # re-exported from helpers.net and helpers.temperature
+    "DEFAULT_TEMPERATURE", "ColorizationNet", "KeepsTemperature", "check_temperature",
+    "get_temperature", "set_temperature", "temperature_of_scale",
+]
 
 STANDIN_MARKER = "STANDIN.txt"
 """A file that tools/standin_model.py puts beside the weights it generates: a model with random
 weights, whose colours are noise. ``describe_model`` (and so the command line) says so."""
 
-DEFAULT_TEMPERATURE = 1 / 2.606
-"""Annealed-mean temperature, about 0.38: the released model's scale 2.606 is 1 / T.
-1 gives the plain mean of the predicted colours (greyish), T -> 0 their mode (vivid, patchy)."""
-
 
 class ModelLoadError(RuntimeError):
     """The model files are missing, damaged, or not a colourisation network."""
-
-
-@runtime_checkable
-class ColorizationNet(Protocol):
-    """Anything that runs the colourisation network the way OpenCV's ``cv2.dnn.Net`` does.
-
-    ``load_model`` returns one (a ``cv2.dnn.Net``), and so do the faster back ends of
-    ``helpers.backends``; ``helpers.colorize`` and the video pipeline take either.
-
-    Examples
-    --------
-    >>> net.setInput(blob)  # blob: (N, 1, S, S) float32, L (0..100) minus 50, S a multiple of 8
-    >>> ab = net.forward()  # (N, 2, S/4, S/4) float32: a and b at a quarter of the input size
-    """
-
-    def setInput(self, blob: np.ndarray) -> None:
-        """Set the input of the next ``forward``."""
-
-    def forward(self) -> np.ndarray:
-        """Run the network on the input: the predicted ab."""
-
-
-@runtime_checkable
-class KeepsTemperature(Protocol):
-    """A network that stores the annealed-mean temperature itself, as the fast back ends do.
-
-    ``set_temperature`` and ``get_temperature`` hand the temperature to such a network; on
-    OpenCV's net, which has no such methods, they change the weight of its Scale layer instead.
-    """
-
-    def set_temperature(self, temperature: float) -> None:
-        """Use ``temperature`` from the next forward pass on."""
-
-    def get_temperature(self) -> float:
-        """The temperature currently set."""
 
 
 @dataclass(frozen=True)
@@ -284,97 +252,6 @@ def cluster_kernel(points: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(points, np.float32).T.reshape(2, -1, 1, 1))
 
 
-def load_model(
-    variant: str = "v2",
-    *,
-    model_dir: Path | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
-    backend: str = "opencv",
-) -> ColorizationNet:
-    """Read the Caffe network and add the cluster centres and the annealed-mean temperature.
-
-    Parameters
-    ----------
-    variant : {"v2", "v2_norebal"}
-        Which released weights (see ``fetch_model``).
-    model_dir : Path, optional
-        A folder of model files used as they are; defaults to ``$COLORIZE_MODEL_DIR``, and
-        without either to ``model/`` (fill it with ``fetch_model``).
-    temperature : float
-        Annealed-mean temperature ``T`` in (0, 1]; see ``set_temperature``.
-    backend : {"opencv", "auto", "openvino", "onnxruntime"}
-        What runs the network. ``"opencv"`` (the default here): OpenCV's DNN module, a
-        ``cv2.dnn.Net``, as notebook 02 explains. ``"auto"``: the fastest runtime whose colours
-        match OpenCV's on this machine, checked once and remembered (``helpers.backends.load_auto``;
-        how much faster depends on the CPU, and it says what it measured); the others: that
-        runtime, with int8 only if it keeps the colours (``helpers.backends.load_fast_backend``).
-
-    Returns
-    -------
-    ColorizationNet
-        For ``"opencv"`` on OpenCV 4 a ``cv2.dnn.Net``. Input ``data_l``: (N, 1, S, S) float32, the L
-        channel (0..100) minus 50, with S a multiple of 8 (224 in training). Output
-        ``class8_ab``: (N, 2, S/4, S/4) ab values.
-
-    Notes
-    -----
-    OpenCV 5 cannot read Caffe files: there the network is read from the ONNX file that
-    ``helpers.onnx_file`` writes once beside the weights, and the result is a network of
-    ``helpers.backends.opencv_onnx`` that runs like a ``cv2.dnn.Net``.
-
-    Raises
-    ------
-    OpenCvInstallError
-        OpenCV is missing or broken (the message says how to repair it).
-    ModelLoadError
-        A file is missing, truncated, an HTML page, or not this network.
-    """
-    paths = model_paths(variant, model_dir)
-    if backend != "opencv":
-        from . import backends  # imports the runtimes' packages, so only when asked for
-
-        if backend == "auto":
-            return backends.load_auto(paths, temperature=temperature)
-        return backends.load_fast_backend(backend, paths, temperature=temperature)
-    net = read_network(paths)
-    set_temperature(net, temperature)
-    return net
-
-
-def read_network(paths: ModelPaths) -> ColorizationNet:
-    """OpenCV's network of the model files, without its temperature (set it next).
-
-    On OpenCV 4: the Caffe files, with the cluster centres added as ``class8_ab``'s weights.
-    On OpenCV 5: the ONNX file made from them (``helpers.onnx_file``). Shared by ``load_model``
-    and ``--backend auto``, whose reference it is. Raises as ``load_model`` does.
-    """
-    check_opencv()
-    for path in paths.files:
-        check_model_file(path, paths.managed)
-    if not opencv_reads_caffe():
-        from .backends.opencv_onnx import read_onnx_network  # the back ends import this module
-
-        return read_onnx_network(paths)
-    points = load_cluster_centres(paths.points)
-    try:
-        # str(): OpenCV's Python bindings do not take Path objects in older 4.x releases.
-        net = cv2.dnn.readNetFromCaffe(str(paths.prototxt), str(paths.weights))
-    except cv2.error as exc:
-        raise ModelLoadError(
-            f"OpenCV could not read the model {paths.weights.name} with {paths.prototxt.name} "
-            f"in {paths.weights.parent}: one of them is damaged or they do not belong together. "
-            + (
-                "Run `python -m helpers fetch` to download them again."
-                if paths.managed
-                else f"Check the files in {paths.weights.parent}."
-            )
-            + f"\n(OpenCV said: {str(exc).strip().splitlines()[-1]})"
-        ) from None
-    _require_added_layers(paths.prototxt, lambda layer: net.getLayerId(layer) >= 0)
-    net.getLayer(net.getLayerId("class8_ab")).blobs = [cluster_kernel(points)]
-    return net
-
-
 def onnx_file_of(paths: ModelPaths, log: Callable[[str], None] | None = print) -> Path:
     """The ONNX file of the model files: the same network for OpenCV 5, written first if need be.
 
@@ -400,11 +277,7 @@ def onnx_file_of(paths: ModelPaths, log: Callable[[str], None] | None = print) -
         ) from None
 
 
-ADDED_LAYERS = ("conv8_313_rh", "class8_ab")
-"""The two layers whose weights the Caffe model leaves to its user: 1 / T and the cluster centres."""
-
-
-def _require_added_layers(prototxt: Path, has: Callable[[str], bool]) -> None:
+def require_added_layers(prototxt: Path, has: Callable[[str], bool]) -> None:
     """Raise ModelLoadError unless the network has both ``ADDED_LAYERS`` (``has(name)`` says)."""
     for layer in ADDED_LAYERS:
         if not has(layer):
@@ -429,7 +302,7 @@ def read_model_graph(paths: ModelPaths) -> Graph:
         check_model_file(path, paths.managed)
     prototxt = paths.prototxt.read_text()
     names = {layer["name"][0] for layer in parse_prototxt(prototxt).get("layer", []) if "name" in layer}
-    _require_added_layers(paths.prototxt, names.__contains__)
+    require_added_layers(paths.prototxt, names.__contains__)
     kernel = cluster_kernel(load_cluster_centres(paths.points))
     try:
         weights = read_caffemodel(paths.weights)
@@ -438,7 +311,7 @@ def read_model_graph(paths: ModelPaths) -> Graph:
                              f"{_fix(paths.weights, paths.managed)}") from None
 
     def blobs(name: str, tops: list[str]) -> list[np.ndarray]:
-        if name == "class8_ab":
+        if name == COLOUR:
             return [kernel]
         # OpenCV 4 names a layer after its output where the two differ (bw_conv1_1 -> conv1_1): a
         # .caffemodel saved from OpenCV's net, or another tool, may use either name.
@@ -455,73 +328,14 @@ def read_model_graph(paths: ModelPaths) -> Graph:
         raise ModelLoadError(f"{paths.prototxt.name} with {paths.weights.name}: {exc}") from None
 
 
-def check_temperature(temperature: float) -> float:
-    """Return ``temperature`` as a float, or raise ValueError unless it is in (0, 10].
+def __getattr__(name: str):
+    """``helpers.model.load_model``, for code written before it moved to ``helpers.backends.load``.
 
-    Notes
-    -----
-    Above 10 every colour is the plain mean of the 313 bins (grey-brown); at or below 0 the
-    softmax is undefined. The paper's choice, 0.38, is ``DEFAULT_TEMPERATURE``.
+    Looked up only when asked for (``from .model import load_model`` in ``helpers/__main__.py``), so
+    this module still imports no back end. Goes once the command line imports it from ``helpers.backends``.
     """
-    temperature = float(temperature)
-    if not 0 < temperature <= 10:
-        raise ValueError(f"temperature must be in (0, 10], got {temperature}; the paper uses 0.38.")
-    return temperature
+    if name == "load_model":
+        from .backends.load import load_model  # compatibility only: see the docstring
 
-
-def set_temperature(net: ColorizationNet, temperature: float) -> None:
-    """Set the annealed-mean temperature ``T``: the softmax runs on ``logits / T``.
-
-    ``T = 1`` gives the plain mean of the predicted distribution (safe, greyish, sepia);
-    ``T -> 0`` its mode (vivid but patchy). The paper picked ``T = 0.38`` (scale 2.606).
-
-    Parameters
-    ----------
-    net : ColorizationNet
-        The ``cv2.dnn.Net`` of ``load_model``, or a network that keeps its own temperature
-        (``KeepsTemperature``, e.g. a back end of ``helpers.backends``).
-    temperature : float
-        In (0, 10].
-
-    Notes
-    -----
-    OpenCV folds the Scale layer into the convolution before it when the network first runs,
-    so changing the Scale weights later would have no effect. Toggling fusion off and on makes
-    OpenCV set the network up again with the new weights on the next forward pass.
-    ``get_temperature`` reports ``T`` rounded to 6 decimals; that value of the default
-    (0.38373) sets the default exactly again (scale 2.606), so the colours stay the same to the bit.
-    """
-    check_temperature(temperature)
-    if round(temperature, 6) == round(DEFAULT_TEMPERATURE, 6):
-        temperature = DEFAULT_TEMPERATURE
-    if isinstance(net, KeepsTemperature):
-        net.set_temperature(temperature)
-        return
-    layer = _scale_layer(net)
-    channels = 313 if not layer.blobs else layer.blobs[0].size
-    layer.blobs = [np.full((1, channels), 1.0 / temperature, np.float32)]
-    net.enableFusion(False)
-    net.enableFusion(True)
-
-
-def get_temperature(net: ColorizationNet) -> float:
-    """The temperature ``T`` currently set on ``net`` (see ``set_temperature``)."""
-    if isinstance(net, KeepsTemperature):
-        return net.get_temperature()
-    return temperature_of_scale(_scale_layer(net).blobs[0].flat[0])
-
-
-def temperature_of_scale(scale: float) -> float:
-    """``T`` from the stored scale ``1 / T``, rounded to 6 decimals: the scale is float32, so
-    ``1 / float32(1 / 0.38)`` is 0.38 only to about 7 digits."""
-    return round(float(1.0 / scale), 6)
-
-
-def _scale_layer(net: cv2.dnn.Net):
-    """OpenCV's ``conv8_313_rh`` layer, whose weight is ``1 / T``."""
-    if not hasattr(net, "getLayerId"):
-        raise TypeError(
-            f"A {type(net).__name__} has no temperature to set or read: pass the network of load_model "
-            "(a cv2.dnn.Net) or one with set_temperature and get_temperature methods (helpers.backends)."
-        )
-    return net.getLayer(net.getLayerId("conv8_313_rh"))
+        return load_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,7 @@ from .flicker import TemporalSmoother
 from .frames_folder import frame_path
 from .images import write_image
 from .keyframes import KeyframePropagator, feed_range, network_predictor
-from .model import set_temperature
+from .net import set_temperature
 from .restoration import RESTORE_CONTEXT, restored
 from .segments import SegmentWriter, segment_path
 from .video_io import DecodeError, Frame, probe_video, read_frames

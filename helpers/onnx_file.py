@@ -41,13 +41,10 @@ import numpy as np
 
 from .caffe import Graph
 from .files import file_digest, write_bytes
+from .layers import COLOUR, INPUT, INV_TEMPERATURE, SCORES
 from .paths import cache_folder
 from .protobuf import WireFormatError, fields
 
-SCORES_OUTPUT = "conv8_313"
-"""The output with the 313 scores (logits) of each point, before ``1 / T`` and the softmax."""
-COLOUR_OUTPUT = "class8_ab"
-"""The output with the expected a and b of each point."""
 OPSET = 17
 """The ONNX operator set the model is written in (OpenCV 4.10+, OpenCV 5 and ONNX Runtime 1.19+ run it)."""
 FORMAT = 1
@@ -66,7 +63,7 @@ def onnx_model(graph: Graph, *, scores: bool = True, metadata: dict[str, str] | 
     graph : helpers.caffe.Graph
         From ``helpers.model.read_model_graph``.
     scores : bool
-        Also output ``SCORES_OUTPUT`` (what OpenCV 5 reads: the explorer needs the scores);
+        Also output ``SCORES`` (what OpenCV 5 reads: the explorer needs the scores);
         the faster back ends leave it out.
     metadata : dict, optional
         Written as the model's ``metadata_props``.
@@ -89,7 +86,7 @@ def onnx_model(graph: Graph, *, scores: bool = True, metadata: dict[str, str] | 
         initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, np.float32), name))
         return name
 
-    values = {graph.input: "data_l"}
+    values = {graph.input: INPUT}
     for op in graph.ops:
         x, out = values[op.source], op.name
         if op.kind in ("conv", "deconv"):
@@ -108,21 +105,21 @@ def onnx_model(graph: Graph, *, scores: bool = True, metadata: dict[str, str] | 
         elif op.kind == "relu":
             nodes.append(helper.make_node("Relu", [x], [out], name=op.name))
         elif op.kind == "temperature":
-            nodes.append(helper.make_node("Mul", [x, "inv_temperature"], [out], name=op.name))
+            nodes.append(helper.make_node("Mul", [x, INV_TEMPERATURE], [out], name=op.name))
         elif op.kind == "softmax":
             nodes.append(helper.make_node("Softmax", [x], [out], name=op.name, axis=1))
         values[op.name] = out
-    if values[graph.output] != COLOUR_OUTPUT:
-        nodes.append(helper.make_node("Identity", [values[graph.output]], [COLOUR_OUTPUT]))
-    outputs = [helper.make_tensor_value_info(COLOUR_OUTPUT, TensorProto.FLOAT, ["N", 2, "h", "w"])]
+    if values[graph.output] != COLOUR:
+        nodes.append(helper.make_node("Identity", [values[graph.output]], [COLOUR]))
+    outputs = [helper.make_tensor_value_info(COLOUR, TensorProto.FLOAT, ["N", 2, "h", "w"])]
     if scores:
-        if values.get(SCORES_OUTPUT) != SCORES_OUTPUT:
-            raise ValueError(f"The network has no layer {SCORES_OUTPUT!r} (its 313 scores) to output.")
-        outputs.append(helper.make_tensor_value_info(SCORES_OUTPUT, TensorProto.FLOAT, ["N", 313, "h", "w"]))
+        if values.get(SCORES) != SCORES:
+            raise ValueError(f"The network has no layer {SCORES!r} (its 313 scores) to output.")
+        outputs.append(helper.make_tensor_value_info(SCORES, TensorProto.FLOAT, ["N", 313, "h", "w"]))
     onnx_graph = helper.make_graph(
         nodes, "colorization",
-        [helper.make_tensor_value_info("data_l", TensorProto.FLOAT, ["N", 1, "H", "W"]),
-         helper.make_tensor_value_info("inv_temperature", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", 1, "H", "W"]),
+         helper.make_tensor_value_info(INV_TEMPERATURE, TensorProto.FLOAT, [1])],
         outputs, initializers,
         doc_string="Colorful Image Colorization (Zhang, Isola, Efros, ECCV 2016), converted from the released Caffe "
                    "files. data_l: L (0..100) minus 50; inv_temperature: 1 / T (2.606 in the paper).",

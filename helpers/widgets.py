@@ -21,6 +21,7 @@ import cv2
 import ipywidgets as widgets
 import numpy as np
 
+from .backends import load_model
 from .colorize import (
     DEFAULT_SIZE,
     ab_from_scores,
@@ -36,8 +37,9 @@ from .compare import as_bgr_uint8, colourfulness, jpeg_bytes, shrink_to_fit, sid
 from .image_file import colorize_image_file
 from .image_files import FORMATS, TRANSPARENCY, Picture, write_pictures
 from .lab import lab_to_bgr, lightness
-from .model import DEFAULT_TEMPERATURE, ColorizationNet, get_temperature, load_model, set_temperature
+from .net import ColorizationNet, get_temperature, set_temperature
 from .paths import COLORIZED_IMAGES
+from .temperature import DEFAULT_TEMPERATURE
 
 DISPLAY_SIDE = 640
 """Longest side, in pixels, of the pictures the widgets show: enough for a screen, cheap to encode."""

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from helpers import backends
-from helpers.backends import auto
-from helpers.model import ModelLoadError, load_model, model_paths
+from helpers.backends import auto, load, load_model
+from helpers.model import ModelLoadError, model_paths
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, random_weights, write_caffemodel
 
 HAVE_OPENVINO = "openvino" in backends.available_backends()
@@ -113,7 +113,7 @@ def test_int8_is_used_only_within_the_tolerance_and_its_calibration_is_kept(smal
     def no_calibration(*args, **kwargs):
         raise AssertionError("calibrated again")
 
-    monkeypatch.setattr(auto, "calibrated_ranges", no_calibration)
+    monkeypatch.setattr(load, "calibrated_ranges", no_calibration)  # the loader builds what auto chose
     again = backends.load_auto(paths, folder=tmp_path / "loose", log=None, tolerance=1e6)
     assert backends.backend_label(again) == "openvino int8"
     assert np.array_equal(colours(again), colours(loose))
@@ -157,7 +157,7 @@ def test_without_the_fast_packages_auto_is_opencv(tiny_model, tmp_path):
         "import sys\n"
         "for m in ('onnxruntime', 'openvino'): sys.modules[m] = None\n"
         "from helpers import backends\n"
-        "from helpers.model import load_model\n"
+        "from helpers.backends import load_model\n"
         f"net = load_model(model_dir={str(tiny_model)!r}, backend='auto')\n"
         "print('LABEL', backends.backend_label(net))\n"
     )
@@ -189,3 +189,16 @@ def test_the_command_line_uses_auto_by_default_and_says_what_it_chose(tiny_model
     help_text = subprocess.run([sys.executable, "-m", "helpers", "photo", "--help"], capture_output=True,
                                text=True, timeout=60, env=env).stdout
     assert "{auto,opencv" in help_text and "auto (default)" in help_text
+
+
+def test_the_decision_is_the_fastest_accepted_candidate_alone():
+    """auto.fastest, the rule apart from the measuring: rejected or untimed candidates never win; a tie keeps
+    the first."""
+    reference = auto.Candidate("opencv", "fp32", error=0.0, ms=300.0, accepted=True)
+    quick_but_wrong = auto.Candidate("openvino", "int8", error=5.0, ms=10.0, accepted=False)
+    fp32 = auto.Candidate("openvino", "fp32", error=0.001, ms=100.0, accepted=True)
+    broken = auto.Candidate("onnxruntime", "fp32", note="could not be built")
+    assert auto.fastest([reference, quick_but_wrong, fp32, broken]) is fp32
+    assert auto.fastest([reference, quick_but_wrong, broken]) is reference
+    tie = auto.Candidate("onnxruntime", "fp32", error=0.001, ms=300.0, accepted=True)
+    assert auto.fastest([reference, tie]) is reference

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 from helpers import backends
-from helpers.backends import available
-from helpers.model import DEFAULT_TEMPERATURE, ModelLoadError, load_model, model_paths, set_temperature
+from helpers.backends import available, load_model
+from helpers.model import ModelLoadError, model_paths
+from helpers.net import set_temperature
+from helpers.temperature import DEFAULT_TEMPERATURE
 from tests.conftest import one_hot_oracle
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, random_weights, write_caffemodel
 
@@ -63,7 +65,7 @@ def test_importing_works_without_the_fast_packages():
         "from helpers import backends\n"
         "assert backends.available_backends() == ['opencv'], backends.available_backends()\n"
         "try:\n"
-        "    backends.load_backend('openvino', None)\n"
+        "    backends.load_network(None, backend='openvino')\n"
         "except backends.BackendUnavailableError as exc:\n"
         "    print(exc)\n"
     )
@@ -76,15 +78,15 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch, tiny_model):
     monkeypatch.setattr(available, "_importable", lambda module: module != "onnxruntime")
     assert "onnxruntime" not in backends.available_backends()
     with pytest.raises(backends.BackendUnavailableError, match=r'pip install -e "\.\[fast\]"'):
-        backends.load_backend("onnxruntime", model_paths(model_dir=tiny_model))
+        backends.load_network(model_paths(model_dir=tiny_model), backend="onnxruntime")
 
 
 def test_unknown_back_end_or_precision_is_refused(tiny_model):
     paths = model_paths(model_dir=tiny_model)
     with pytest.raises(ValueError, match="Unknown back end"):
-        backends.load_backend("tensorflow", paths)
+        backends.load_network(paths, backend="tensorflow")
     with pytest.raises(ValueError, match="offers fp32"):
-        backends.load_backend("opencv", paths, precision="int8")
+        backends.load_network(paths, backend="opencv", precision="int8")
     with pytest.raises(ValueError, match="Unknown precision"):
         backends.load_fast_backend("opencv", paths, precisions=("fp16",))
 
@@ -104,7 +106,7 @@ def test_check_accuracy_measures_mean_ab_difference(make_tiny_model, bins, gray_
 @pytest.mark.parametrize("size", [224, 160])
 def test_fp32_matches_opencv_on_the_tiny_network_at_every_temperature(name, size, tiny_model):
     reference = load_model(model_dir=tiny_model)
-    fast = backends.load_backend(name, model_paths(model_dir=tiny_model))
+    fast = backends.load_network(model_paths(model_dir=tiny_model), backend=name)
     assert fast.precision == "fp32"
     blob = inputs(batch=2, size=size)
     outputs = {}
@@ -122,7 +124,7 @@ def test_fp32_matches_opencv_on_the_tiny_network_at_every_temperature(name, size
 
 @pytest.mark.parametrize("name", FAST)
 def test_backend_behaves_like_an_opencv_net(name, tiny_model):
-    fast = backends.load_backend(name, model_paths(model_dir=tiny_model), temperature=0.5)
+    fast = backends.load_network(model_paths(model_dir=tiny_model), backend=name, temperature=0.5)
     assert fast.get_temperature() == 0.5
     with pytest.raises(RuntimeError, match="setInput"):
         fast.forward()
@@ -147,7 +149,7 @@ def test_an_unsupported_layer_is_named(name, tiny_model, tmp_path):
         'layer { name: "pool" type: "Pooling" bottom: "conv8_313" top: "conv8_313"\n'
         '  pooling_param { pool: MAX kernel_size: 1 stride: 1 } }\nlayer { name: "conv8_313_rh"'))
     with pytest.raises(ModelLoadError, match="'pool'.*Pooling.*opencv"):
-        backends.load_backend(name, model_paths(model_dir=folder))
+        backends.load_network(model_paths(model_dir=folder), backend=name)
 
 
 @pytest.mark.parametrize("name", FAST)
@@ -203,7 +205,7 @@ def full_size_reference(tame_model):
 
 @pytest.mark.parametrize("name", FAST)
 def test_fp32_matches_opencv_on_the_full_size_network(name, tame_model, full_size_reference):
-    fast = backends.load_backend(name, model_paths(model_dir=tame_model))
+    fast = backends.load_network(model_paths(model_dir=tame_model), backend=name)
     blobs, expected = full_size_reference
     for size, blob in blobs.items():
         ab = run(fast, blob)
@@ -222,10 +224,11 @@ def test_reduced_precision_differs_from_fp32_but_stays_sane(name, precision, tam
         pytest.skip(f"this CPU has no native {precision}")
     paths = model_paths(model_dir=tame_model)
     images = backends.load_sample_images()[:2]
-    fast = backends.load_backend(name, paths, precision=precision, calibration_images=images)
+    fast = backends.load_network(paths, backend=name, precision=precision,
+                                  calibration=backends.Calibration(backends.network_inputs(images, 224)))
     assert fast.precision == precision
     blob = backends.network_inputs(images, 224)
-    ab, ab_fp32 = run(fast, blob), run(backends.load_backend(name, paths), blob)
+    ab, ab_fp32 = run(fast, blob), run(backends.load_network(paths, backend=name), blob)
     assert np.isfinite(ab).all()
     assert np.abs(ab - ab_fp32).mean() > 1e-3  # really computed in another precision
     # an expectation over the bin centres stays within their range (a broken head would not)

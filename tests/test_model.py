@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import helpers
 import helpers.model
+import helpers.net
 import helpers.opencv_install
+import helpers.temperature
 import tools.standin_model
-from helpers.backends.opencv_onnx import OpenCvOnnxBackend
-from helpers.model import STANDIN_MARKER, ModelLoadError, describe_model, load_model, model_paths
+from helpers.backends import load_model
+from helpers.backends.opencv import OpenCvOnnxBackend
+from helpers.model import STANDIN_MARKER, ModelLoadError, describe_model, model_paths
 from helpers.opencv_install import OpenCvInstall, OpenCvInstallError
 from helpers.paths import REPO_ROOT
 from tests.conftest import needs_opencv_4
@@ -173,13 +179,13 @@ def test_the_reported_default_temperature_sets_the_default_exactly(tiny_model):
     """get_temperature rounds to 6 decimals; setting that value back (a Dask worker does, from the
     client's) must give the default's scale 2.606 to the bit, or the colours differ in the last bit."""
     net = load_model(model_dir=tiny_model)
-    scale = helpers.model._scale_layer(net).blobs[0].flat[0]
+    scale = helpers.net._scale_layer(net).blobs[0].flat[0]
     assert scale == np.float32(2.606)
     helpers.set_temperature(net, 0.5)
     helpers.set_temperature(net, helpers.get_temperature(load_model(model_dir=tiny_model)))
-    assert helpers.model._scale_layer(net).blobs[0].flat[0] == scale
+    assert helpers.net._scale_layer(net).blobs[0].flat[0] == scale
     helpers.set_temperature(net, 0.38)  # a nearby value is itself, not the default
-    assert helpers.model._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
+    assert helpers.net._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
 
 
 # --------------------------------------------------------------------------- which model is in use
@@ -255,15 +261,15 @@ class OwnTemperature:
 
 def test_a_network_that_keeps_its_own_temperature_is_handed_it(tiny_model):
     own = OwnTemperature()
-    assert isinstance(own, helpers.model.KeepsTemperature) and isinstance(own, helpers.model.ColorizationNet)
+    assert isinstance(own, helpers.net.KeepsTemperature) and isinstance(own, helpers.net.ColorizationNet)
     helpers.set_temperature(own, 0.2)
     assert own.temperature == 0.2 and helpers.get_temperature(own) == 0.2
     with pytest.raises(ValueError, match="temperature"):  # checked before it is handed on
         helpers.set_temperature(own, 0)
     assert own.temperature == 0.2
     net = load_model(model_dir=tiny_model)  # OpenCV 4's net has no temperature of its own, OpenCV 5's has
-    assert isinstance(net, helpers.model.ColorizationNet)
-    assert isinstance(net, helpers.model.KeepsTemperature) == (not helpers.model.opencv_reads_caffe())
+    assert isinstance(net, helpers.net.ColorizationNet)
+    assert isinstance(net, helpers.net.KeepsTemperature) == (not helpers.model.opencv_reads_caffe())
     helpers.set_temperature(net, 0.2)
     assert helpers.get_temperature(net) == 0.2
 
@@ -273,3 +279,94 @@ def test_a_network_without_a_temperature_is_named():
         helpers.set_temperature([], 0.5)
     with pytest.raises(TypeError, match="str has no temperature"):
         helpers.get_temperature("net")
+
+
+# --------------------------------------------------------------------------- temperature, and no import cycle
+
+
+def test_one_rule_says_when_two_temperatures_are_the_same():
+    """A temperature read back from a network (float32 1 / T) is the one set; a nearby one is not."""
+    read_back = helpers.temperature.temperature_of_scale(np.float32(1 / 0.38))
+    assert read_back != 0.38 or np.float32(1 / 0.38) == 1 / 0.38  # float32 rounding: not equal as floats...
+    assert helpers.temperature.same_temperature(read_back, 0.38)  # ...but the same temperature
+    assert helpers.temperature.same_temperature(helpers.temperature.temperature_key(DEFAULT), DEFAULT)
+    assert not helpers.temperature.same_temperature(0.38, DEFAULT)  # 0.38 is not the default 0.38373
+    assert not helpers.temperature.same_temperature(0.5, 0.500002)
+    assert helpers.temperature.same_temperature(0.5, 0.5000004)
+    assert helpers.temperature.temperature_key(DEFAULT) == 0.38373
+
+
+DEFAULT = helpers.temperature.DEFAULT_TEMPERATURE
+
+ALONE = ("helpers.layers", "helpers.temperature", "helpers.net", "helpers.model", "helpers.colorize",
+         "helpers.caffe", "helpers.onnx_file", "helpers.ab_bins", "helpers.backends.opencv",
+         "helpers.backends.load", "helpers.backends.auto", "helpers.backends.quantize", "helpers.backends.runtime")
+"""Modules of the network's basics and its loader, each of which must import first in a fresh interpreter."""
+
+
+@pytest.mark.parametrize("module", ALONE)
+def test_each_module_imports_alone(module):
+    """A cycle shows up as a half-initialised module when the import starts from one of its members."""
+    code = f"import importlib, sys; importlib.import_module({module!r}); print('ok')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_layers_and_temperature_need_no_opencv_or_numpy():
+    """Pure Python: an empty package in place of helpers/__init__.py (which loads OpenCV), cv2 and numpy blocked."""
+    code = ("import sys, types\nfor m in ('cv2', 'numpy'): sys.modules[m] = None\n"
+            "package = sys.modules['helpers'] = types.ModuleType('helpers')\n"
+            f"package.__path__ = [{str(REPO_ROOT / 'helpers')!r}]\n"
+            "import helpers.layers, helpers.temperature\n"
+            "print(helpers.layers.COLOUR, helpers.temperature.same_temperature(0.38, 0.3800001))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["class8_ab", "True"]
+
+
+COMPAT_ARROWS = {("helpers.model", "helpers.backends.load")}
+"""Up-arrows kept only for older callers: ``helpers.model.load_model``, looked up lazily (module
+``__getattr__``) for ``helpers/__main__.py``; goes once the command line imports it from helpers.backends."""
+
+
+def _imports(path, name: str, modules: set[str]) -> set[str]:
+    """The helpers modules that module ``name`` (file ``path``) imports anywhere in it, functions included."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            if node.module:  # `from . import runtime` names a module, not the package being initialised
+                found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return {m for m in found if m in modules and m != name}
+
+
+def test_no_import_cycle_in_helpers():
+    """Walk every module's imports (function-level ones too): the graph must have no cycle."""
+    root = REPO_ROOT / "helpers"
+    files = {".".join(p.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in root.rglob("*.py")}
+    graph = {name: _imports(path, name, set(files)) - {"helpers"} for name, path in files.items()}
+    for source, target in COMPAT_ARROWS:
+        graph[source].discard(target)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                pytest.fail("import cycle: " + " -> ".join(path[path.index(target):] + [target]))
+            if target not in state:
+                visit(target, path + [target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])

@@ -11,7 +11,7 @@ import pytest
 
 import helpers
 from helpers import onnx_file
-from helpers.backends.opencv_onnx import OpenCvOnnxBackend, read_onnx_network
+from helpers.backends.opencv import OpenCvOnnxBackend, read_onnx_network
 from helpers.caffe import CaffeModelError, read_caffemodel
 from helpers.colorize import ab_from_scores, cluster_centres_of, gives_scores, predict_scores
 from helpers.model import ModelLoadError, model_paths, read_model_graph

@@ -14,10 +14,10 @@ Reduced precision changes the colours, and by how much depends on the weights, s
 ``load_fast_backend`` measures it on your machine with your model on the sample photos and
 keeps fp32 when the change is too large, saying so.
 
-Every back end behaves like an OpenCV net (a ``helpers.model.ColorizationNet``), so the rest
+Every back end behaves like an OpenCV net (a ``helpers.net.ColorizationNet``), so the rest
 of the project does not care which one it has::
 
-    net = load_fast_backend("openvino", helpers.model.model_paths())
+    net = load_network(helpers.model.model_paths(), backend="openvino")
     net.setInput(blob)        # (N, 1, S, S) float32: L - 50, S a multiple of 8
     ab = net.forward()        # (N, 2, S/4, S/4) float32
     net.set_temperature(0.2)  # takes effect on the next forward pass, no rebuild
@@ -26,21 +26,23 @@ Introduced with the ``--backend`` option of ``python -m helpers``. The modules, 
 a network goes through them:
 
 * ``available`` - which back ends and precisions this machine has;
-* ``load`` - ``load_backend``, ``check_accuracy``, ``load_fast_backend``;
+* ``load`` - the one loader: ``RUNTIMES``, ``load_network``, ``load_model``, ``load_fast_backend``, ``load_auto``;
+* ``auto`` - ``--backend auto``: decides which back end and precision are fastest here, and remembers it;
+* ``opencv`` - OpenCV's DNN module: the Caffe files on OpenCV 4, the ONNX file on OpenCV 5;
 * ``onnx_backend``, ``openvino_backend`` - the network rebuilt for each runtime, and run;
-* ``quantize`` - int8: which convolutions, calibrated on which photos;
-* ``runtime`` - ``Backend``, what every fast back end shares.
+* ``quantize`` - int8: which convolutions, calibrated on which photos (``Calibration``);
+* ``runtime`` - ``Backend``, what every back end but OpenCV 4's ``cv2.dnn.Net`` shares.
 
 The Caffe files are read by ``helpers.caffe``, which needs none of the optional packages.
 """
 
 from .auto import (
     CACHE_ENV,
+    DEFAULT_TOLERANCE,
     backend_label,
     cache_folder,
     choice_table,
     choose_backend,
-    load_auto,
     remembered_choice,
 )
 from .available import (
@@ -52,21 +54,26 @@ from .available import (
     available_precisions,
 )
 from .load import (
-    DEFAULT_TOLERANCE,
+    RUNTIMES,
     PrecisionFallbackWarning,
     check_accuracy,
-    load_backend,
+    load_auto,
+    load_backend,  # helpers.cluster's name for load_network, until it calls that
     load_fast_backend,
+    load_model,
+    load_network,
     read_model_graph,
 )
 from .onnx_backend import OnnxRuntimeBackend
 from .openvino_backend import OpenVinoBackend
-from .quantize import load_sample_images, network_inputs
+from .quantize import Calibration, load_sample_images, network_inputs
 from .runtime import Backend
 
 __all__ = [
     "BACKENDS",
     "CACHE_ENV",
+    "RUNTIMES",
+    "Calibration",
     "DEFAULT_TOLERANCE",
     "INSTALL_HINT",
     "PRECISIONS",
@@ -85,6 +92,8 @@ __all__ = [
     "load_auto",
     "load_backend",
     "load_fast_backend",
+    "load_model",
+    "load_network",
     "load_sample_images",
     "network_inputs",
     "read_model_graph",

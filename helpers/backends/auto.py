@@ -2,8 +2,8 @@
 
 The same network runs at different speeds in OpenCV, OpenVINO and ONNX Runtime, and int8 or
 bf16 run faster still but change the colours by an amount that depends on the weights. So
-the first time a model is used on a machine, ``load_auto`` tries every back end and
-precision this machine has (``available``):
+the first time a model is used on a machine, ``choose_backend`` tries every back end and
+precision this machine has (``available``), each built by the one loader (``load.load_network``):
 
 1. OpenCV's network is the reference: it colours the sample photos of ``input_images/``;
 2. each other candidate colours them too (ONNX Runtime's int8 only where OpenVINO is
@@ -18,6 +18,9 @@ the CPU and the temperature, so the next run builds the winner straight away, wh
 about as long as loading OpenCV's network. int8's calibrated ranges are kept with it (ONNX
 Runtime's int8 model as a file beside it), so nothing is calibrated twice. A change of model,
 runtime, CPU or temperature means a new key, so a new check; delete the folder to force one.
+
+This module decides (``fastest`` is the rule, ``choose_backend`` measures, the verdict is kept);
+``helpers.backends.load.load_auto`` builds what it chose, so it imports no loader.
 
 Introduced with ``python -m helpers photo|video`` (``--backend auto``, the default) and in
 notebook 04_faster_video (section 3, runtimes and precisions).
@@ -39,25 +42,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..colorize import DEFAULT_SIZE
-from ..files import file_digest, write_bytes
-from ..model import (
-    DEFAULT_TEMPERATURE,
-    ColorizationNet,
-    ModelPaths,
-    check_model_file,
-    check_opencv,
-    check_temperature,
-    read_network,
-    set_temperature,
-)
+from ..files import file_digest
+from ..model import ModelPaths, read_model_graph
+from ..net import DEFAULT_SIZE, ColorizationNet
 from ..paths import CACHE_ENV, cache_folder  # noqa: F401 - CACHE_ENV is part of this module's API
+from ..temperature import DEFAULT_TEMPERATURE, temperature_key
 from .available import available_backends, available_precisions
-from .load import DEFAULT_TOLERANCE, build_backend, load_backend, read_model_graph
-from .onnx_backend import OnnxRuntimeBackend, onnx_model
-from .openvino_backend import OpenVinoBackend, openvino_model
-from .quantize import calibrated_ranges, int8_onnx, load_sample_images, network_inputs
+from .quantize import Calibration, load_sample_images, network_inputs
 
+DEFAULT_TOLERANCE = 2.0
+"""Largest mean |Δab| versus fp32 accepted for bf16 or int8. For scale: a and b run about
+-110..110, and 2 units is a shade difference that is hard to see side by side."""
 FP32_TOLERANCE = 0.1
 """Largest mean |Δab| between an fp32 rebuild and OpenCV (they differ by float rounding, < 0.01)."""
 CACHE_FORMAT = 1
@@ -66,7 +61,7 @@ CACHE_FORMAT = 1
 
 @dataclass
 class Candidate:
-    """One back end and precision tried by ``load_auto``: its colour error and its speed.
+    """One back end and precision tried by ``choose_backend``: its colour error and its speed.
 
     ``error``: mean |Δab| versus OpenCV on the sample photos (None if it could not be built);
     ``ms``: one 224 x 224 pass (None unless its colours matched); ``note``: why not, in words.
@@ -116,7 +111,7 @@ def fingerprint(paths: ModelPaths, temperature: float, tolerance: float) -> dict
     names = available_backends()
     return {"format": CACHE_FORMAT, "model": {p.name: file_digest(p) for p in paths.files},
             "runtimes": _versions(names), "backends": names, "cpu": _cpu(),
-            "temperature": round(float(temperature), 6), "tolerance": tolerance}
+            "temperature": temperature_key(temperature), "tolerance": tolerance}
 
 
 def verdict_path(key: dict, folder: Path | None = None) -> Path:
@@ -149,54 +144,39 @@ def _colours(net: ColorizationNet, blob: np.ndarray) -> np.ndarray:
     return np.concatenate(results)
 
 
-def _build(candidate: Candidate, graph, temperature: float, calibration: np.ndarray | None,
-           saved: dict, folder: Path) -> ColorizationNet:
-    """Build ``candidate``. int8 needs ``calibration`` (network inputs) unless ``saved`` holds what
-    calibration gave earlier: OpenVINO's ranges, or the path of ONNX Runtime's int8 model."""
-    name, precision = candidate.backend, candidate.precision
-    if precision != "int8":
-        return build_backend(name, graph, precision, temperature, None)
-    if name == "openvino":
-        ranges = saved["ranges"] if "ranges" in saved else calibrated_ranges(graph, calibration)
-        saved["ranges"] = {op: list(r) for op, r in ranges.items()}
-        return OpenVinoBackend(openvino_model(graph, ranges), precision, temperature)
-    model_file = Path(saved["model_file"]) if "model_file" in saved else None
-    if model_file is None or not model_file.is_file():
-        data = int8_onnx(onnx_model(graph), calibration, graph)
-        model_file = write_bytes(folder / f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx", data)
-    saved["model_file"] = str(model_file)
-    return OnnxRuntimeBackend(model_file.read_bytes(), precision, temperature)
-
-
-def _read_verdict(path: Path) -> dict | None:
+def read_verdict(path: Path, key: dict) -> dict | None:
+    """The verdict kept in ``path`` for ``key`` (a ``fingerprint``); None if none yet, damaged or another key's."""
     try:
         verdict = json.loads(path.read_text(encoding="utf-8"))
         verdict["chosen"]["backend"], verdict["chosen"]["precision"]  # noqa: B018 - present?
-        return verdict
     except (OSError, ValueError, KeyError, TypeError):
         return None  # none yet, or damaged: checked again and written anew
+    return verdict if verdict.get("key") == key else None
 
 
-def _from_verdict(verdict: dict, paths: ModelPaths, temperature: float, folder: Path) -> ColorizationNet:
-    chosen = Candidate(verdict["chosen"]["backend"], verdict["chosen"]["precision"])
-    if chosen.backend == "opencv":
-        return load_backend("opencv", paths, temperature=temperature)
-    return _build(chosen, read_model_graph(paths), temperature, None, verdict.get("saved", {}), folder)
+def fastest(candidates: list[Candidate]) -> Candidate:
+    """The decision: of the candidates whose colours matched (``accepted``, timed), the fastest.
+
+    The reference (OpenCV, first) is always accepted, so there is one; on a tie the earlier wins.
+    """
+    return min((c for c in candidates if c.accepted and c.ms is not None), key=lambda c: c.ms)
 
 
 def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, *,
-                   tolerance: float = DEFAULT_TOLERANCE, sample_images: list[np.ndarray] | None = None,
-                   folder: Path | None = None, log: Callable[[str], None] = print) -> tuple[ColorizationNet, dict]:
+                   build: Callable[..., ColorizationNet], tolerance: float = DEFAULT_TOLERANCE,
+                   sample_images: list[np.ndarray] | None = None, folder: Path | None = None,
+                   log: Callable[[str], None] = print) -> tuple[ColorizationNet, dict]:
     """Try every back end and precision here; the fastest whose colours match OpenCV's, and the verdict.
 
-    See the module's description. ``log`` gets one line per candidate. Returns the network
-    and the verdict (``chosen``, ``candidates`` as dicts of ``Candidate``, ``saved``), not
-    yet written anywhere.
+    See the module's description. ``build`` is the loader (``load.load_network``), called as
+    ``build(paths, backend=, precision=, temperature=, calibration=, graph=)``. ``log`` gets one
+    line per candidate. Returns the winner's network, kept from the trial, and the verdict
+    (``chosen``, ``candidates`` as dicts of ``Candidate``, ``saved``), not yet written anywhere.
     """
     images = load_sample_images() if sample_images is None else list(sample_images)
     blob = network_inputs(images, DEFAULT_SIZE)
-    reference = read_network(paths)
-    set_temperature(reference, temperature)
+    folder = folder or cache_folder()
+    reference = build(paths, temperature=temperature)
     expected = _colours(reference, blob)
     candidates = [Candidate("opencv", "fp32", error=0.0, accepted=True, note="the reference")]
     candidates[0].ms = _time_pass(reference)
@@ -217,7 +197,8 @@ def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, 
             candidates.append(candidate)
             leftovers.append(own)
             try:
-                net = _build(candidate, graph, temperature, blob, own, folder or cache_folder())
+                net = build(paths, backend=name, precision=precision, temperature=temperature,
+                            calibration=Calibration(blob, own, folder), graph=graph)
                 candidate.error = float(np.mean(np.abs(_colours(net, blob) - expected)))
             except Exception as exc:  # noqa: BLE001 - a runtime that fails here is simply not used
                 candidate.note = f"could not be built or run: {str(exc).strip().splitlines()[0][:200]}"
@@ -228,7 +209,7 @@ def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, 
             if candidate.accepted:
                 candidate.ms = _time_pass(net)
                 candidate.note = f"colours within {limit} of OpenCV's"
-                if candidate.ms < best.ms:
+                if fastest([best, candidate]) is candidate:
                     best, best_net, saved = candidate, net, own
                     net = None  # kept as the best so far; the one it beat is let go
             else:
@@ -241,7 +222,7 @@ def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, 
         if own is not saved and "model_file" in own:
             Path(own["model_file"]).unlink(missing_ok=True)
     if best_net is None:
-        best_net = load_backend("opencv", paths, temperature=temperature)
+        best_net = build(paths, temperature=temperature)
     verdict = {"chosen": {"backend": best.backend, "precision": best.precision, "ms": best.ms,
                           "speedup": candidates[0].ms / best.ms},
                "candidates": [asdict(c) for c in candidates], "saved": saved,
@@ -250,71 +231,11 @@ def choose_backend(paths: ModelPaths, temperature: float = DEFAULT_TEMPERATURE, 
     return best_net, verdict
 
 
-def load_auto(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE, tolerance: float = DEFAULT_TOLERANCE,
-              log: Callable[[str], None] | None = print, folder: Path | None = None) -> ColorizationNet:
-    """The fastest back end whose colours match OpenCV's on this machine: checked once, then remembered.
-
-    Parameters
-    ----------
-    paths : ModelPaths
-        From ``helpers.model.model_paths``.
-    temperature : float
-        Annealed-mean temperature; the check runs at it (and it is part of the key).
-    tolerance : float
-        Largest mean |Δab| versus OpenCV accepted for int8 and bf16.
-    log : callable, optional
-        Receives what is being checked (first run) or what was chosen (default ``print``).
-    folder : Path, optional
-        The cache folder; ``cache_folder()`` by default. If it cannot be written, the check
-        is done and its verdict simply not kept.
-
-    Returns
-    -------
-    ColorizationNet
-        A ``cv2.dnn.Net`` or a ``Backend`` (``backend_label`` names it); what was measured:
-        ``remembered_choice``.
-    """
-    say = log or (lambda message: None)
-    check_temperature(temperature)
-    check_opencv()
-    for file in paths.files:  # a missing or damaged file is said as load_model says it, before any hashing
-        check_model_file(file, paths.managed)
-    folder = Path(folder) if folder else cache_folder()
-    key = fingerprint(paths, temperature, tolerance)
-    path = verdict_path(key, folder)
-    verdict = _read_verdict(path)
-    if verdict is not None and verdict.get("key") == key:
-        try:
-            net = _from_verdict(verdict, paths, temperature, folder)
-        except Exception as exc:  # noqa: BLE001 - e.g. a deleted int8 file: check again
-            say(f"The back end chosen earlier could not be rebuilt ({str(exc).strip()[:200]}); checking again.")
-        else:
-            chosen = verdict["chosen"]
-            say(f"Back end {chosen['backend']} {chosen['precision']}: the fastest whose colours match OpenCV's "
-                f"on this machine ({chosen['speedup']:.1f}x OpenCV's speed; checked {verdict['checked'][:10]}, "
-                f"remembered in {path}).")
-            return net
-    names = ", ".join(f"{name} ({'/'.join(available_precisions(name))})" for name in available_backends())
-    say(f"Choosing the fastest back end for this model on this machine, once (10-20 s): {names}, each on the "
-        f"sample photos against OpenCV's colours.")
-    net, verdict = choose_backend(paths, temperature, tolerance=tolerance, folder=folder, log=say)
-    verdict["key"] = key
-    chosen = verdict["chosen"]
-    try:
-        write_bytes(path, json.dumps(verdict, indent=1).encode())
-        where = f"remembered in {path}"
-    except OSError as exc:
-        where = f"not remembered: {exc}"
-    say(f"Back end {chosen['backend']} {chosen['precision']}: {chosen['speedup']:.1f}x OpenCV's speed ({where}).")
-    return net
-
-
 def remembered_choice(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE,
                       tolerance: float = DEFAULT_TOLERANCE, folder: Path | None = None) -> dict | None:
     """The verdict ``load_auto`` remembered for this model, machine and temperature; None if none yet."""
     key = fingerprint(paths, temperature, tolerance)
-    verdict = _read_verdict(verdict_path(key, Path(folder) if folder else cache_folder()))
-    return verdict if verdict is not None and verdict.get("key") == key else None
+    return read_verdict(verdict_path(key, Path(folder) if folder else cache_folder()), key)
 
 
 def choice_table(verdict: dict) -> str:

@@ -1,10 +1,13 @@
-"""Load a back end: build the network for it, check reduced precision, pick the fastest that passes.
+"""Load a network: the one place where a runtime is chosen and built (notebook 02; ``--backend`` of the command line).
 
-``load_backend`` builds the network for one back end and precision as asked. Reduced
-precision changes the colours, and by how much depends on the weights, so
-``load_fast_backend`` measures it on your machine with your model on the sample photos
-(``check_accuracy``) and keeps fp32 when the change is too large, saying so. This is what
-the ``--backend`` option of ``python -m helpers photo|video`` calls.
+``load_network`` builds the network of the model files for one runtime and precision, through
+``RUNTIMES`` (one build function per back end). Everything that loads a network calls it:
+
+* ``load_model`` (``helpers.load_model``): a model variant by name, with the ``backend`` the
+  notebooks and the command line offer;
+* ``load_fast_backend``: one runtime at the fastest precision that keeps the colours, checked
+  now on the sample photos (``check_accuracy``);
+* ``load_auto``: the runtime and precision that ``helpers.backends.auto`` decided, once per machine.
 
 The fast back ends rebuild the network from the same files OpenCV reads:
 ``helpers.model.read_model_graph`` turns the prototxt, the weights and the cluster centres into
@@ -13,31 +16,28 @@ plain ops (``helpers.caffe``), and ``onnx_backend`` or ``openvino_backend`` buil
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..caffe import Graph
-from ..colorize import DEFAULT_SIZE
-from ..model import (
-    DEFAULT_TEMPERATURE,
-    ColorizationNet,
-    ModelPaths,
-    check_temperature,
-    read_model_graph,
-    read_network,
-    set_temperature,
-)
+from ..files import write_bytes
+from ..model import ModelPaths, check_model_file, model_paths, read_model_graph
+from ..net import DEFAULT_SIZE, ColorizationNet
+from ..opencv_install import check_opencv
+from ..paths import cache_folder
+from ..temperature import DEFAULT_TEMPERATURE, check_temperature
+from . import auto, opencv
+from .auto import DEFAULT_TOLERANCE
 from .available import PRECISIONS, available_precisions, require
 from .onnx_backend import OnnxRuntimeBackend, onnx_model
 from .openvino_backend import OpenVinoBackend, openvino_model
-from .quantize import calibrated_ranges, int8_onnx, load_sample_images, network_inputs
-from .runtime import Backend
-
-DEFAULT_TOLERANCE = 2.0
-"""Largest mean |Δab| versus fp32 accepted for bf16 or int8. For scale: a and b run about
--110..110, and 2 units is a shade difference that is hard to see side by side."""
+from .quantize import Calibration, calibrated_ranges, int8_onnx, load_sample_images, network_inputs
 
 _SPEED_ORDER = ("int8", "bf16")
 """Reduced precisions, fastest first (measured with bench/backend_speed.py)."""
@@ -47,28 +47,82 @@ class PrecisionFallbackWarning(RuntimeWarning):
     """bf16 or int8 changed the colours too much on this machine, so fp32 is used."""
 
 
-def load_backend(
-    name: str,
+@dataclass
+class _Model:
+    """The model files, and their graph once one runtime has read it (read once, shared by the builds)."""
+
+    paths: ModelPaths
+    graph: Graph | None = None
+
+    def read_graph(self) -> Graph:
+        if self.graph is None:
+            self.graph = read_model_graph(self.paths)
+        return self.graph
+
+
+def _opencv(model: _Model, precision: str, temperature: float, calibration: Calibration) -> ColorizationNet:
+    return opencv.build(model.paths, temperature)
+
+
+def _onnxruntime(model: _Model, precision: str, temperature: float, calibration: Calibration) -> ColorizationNet:
+    graph = model.read_graph()
+    if precision != "int8":
+        return OnnxRuntimeBackend(onnx_model(graph).SerializeToString(), precision, temperature)
+    saved = calibration.saved
+    if saved is None:
+        return OnnxRuntimeBackend(int8_onnx(onnx_model(graph), calibration.network_inputs(), graph), precision,
+                                  temperature)
+    model_file = Path(saved["model_file"]) if "model_file" in saved else None
+    if model_file is None or not model_file.is_file():
+        data = int8_onnx(onnx_model(graph), calibration.network_inputs(), graph)
+        name = f"onnxruntime-int8-{hashlib.sha256(data).hexdigest()[:16]}.onnx"
+        model_file = write_bytes((calibration.folder or cache_folder()) / name, data)
+    saved["model_file"] = str(model_file)
+    return OnnxRuntimeBackend(model_file.read_bytes(), precision, temperature)
+
+
+def _openvino(model: _Model, precision: str, temperature: float, calibration: Calibration) -> ColorizationNet:
+    graph, ranges = model.read_graph(), None
+    if precision == "int8":
+        saved = {} if calibration.saved is None else calibration.saved
+        ranges = saved["ranges"] if "ranges" in saved else calibrated_ranges(graph, calibration.network_inputs())
+        saved["ranges"] = {op: list(r) for op, r in ranges.items()}
+    return OpenVinoBackend(openvino_model(graph, ranges), precision, temperature)
+
+
+RUNTIMES: dict[str, Callable[[_Model, str, float, Calibration], ColorizationNet]] = {
+    "opencv": _opencv,
+    "onnxruntime": _onnxruntime,
+    "openvino": _openvino,
+}
+"""How each back end is built from the model (its files, and their graph), a precision, ``T`` and int8's calibration."""
+
+
+def load_network(
     paths: ModelPaths,
     *,
-    temperature: float = DEFAULT_TEMPERATURE,
+    backend: str = "opencv",
     precision: str = "fp32",
-    calibration_images: Sequence[np.ndarray] | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    calibration: Calibration | None = None,
+    graph: Graph | None = None,
 ) -> ColorizationNet:
-    """Build the network from the model files for back end ``name``, without any accuracy check.
+    """Build the network of the model files in back end ``backend`` at ``precision``, without any accuracy check.
 
     Parameters
     ----------
-    name : {"opencv", "onnxruntime", "openvino"}
-        ``"opencv"`` returns the network that ``load_model`` would (a ``cv2.dnn.Net`` on OpenCV 4).
     paths : ModelPaths
         From ``helpers.model.model_paths`` (or ``get_model_files``).
+    backend : {"opencv", "onnxruntime", "openvino"}
+        ``"opencv"`` gives the network notebook 02 explains (a ``cv2.dnn.Net`` on OpenCV 4).
+    precision : {"fp32", "bf16", "int8"}
+        See ``available_precisions(backend)``. Prefer ``load_fast_backend`` for bf16 and int8.
     temperature : float
         Annealed-mean temperature ``T`` in (0, 10].
-    precision : {"fp32", "bf16", "int8"}
-        See ``available_precisions(name)``. Prefer ``load_fast_backend`` for bf16 and int8.
-    calibration_images : list of ndarray, optional
-        int8 only: photos whose L channels set the 8-bit ranges; default the sample images.
+    calibration : Calibration, optional
+        int8 only: what to calibrate on (default the sample photos), and what to keep of it.
+    graph : helpers.caffe.Graph, optional
+        The files' graph if already read (``read_model_graph``): several builds of one model read it once.
 
     Returns
     -------
@@ -80,36 +134,84 @@ def load_backend(
     BackendUnavailableError
         The back end's package is not installed (``pip install -e ".[fast]"``).
     ValueError
-        Unknown back end or a precision it does not offer here.
+        Unknown back end, a precision it does not offer here, or a temperature out of range.
     ModelLoadError
         A model file is missing or damaged, or has a layer the fast back ends do not rebuild.
     """
-    require(name)
-    offered = available_precisions(name)
+    require(backend)
+    offered = available_precisions(backend)
     if precision not in offered:
-        raise ValueError(f"The {name} back end offers {', '.join(offered)} on this machine, not {precision!r}.")
-    if name == "opencv":
-        net = read_network(paths)
-        set_temperature(net, temperature)
-        return net
+        raise ValueError(f"The {backend} back end offers {', '.join(offered)} on this machine, not {precision!r}.")
     check_temperature(temperature)
-    return build_backend(name, read_model_graph(paths), precision, temperature, calibration_images)
+    return RUNTIMES[backend](_Model(paths, graph), precision, temperature, calibration or Calibration())
 
 
-def build_backend(name: str, graph: Graph, precision: str, temperature: float,
-           calibration_images: Sequence[np.ndarray] | None) -> Backend:
-    """Back end ``name`` (not opencv) at ``precision`` from ``graph``; int8 is calibrated on
-    ``calibration_images``. Also used by ``auto``, which keeps int8's calibration itself."""
-    calibration = None
-    if precision == "int8":
-        images = load_sample_images() if calibration_images is None else calibration_images
-        calibration = network_inputs(images, DEFAULT_SIZE)
-    if name == "onnxruntime":
-        model = onnx_model(graph)
-        data = int8_onnx(model, calibration, graph) if calibration is not None else model.SerializeToString()
-        return OnnxRuntimeBackend(data, precision, temperature)
-    ranges = calibrated_ranges(graph, calibration) if calibration is not None else None
-    return OpenVinoBackend(openvino_model(graph, ranges), precision, temperature)
+def load_backend(
+    name: str,
+    paths: ModelPaths,
+    *,
+    temperature: float = DEFAULT_TEMPERATURE,
+    precision: str = "fp32",
+    calibration_images: Sequence[np.ndarray] | None = None,
+) -> ColorizationNet:
+    """``load_network`` under its old name, for ``helpers.cluster`` until it calls that; ``calibration_images``:
+    gray photos whose L channels set int8's ranges (default the sample photos)."""
+    inputs = None if calibration_images is None else network_inputs(calibration_images, DEFAULT_SIZE)
+    return load_network(paths, backend=name, precision=precision, temperature=temperature,
+                        calibration=Calibration(inputs))
+
+
+def load_model(
+    variant: str = "v2",
+    *,
+    model_dir: Path | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    backend: str = "opencv",
+) -> ColorizationNet:
+    """Read the model files of ``variant`` as a network, with the cluster centres and the annealed-mean temperature.
+
+    Parameters
+    ----------
+    variant : {"v2", "v2_norebal"}
+        Which released weights (see ``fetch_model``).
+    model_dir : Path, optional
+        A folder of model files used as they are; defaults to ``$COLORIZE_MODEL_DIR``, and
+        without either to ``model/`` (fill it with ``fetch_model``).
+    temperature : float
+        Annealed-mean temperature ``T`` in (0, 10]; see ``helpers.set_temperature``.
+    backend : {"opencv", "auto", "openvino", "onnxruntime"}
+        What runs the network. ``"opencv"`` (the default here): OpenCV's DNN module, a
+        ``cv2.dnn.Net``, as notebook 02 explains. ``"auto"``: the fastest runtime whose colours
+        match OpenCV's on this machine, checked once and remembered (``helpers.backends.load_auto``;
+        how much faster depends on the CPU, and it says what it measured); the others: that
+        runtime, with int8 only if it keeps the colours (``load_fast_backend``).
+
+    Returns
+    -------
+    ColorizationNet
+        For ``"opencv"`` on OpenCV 4 a ``cv2.dnn.Net``. Input ``data_l``: (N, 1, S, S) float32, the L
+        channel (0..100) minus 50, with S a multiple of 8 (224 in training). Output
+        ``class8_ab``: (N, 2, S/4, S/4) ab values.
+
+    Notes
+    -----
+    OpenCV 5 cannot read Caffe files: there the network is read from the ONNX file that
+    ``helpers.onnx_file`` writes once beside the weights, and the result is a network of
+    ``helpers.backends.opencv`` that runs like a ``cv2.dnn.Net``.
+
+    Raises
+    ------
+    OpenCvInstallError
+        OpenCV is missing or broken (the message says how to repair it).
+    ModelLoadError
+        A file is missing, truncated, an HTML page, or not this network.
+    """
+    paths = model_paths(variant, model_dir)
+    if backend == "auto":
+        return load_auto(paths, temperature=temperature)
+    if backend == "opencv":
+        return load_network(paths, temperature=temperature)
+    return load_fast_backend(backend, paths, temperature=temperature)
 
 
 def check_accuracy(
@@ -196,16 +298,18 @@ def load_fast_backend(
         raise ValueError(f"Unknown precision(s) {', '.join(map(repr, unknown))}; choose from {', '.join(PRECISIONS)}.")
     if name == "opencv":
         say("Back end opencv, fp32.")
-        return load_backend(name, paths, temperature=temperature)
+        return load_network(paths, temperature=temperature)
     require(name)
     check_temperature(temperature)
     graph = read_model_graph(paths)
-    reference = build_backend(name, graph, "fp32", temperature, None)
+    reference = load_network(paths, backend=name, temperature=temperature, graph=graph)
     offered = available_precisions(name)
     tried = [p for p in precisions if p in offered and p != "fp32"]
     images = load_sample_images() if sample_images is None else list(sample_images)
+    calibration = Calibration(network_inputs(images, DEFAULT_SIZE))
     for precision in tried:
-        fast = build_backend(name, graph, precision, temperature, images)
+        fast = load_network(paths, backend=name, precision=precision, temperature=temperature,
+                            calibration=calibration, graph=graph)
         error = check_accuracy(fast, reference, images)
         if error <= tolerance:
             fast.accuracy = error
@@ -224,3 +328,73 @@ def load_fast_backend(
     else:
         say(f"Back end {name}, fp32: it offers no faster precision on this machine.")
     return reference
+
+
+def _from_verdict(verdict: dict, paths: ModelPaths, temperature: float, folder: Path) -> ColorizationNet:
+    """The network ``auto`` chose, built with what its int8 calibration kept (nothing is calibrated again)."""
+    chosen = verdict["chosen"]
+    return load_network(paths, backend=chosen["backend"], precision=chosen["precision"], temperature=temperature,
+                        calibration=Calibration(saved=verdict.get("saved", {}), folder=folder))
+
+
+def load_auto(paths: ModelPaths, *, temperature: float = DEFAULT_TEMPERATURE, tolerance: float = DEFAULT_TOLERANCE,
+              log: Callable[[str], None] | None = print, folder: Path | None = None) -> ColorizationNet:
+    """The fastest back end whose colours match OpenCV's on this machine: checked once, then remembered.
+
+    ``helpers.backends.auto`` decides (``choose_backend``, the first time) and remembers its
+    verdict; this builds what it chose.
+
+    Parameters
+    ----------
+    paths : ModelPaths
+        From ``helpers.model.model_paths``.
+    temperature : float
+        Annealed-mean temperature; the check runs at it (and it is part of the key).
+    tolerance : float
+        Largest mean |Δab| versus OpenCV accepted for int8 and bf16.
+    log : callable, optional
+        Receives what is being checked (first run) or what was chosen (default ``print``).
+    folder : Path, optional
+        The cache folder; ``cache_folder()`` by default. If it cannot be written, the check
+        is done and its verdict simply not kept.
+
+    Returns
+    -------
+    ColorizationNet
+        A ``cv2.dnn.Net`` or a ``Backend`` (``backend_label`` names it); what was measured:
+        ``remembered_choice``.
+    """
+    say = log or (lambda message: None)
+    check_temperature(temperature)
+    check_opencv()
+    for file in paths.files:  # a missing or damaged file is said as load_model says it, before any hashing
+        check_model_file(file, paths.managed)
+    folder = Path(folder) if folder else cache_folder()
+    key = auto.fingerprint(paths, temperature, tolerance)
+    path = auto.verdict_path(key, folder)
+    verdict = auto.read_verdict(path, key)
+    if verdict is not None:
+        try:
+            net = _from_verdict(verdict, paths, temperature, folder)
+        except Exception as exc:  # noqa: BLE001 - e.g. a deleted int8 file: check again
+            say(f"The back end chosen earlier could not be rebuilt ({str(exc).strip()[:200]}); checking again.")
+        else:
+            chosen = verdict["chosen"]
+            say(f"Back end {chosen['backend']} {chosen['precision']}: the fastest whose colours match OpenCV's "
+                f"on this machine ({chosen['speedup']:.1f}x OpenCV's speed; checked {verdict['checked'][:10]}, "
+                f"remembered in {path}).")
+            return net
+    names = ", ".join(f"{name} ({'/'.join(available_precisions(name))})" for name in auto.available_backends())
+    say(f"Choosing the fastest back end for this model on this machine, once (10-20 s): {names}, each on the "
+        f"sample photos against OpenCV's colours.")
+    net, verdict = auto.choose_backend(paths, temperature, build=load_network, tolerance=tolerance, folder=folder,
+                                       log=say)
+    verdict["key"] = key
+    chosen = verdict["chosen"]
+    try:
+        write_bytes(path, json.dumps(verdict, indent=1).encode())
+        where = f"remembered in {path}"
+    except OSError as exc:
+        where = f"not remembered: {exc}"
+    say(f"Back end {chosen['backend']} {chosen['precision']}: {chosen['speedup']:.1f}x OpenCV's speed ({where}).")
+    return net

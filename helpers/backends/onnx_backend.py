@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import onnx_file
 from ..caffe import Graph
+from ..layers import COLOUR, INPUT, INV_TEMPERATURE
 from . import runtime
 from .runtime import Backend
 
@@ -48,5 +49,5 @@ class OnnxRuntimeBackend(Backend):
         self._session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
     def _run(self, blob: np.ndarray, output: str) -> np.ndarray:
-        feeds = {"data_l": blob, "inv_temperature": self._inv_temperature}
-        return self._session.run(["class8_ab"], feeds)[0]
+        feeds = {INPUT: blob, INV_TEMPERATURE: self._inv_temperature}
+        return self._session.run([COLOUR], feeds)[0]

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..caffe import Graph
+from ..layers import COLOUR, INPUT, INV_TEMPERATURE
 from . import runtime
 from .runtime import Backend
 
@@ -40,8 +41,8 @@ def openvino_model(graph: Graph, ranges: Mapping[str, tuple[float, float]] | Non
     import openvino as ov
     import openvino.opset13 as ops
 
-    data = ops.parameter([-1, 1, -1, -1], np.float32, name="data_l")
-    inv_temperature = ops.parameter([1], np.float32, name="inv_temperature")
+    data = ops.parameter([-1, 1, -1, -1], np.float32, name=INPUT)
+    inv_temperature = ops.parameter([1], np.float32, name=INV_TEMPERATURE)
     values = {graph.input: data.output(0)}
     probe_outputs = []
 
@@ -81,8 +82,8 @@ def openvino_model(graph: Graph, ranges: Mapping[str, tuple[float, float]] | Non
         else:  # softmax over channels
             y = ops.softmax(x, 1)
         values[op.name] = y.output(0)
-    result = ops.result(values[graph.output], name="class8_ab")
-    result.output(0).get_tensor().set_names({"class8_ab"})
+    result = ops.result(values[graph.output], name=COLOUR)
+    result.output(0).get_tensor().set_names({COLOUR})
     outputs = [result] + [ops.result(p) for p in probe_outputs]
     return ov.Model(outputs, [data, inv_temperature], "colorization")
 
@@ -121,5 +122,5 @@ class OpenVinoBackend(Backend):
         self._request = ov.Core().compile_model(model, "CPU", config).create_infer_request()
 
     def _run(self, blob: np.ndarray, output: str) -> np.ndarray:
-        self._request.infer({"data_l": blob, "inv_temperature": self._inv_temperature})
-        return self._request.get_tensor("class8_ab").data.copy()  # the buffer is reused by the next call
+        self._request.infer({INPUT: blob, INV_TEMPERATURE: self._inv_temperature})
+        return self._request.get_tensor(COLOUR).data.copy()  # the buffer is reused by the next call

@@ -18,14 +18,16 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..caffe import Graph
-from ..colorize import network_input
 from ..images import read_image
 from ..lab import lightness
+from ..layers import INPUT, INV_TEMPERATURE
+from ..net import DEFAULT_SIZE, network_input
 from ..paths import INPUT_IMAGES
 from .openvino_backend import openvino_model
 
@@ -58,10 +60,29 @@ def network_inputs(images: Sequence[np.ndarray], size: int) -> np.ndarray:
     return np.stack([network_input(lightness(np.asarray(img)), size) for img in images])[:, np.newaxis]
 
 
+
+@dataclass
+class Calibration:
+    """Where int8 gets its 8-bit ranges: network inputs to calibrate on, or what an earlier calibration kept.
+
+    ``inputs``: (N, 1, S, S) float32 network inputs (``network_inputs``); None: the sample photos.
+    ``saved``: filled in by an int8 build and read by the next (OpenVINO's ``"ranges"``, the path
+    of ONNX Runtime's int8 model as ``"model_file"``), so nothing is calibrated twice; None: keep nothing.
+    ``folder``: where ONNX Runtime's int8 model file is kept when ``saved`` is given.
+    """
+
+    inputs: np.ndarray | None = None
+    saved: dict | None = None
+    folder: Path | None = None
+
+    def network_inputs(self) -> np.ndarray:
+        """The inputs to calibrate on: ``inputs``, or the sample photos at the training size."""
+        return network_inputs(load_sample_images(), DEFAULT_SIZE) if self.inputs is None else self.inputs
+
 def _calibration_feeds(calibration: np.ndarray):
     """One feed per image; T = 1 as any: the quantised convolutions all come before the temperature."""
     for i in range(len(calibration)):
-        yield {"data_l": calibration[i:i + 1], "inv_temperature": np.ones(1, np.float32)}
+        yield {INPUT: calibration[i:i + 1], INV_TEMPERATURE: np.ones(1, np.float32)}
 
 
 def int8_onnx(model, calibration: np.ndarray, graph: Graph) -> bytes:

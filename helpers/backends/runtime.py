@@ -8,8 +8,8 @@ changing it needs no rebuild) and leaves the forward pass to the subclass::
     ab = net.forward()        # (N, 2, S/4, S/4) float32
     net.set_temperature(0.2)  # takes effect on the next forward pass
 
-So it is a ``helpers.model.ColorizationNet`` that keeps its own temperature
-(``helpers.model.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
+So it is a ``helpers.net.ColorizationNet`` that keeps its own temperature
+(``helpers.net.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
 the video pipeline use it like the OpenCV net (``--backend`` of ``python -m helpers``).
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import check_temperature, temperature_of_scale
+from ..layers import COLOUR
+from ..temperature import check_temperature, temperature_of_scale
 
 THREADS: int | None = None
 """Threads each back end may use for one pass; None: as many as the machine has. Set with
@@ -50,7 +51,7 @@ class Backend:
     """
 
     name = "?"
-    outputs: tuple[str, ...] = ("class8_ab",)
+    outputs: tuple[str, ...] = (COLOUR,)
     """What ``forward`` can give: the colour, and for some back ends the 313 scores (``conv8_313``)."""
     cluster_centres: np.ndarray | None = None
     """The (313, 2) ab bin centres, where ``conv8_313`` is an output (``helpers.ab_from_scores``)."""
