@@ -326,16 +326,3 @@ def read_model_graph(paths: ModelPaths) -> Graph:
         ) from None
     except GraphError as exc:
         raise ModelLoadError(f"{paths.prototxt.name} with {paths.weights.name}: {exc}") from None
-
-
-def __getattr__(name: str):
-    """``helpers.model.load_model``, for code written before it moved to ``helpers.backends.load``.
-
-    Looked up only when asked for (``from .model import load_model`` in ``helpers/__main__.py``), so
-    this module still imports no back end. Goes once the command line imports it from ``helpers.backends``.
-    """
-    if name == "load_model":
-        from .backends.load import load_model  # compatibility only: see the docstring
-
-        return load_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import shutil
 import subprocess
 import sys
@@ -298,20 +297,6 @@ def test_one_rule_says_when_two_temperatures_are_the_same():
 
 DEFAULT = helpers.temperature.DEFAULT_TEMPERATURE
 
-ALONE = ("helpers.layers", "helpers.temperature", "helpers.net", "helpers.model", "helpers.colorize",
-         "helpers.caffe", "helpers.onnx_file", "helpers.ab_bins", "helpers.backends.opencv",
-         "helpers.backends.load", "helpers.backends.auto", "helpers.backends.quantize", "helpers.backends.runtime")
-"""Modules of the network's basics and its loader, each of which must import first in a fresh interpreter."""
-
-
-@pytest.mark.parametrize("module", ALONE)
-def test_each_module_imports_alone(module):
-    """A cycle shows up as a half-initialised module when the import starts from one of its members."""
-    code = f"import importlib, sys; importlib.import_module({module!r}); print('ok')"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
-    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
-
-
 def test_layers_and_temperature_need_no_opencv_or_numpy():
     """Pure Python: an empty package in place of helpers/__init__.py (which loads OpenCV), cv2 and numpy blocked."""
     code = ("import sys, types\nfor m in ('cv2', 'numpy'): sys.modules[m] = None\n"
@@ -322,51 +307,3 @@ def test_layers_and_temperature_need_no_opencv_or_numpy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["class8_ab", "True"]
-
-
-COMPAT_ARROWS = {("helpers.model", "helpers.backends.load")}
-"""Up-arrows kept only for older callers: ``helpers.model.load_model``, looked up lazily (module
-``__getattr__``) for ``helpers/__main__.py``; goes once the command line imports it from helpers.backends."""
-
-
-def _imports(path, name: str, modules: set[str]) -> set[str]:
-    """The helpers modules that module ``name`` (file ``path``) imports anywhere in it, functions included."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parts = parts[:len(parts) - node.level + 1]
-                base = ".".join(parts + ([node.module] if node.module else []))
-            if node.module:  # `from . import runtime` names a module, not the package being initialised
-                found.add(base)
-            found |= {f"{base}.{alias.name}" for alias in node.names}
-    return {m for m in found if m in modules and m != name}
-
-
-def test_no_import_cycle_in_helpers():
-    """Walk every module's imports (function-level ones too): the graph must have no cycle."""
-    root = REPO_ROOT / "helpers"
-    files = {".".join(p.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-             for p in root.rglob("*.py")}
-    graph = {name: _imports(path, name, set(files)) - {"helpers"} for name, path in files.items()}
-    for source, target in COMPAT_ARROWS:
-        graph[source].discard(target)
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(name: str, path: list[str]) -> None:
-        state[name] = 1
-        for target in sorted(graph[name]):
-            if state.get(target) == 1:
-                pytest.fail("import cycle: " + " -> ".join(path[path.index(target):] + [target]))
-            if target not in state:
-                visit(target, path + [target])
-        state[name] = 2
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [name])

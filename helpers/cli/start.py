@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from ..backends import backend_label
-from ..model import ModelLoadError, describe_model, load_model
+from ..backends.load import load_model
+from ..model import ModelLoadError, describe_model
 from ..opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
 from ..paths import SCHEDULER_ENV
 
