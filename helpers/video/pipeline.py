@@ -3,16 +3,16 @@
 The pipeline, and the module that holds each step:
 
 1. ``colorize_frames`` (here) decodes the video (``helpers.video_io``), colourises each frame
-   at full resolution, every frame with the network or only keyframes (``helpers.keyframes``),
+   at full resolution, every frame with the network or only keyframes (``helpers.video.keyframes``),
    and saves it as ``colorized_frames/<video>/frame_000001.png``. The folder's manifest
-   (``helpers.frames_folder``) records the video, the settings and every frame's timestamp:
+   (``helpers.video.frames_folder``) records the video, the settings and every frame's timestamp:
    running again skips the frames already done, so an interrupted run resumes where it
    stopped, and frames of another video or other settings are never mixed in. While a run
    works in a frames folder it holds the folder's lock: a second run on the same folder stops
    at once with a clear message instead of mixing frames.
 2. ``smooth_frames`` and ``measure_flicker`` (here) calm and measure the colour flicker of a
-   frames folder (``helpers.flicker``).
-3. ``frames_to_video`` (``helpers.reassemble``) encodes the frames as an H.264 video at their
+   frames folder (``helpers.video.flicker``).
+3. ``frames_to_video`` (``helpers.video.reassemble``) encodes the frames as an H.264 video at their
    original times, adds every sound stream of the source, and checks the result before it is
    given its name.
 4. ``colorize_video`` (here) does it all: 1, then 2 if asked, then 3.
@@ -38,9 +38,9 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backends import backend_label
-from .colorize import DEFAULT_SIZE, check_size
-from .files import remove_stale_parts
+from ..backends import backend_label
+from ..colorize import DEFAULT_SIZE, check_size
+from ..files import remove_stale_parts
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .frames_folder import (
     MANIFEST,
@@ -55,13 +55,13 @@ from .frames_folder import (
     settings_name,
     write_manifest,
 )
-from .images import write_image
+from ..images import write_image
 from .keyframes import KEYFRAME_INTERVAL
-from .model import get_temperature, model_id, set_temperature
+from ..model import get_temperature, model_id, set_temperature
 from .one_pass import Job, JobResult, Recipe, coloured_frames, run_job
-from .paths import COLORIZED_FRAMES
+from ..paths import COLORIZED_FRAMES
 from .reassemble import Reassembly, frames_to_video, output_path
-from .restoration import check_steps
+from ..restoration import check_steps
 from .segments import (
     Plan,
     Segment,
@@ -73,7 +73,7 @@ from .segments import (
     segment_length,
     segment_path,
 )
-from .video_io import DEINTERLACE, VideoError, VideoInfo, frame_times, probe_video, read_frames
+from ..video_io import DEINTERLACE, VideoError, VideoInfo, frame_times, probe_video, read_frames
 
 __all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames", "colorize_frames", "frames_to_video",
            "colorize_video", "smooth_frames", "measure_flicker", "frame_path", "read_manifest", "output_path",
@@ -494,8 +494,8 @@ def colorize_video(
 ) -> VideoReport:
     """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound, in one pass.
 
-    Frames are decoded, colourised and encoded as they come (``helpers.one_pass``), in segments
-    of a few seconds kept in the frames folder (``helpers.segments``): an interrupted run
+    Frames are decoded, colourised and encoded as they come (``helpers.video.one_pass``), in segments
+    of a few seconds kept in the frames folder (``helpers.video.segments``): an interrupted run
     resumes from the last finished segment, and the folder holds about the output's size, not a
     PNG per frame. The output is the segments joined by stream copy (nothing is encoded twice)
     with every sound stream of the source, checked before it gets its name.
@@ -582,7 +582,7 @@ def colorize_video(
 
         try:
             if client is not None and jobs:
-                from .cluster import colorize_segments  # Dask is imported only when it is used
+                from ..cluster import colorize_segments  # Dask is imported only when it is used
 
                 results = colorize_segments(client, net, jobs, frames_dir, bar, times=times, variant=variant,
                                             model_dir=model_dir, on_segment=finished, notes=report.cluster_notes)
