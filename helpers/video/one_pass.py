@@ -26,14 +26,14 @@ import cv2
 import numpy as np
 
 from ..colorize import colorize
-from .flicker import TemporalSmoother
-from .frames_folder import frame_path
 from ..images import write_image
-from .keyframes import KeyframePropagator, feed_range, network_predictor
 from ..model import set_temperature
 from ..restoration import RESTORE_CONTEXT, restored
-from .segments import SegmentWriter, segment_path
 from ..video_io import DecodeError, Frame, probe_video, read_frames
+from .flicker import TemporalSmoother
+from .frames_folder import frame_path
+from .keyframes import KeyframePropagator, feed_range, network_predictor
+from .segments import SegmentWriter, segment_path
 
 SMOOTH_CONTEXT = 8
 """Frames smoothed before a segment starts, then dropped: the smoother's memory of them fades to

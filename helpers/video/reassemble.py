@@ -23,10 +23,10 @@ from tqdm.auto import tqdm
 
 from ..background import in_parallel
 from ..files import atomic_path, remove_stale_parts
-from .frames_folder import MANIFEST, frames_folder_lock, numbered_frames, read_manifest
 from ..paths import COLORIZED_VIDEOS
 from ..video_check import Reassembly, check_video
 from ..video_io import VideoError, frame_durations, output_format, write_video
+from .frames_folder import MANIFEST, frames_folder_lock, numbered_frames, read_manifest
 
 
 def frames_to_video(
