@@ -22,15 +22,13 @@ from .workers import (
     ClusterError,
     ModelCheck,
     NetSpec,
-    check_workers_see,
     file_fingerprint,
     key_name,
-    one_at_a_time,
-    prepare_workers,
+    ready_workers,
     same_file,
     tidy_up,
     why_stopped,
-    worker_net,
+    worker_model,
 )
 
 
@@ -53,8 +51,7 @@ def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperatu
 
     from ..image_files import open_image_file
 
-    with one_at_a_time:
-        net = worker_net(spec)
+    with worker_model(spec) as net:
         set_temperature(net, temperature)
         try:
             same_file(path, fingerprint)
@@ -81,8 +78,8 @@ def colorize_files(client, net, jobs: list[tuple[Path, bool]], *, size: int, var
     jobs = [(os.path.abspath(path), keep_all) for path, keep_all in jobs]
     if not jobs:
         return
-    check_workers_see(client, jobs[0][0])  # a wrong path or folder shows at once, before anything is shipped
-    with prepare_workers(client, net, variant, model_dir) as check:
+    # a wrong path or folder shows at once, before anything is shipped
+    with ready_workers(client, net, jobs[0][0], variant, model_dir) as (check, _):
         yield from _run_files(client, check, jobs, get_temperature(net), size, notes)
 
 

@@ -280,6 +280,23 @@ def check_workers_see(client, path: str) -> tuple[int, str]:
     return ours
 
 
+@contextmanager
+def ready_workers(client, net, path: str, variant: str = "v2", model_dir: str | os.PathLike | None = None):
+    """While inside: every worker sees ``path`` (absolute) as this process does (checked before anything
+    is shipped, ``check_workers_see``) and proves the client's network (``prepare_workers``).
+    Gives ``(check, fingerprint of path)``."""
+    fingerprint = check_workers_see(client, path)
+    with prepare_workers(client, net, variant, model_dir) as check:
+        yield check, fingerprint
+
+
+@contextmanager
+def worker_model(spec: NetSpec):
+    """On a worker, while inside: this process's network for ``spec`` (``worker_net``), run by one task at a time."""
+    with one_at_a_time:
+        yield worker_net(spec)
+
+
 def same_file(path: str, fingerprint: tuple[int, str]) -> None:
     """On a worker, before its work: a worker that joined late must see the client's file too."""
     why = _differs(path, file_fingerprint(path), fingerprint)

@@ -18,7 +18,9 @@ import math
 import os
 import warnings
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -63,6 +65,17 @@ def nothing_to_colourise(video: Path, start: int) -> VideoError:
     """The error for a range that starts after the video's last frame."""
     return VideoError(f"{video.name} ends before frame {start + 1}: there is nothing to colourise from there on "
                       "(start counts frames from 0).")
+
+
+@contextmanager
+def folder_for_run(info: VideoInfo, settings: dict, opts: FrameOptions) -> Iterator[tuple[dict, FramesReport]]:
+    """While inside, the run's frames folder is locked, checked (or with ``restart``, cleared of frames
+    of other settings): gives its manifest and the run's new report. FolderInUseError: another run has it."""
+    frames_dir = opts.folder(info.path, settings)
+    with frames_folder_lock(frames_dir):
+        manifest, deleted = prepare_frames_folder(frames_dir, folder_identity(info, settings), opts.restart)
+        yield manifest, FramesReport(frames_dir=frames_dir, first=opts.start + 1, deleted=deleted,
+                                     deinterlaced=opts.deinterlaces(info.interlaced))
 
 
 @takes_options(FrameOptions)
@@ -119,12 +132,7 @@ def colorize_frames(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **op
     """
     opts = FrameOptions(**options)
     info = probe_video(video)
-    settings = opts.settings(net)
-    frames_dir = opts.folder(info.path, settings)
-    with frames_folder_lock(frames_dir):
-        manifest, deleted = prepare_frames_folder(frames_dir, folder_identity(info, settings), opts.restart)
-        report = FramesReport(frames_dir=frames_dir, first=opts.start + 1, deleted=deleted,
-                              deinterlaced=opts.deinterlaces(info.interlaced))
+    with folder_for_run(info, opts.settings(net), opts) as (manifest, report):
         _write_frames(info, net, manifest, report, opts)
     if report.done == 0 and not report.decode_error:
         raise nothing_to_colourise(info.path, opts.start)

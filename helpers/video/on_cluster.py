@@ -37,15 +37,13 @@ from ..cluster.workers import (
     ClusterError,
     ModelCheck,
     NetSpec,
-    check_workers_see,
     key_name,
-    one_at_a_time,
-    prepare_workers,
+    ready_workers,
     same_file,
     this_worker,
     tidy_up,
     why_stopped,
-    worker_net,
+    worker_model,
 )
 from ..files import write_bytes
 from ..video_io import DecodeError, SeekError
@@ -77,8 +75,7 @@ def colorize_segment(job: Job, spec: NetSpec, times: list[int] | None,
     run uses) in a scratch folder, and return their bytes; runs where Dask puts it."""
     started = time.perf_counter()
     same_file(job.video, fingerprint)
-    with one_at_a_time, tempfile.TemporaryDirectory(prefix="colorize-") as scratch:
-        net = worker_net(spec)
+    with worker_model(spec) as net, tempfile.TemporaryDirectory(prefix="colorize-") as scratch:
         folder = Path(scratch)
         sent = None
         if times is not None:
@@ -117,8 +114,7 @@ def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, ti
     written so far are kept, and the same call finishes the rest.
     """
     jobs = [replace(job, video=os.path.abspath(job.video)) for job in jobs]  # as the client sees it, for all
-    fingerprint = check_workers_see(client, jobs[0].video)  # before anything is shipped
-    with prepare_workers(client, net, variant, model_dir) as check:
+    with ready_workers(client, net, jobs[0].video, variant, model_dir) as (check, fingerprint):
         return _run_segments(client, check, jobs, fingerprint, frames_dir, bar, times, on_segment, notes)
 
 

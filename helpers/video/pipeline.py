@@ -35,16 +35,8 @@ from tqdm.auto import tqdm
 from ..files import remove_stale_parts
 from ..images import write_image
 from ..video_io import VideoError, VideoInfo, frame_times, probe_video, read_frames
-from .frames import nothing_to_colourise, progress_bar, start_bar_at
-from .frames_folder import (
-    TimestampRecorder,
-    folder_identity,
-    frame_file_ok,
-    frame_path,
-    frames_folder_lock,
-    prepare_frames_folder,
-    write_manifest,
-)
+from .frames import folder_for_run, nothing_to_colourise, progress_bar, start_bar_at
+from .frames_folder import TimestampRecorder, frame_file_ok, frame_path, write_manifest
 from .one_pass import Job, JobResult, Recipe, run_job
 from .options import VideoOptions, takes_options
 from .reassemble import output_path
@@ -74,10 +66,8 @@ def colorize_video(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **opt
 
     Parameters
     ----------
-    video : path or VideoInfo
-        The black-and-white video, or what ``probe_video`` said of it.
-    net : cv2.dnn.Net
-        From ``load_model``.
+    video, net
+        As for ``colorize_frames``: the black-and-white video (or its ``VideoInfo``), and the network.
     out : path, optional
         A file (``.mp4``, ``.mkv`` or ``.mov``) or an existing folder; checked before any work
         (``output_path``). An existing file is replaced, and the report says so.
@@ -118,10 +108,7 @@ def colorize_video(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **opt
     if segment_cell(out) is not None and out.parent.resolve() == frames_dir.resolve():
         raise VideoError(f"The output {out} would take the place of a segment in the frames folder: choose another "
                          "name or folder.")
-    with frames_folder_lock(frames_dir):
-        manifest, deleted = prepare_frames_folder(frames_dir, folder_identity(source, settings), opts.restart)
-        report = FramesReport(frames_dir=frames_dir, first=opts.start + 1, deleted=deleted,
-                              deinterlaced=opts.deinterlaces(source.interlaced))
+    with folder_for_run(source, settings, opts) as (manifest, report):
         run = _plan_run(source, manifest, report, opts, opts.recipe(net))
         results = _compute(run, net, opts)
         segments = _final_chain(run)
