@@ -130,7 +130,7 @@ def colorize_frames(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **op
     temporary name and renamed, so a frame file is either complete or absent; a damaged one
     (say, from a full disk) is recognised and redone.
     """
-    opts = FrameOptions(**options)
+    opts = FrameOptions.given(options, to="colorize_frames")
     info = probe_video(video)
     with folder_for_run(info, opts.settings(net), opts) as (manifest, report):
         _write_frames(info, net, manifest, report, opts)

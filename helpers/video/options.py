@@ -85,6 +85,15 @@ class FrameOptions:
             raise ValueError(f"Need start >= 0, max_frames >= 1 and keyframe_interval >= 1; got start={self.start}, "
                              f"max_frames={self.max_frames}, keyframe_interval={self.keyframe_interval}.")
 
+    @classmethod
+    def given(cls, options: dict, *, to: str) -> FrameOptions:
+        """The options passed to the function ``to`` as keyword arguments; a name it does not take is
+        the TypeError Python gives for any function (``to() got an unexpected keyword argument ...``)."""
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise TypeError(f"{to}() got an unexpected keyword argument {unknown[0]!r}")
+        return cls(**options)
+
     @property
     def strength(self) -> float:
         """``TemporalSmoother`` strength; 0: no smoothing (``colorize_frames`` never smooths)."""

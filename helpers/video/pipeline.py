@@ -100,7 +100,7 @@ def colorize_video(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **opt
     FolderInUseError
         Another run works in ``frames_dir``; nothing was touched.
     """
-    opts = VideoOptions(**options)
+    opts = VideoOptions.given(options, to="colorize_video")
     source = probe_video(video)
     out = output_path(source.path, opts.out)
     settings = opts.settings(net)
