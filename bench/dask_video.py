@@ -48,7 +48,8 @@ from helpers import cluster, video
 from helpers.backends import CACHE_ENV
 from helpers.fetch import MODEL_DIR_ENV
 from helpers.files import write_bytes
-from helpers.segments import join_segments, read_segment, segment_files
+from helpers.video import on_cluster
+from helpers.video.segments import join_segments, read_segment, segment_files
 
 TARGET_RATIO = 0.85
 CLIENT_LINK_BYTES_PER_S = 1e9 / 8
@@ -69,13 +70,13 @@ def measured_parts(clip: Path, mode: str) -> dict:
         folder = BENCH_DIR / f"frames_dask_parts_{mode}"
         shutil.rmtree(folder, ignore_errors=True)
         received = []
-        real_write = cluster.write_bytes
+        real_write = on_cluster.write_bytes
 
         def counted(path, data):  # what the workers send: the client writes each segment it receives
             received.append(len(data))
             return real_write(path, data)
 
-        real_segments, during = cluster.colorize_segments, []
+        real_segments, during = on_cluster.colorize_segments, []
 
         def timed(*args, **kwargs):  # the client's CPU while the workers work, apart from its set-up and end
             cpu = cpu_seconds()
@@ -84,14 +85,14 @@ def measured_parts(clip: Path, mode: str) -> dict:
             finally:
                 during.append(cpu_seconds() - cpu)
 
-        cluster.write_bytes, cluster.colorize_segments = counted, timed
+        on_cluster.write_bytes, on_cluster.colorize_segments = counted, timed
         cpu = cpu_seconds()
         try:
             with get_task_stream(client) as stream:
                 report = video.colorize_video(clip, net, frames_dir=folder, out=BENCH_DIR / f"dask_parts_{mode}.mp4",
                                               mode=mode, client=client, progress=False)
         finally:
-            cluster.write_bytes, cluster.colorize_segments = real_write, real_segments
+            on_cluster.write_bytes, on_cluster.colorize_segments = real_write, real_segments
         n = report.frames.computed
         client_cpu, client_rest = during[0] / n, (cpu_seconds() - cpu - during[0]) / n
         client_bytes = sum(received) / n

@@ -44,12 +44,13 @@ import helpers
 from bench import bench_model_dir
 from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, make_clip
-from helpers import segments, video
+from helpers import video
 from helpers.colorize import colorize
 from helpers.fetch import MODEL_DIR_ENV
-from helpers.keyframes import network_predictor
 from helpers.lab import lightness
 from helpers.paths import REPO_ROOT
+from helpers.video import segments
+from helpers.video.keyframes import network_predictor
 
 GOALS = {"exact": 0.9, "fast": 2.5, "disk": 1.2, "dask": 1.2, "memory": 1.1}
 
@@ -130,21 +131,22 @@ def folder_bytes(folder: Path) -> int:
 def dask_bytes(clip: Path, net) -> tuple[int, int]:
     """(bytes the client received from 2 local workers, the output's size)."""
     from helpers import cluster
+    from helpers.video import on_cluster
 
     received = []
-    real = cluster.write_bytes
+    real = on_cluster.write_bytes
 
     def counted(path, data):
         received.append(len(data))
         return real(path, data)
 
-    cluster.write_bytes = counted
+    on_cluster.write_bytes = counted
     try:
         with cluster.start_cluster(2, dashboard=False) as client:
             _, report = in_process(clip, net, "dask", client=client, model_dir=bench_model_dir())
             client.cluster.close()
     finally:
-        cluster.write_bytes = real
+        on_cluster.write_bytes = real
     return sum(received), report.video.stat().st_size
 
 

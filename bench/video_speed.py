@@ -222,7 +222,7 @@ def run_ours(frames: int) -> dict:
     watch = Stopwatch()
     # importlib: the name helpers.colorize is the function, the package re-exports it over the module.
     video, colorize_mod = helpers.video, importlib.import_module("helpers.colorize")
-    one_pass, segments = importlib.import_module("helpers.one_pass"), importlib.import_module("helpers.segments")
+    from helpers.video import one_pass, pipeline, segments
     writer = segments.SegmentWriter
     patches = [
         (one_pass, "read_frames", watch.wrap_iterator("decode (waiting for the reader thread)", one_pass.read_frames)),
@@ -230,8 +230,8 @@ def run_ours(frames: int) -> dict:
         (colorize_mod, "predict_ab", watch.wrap("forward pass", colorize_mod.predict_ab)),
         (writer, "add", watch.wrap("H.264 encode (handing frames to x264)", writer.add)),
         (writer, "close", watch.wrap("H.264 encode: a segment's last frames", writer.close)),
-        (video, "probe_video", watch.wrap("probe", video.probe_video)),
-        (video, "join_segments", watch.wrap("join + sound + check", video.join_segments)),
+        (pipeline, "probe_video", watch.wrap("probe", pipeline.probe_video)),
+        (pipeline, "join_segments", watch.wrap("join + sound + check", pipeline.join_segments)),
     ]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     for obj, name, fn in patches:

@@ -147,7 +147,7 @@ def _stop_and_resume(page, marker: str, name: str) -> None:
     runs, check that it printed one line and no traceback, then run it again: it resumes."""
     cell = page.locator(f"{PANEL} .jp-CodeCell", has_text=marker).first
     # each frame takes 0.3 s longer, in the notebook's own kernel, so that there is time to stop it
-    _run_in_kernel(page, "import shutil, time, helpers, helpers.one_pass as op; shutil.rmtree(FRAMES); "
+    _run_in_kernel(page, "import shutil, time, helpers, helpers.video.one_pass as op; shutil.rmtree(FRAMES); "
                          "op.colorize = lambda *a, **k: (time.sleep(0.3), helpers.colorize(*a, **k))[1]")
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Control+Enter")

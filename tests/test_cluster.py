@@ -22,8 +22,9 @@ from PIL import Image
 
 import helpers
 from helpers import cluster, video, video_check
+from helpers.cluster import workers
+from helpers.cluster.model_server import ModelServer
 from helpers.model import model_paths
-from helpers.model_server import ModelServer
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 from helpers.video_io import SEEK_MARGIN, SeekError, frame_times, read_frames
 from tests.videos import decoded, make_video, same_frames, same_segments
@@ -199,19 +200,19 @@ def test_workers_that_cannot_see_the_model_fetch_it_from_the_client(tmp_path, ne
     # as if the client's folder were on a disk the workers do not have
     hidden = cluster.NetSpec(spec.variant, str(tmp_path / "only-on-the-client"), spec.digest, spec.sizes,
                              spec.backend, spec.precision)
-    expected, temperature = cluster._probe_colours(net), helpers.get_temperature(net)
+    expected, temperature = workers._probe_colours(net), helpers.get_temperature(net)
     paths = model_paths("v2", tiny_model)
     with cluster.start_cluster(1, dashboard=False) as c:
-        assert not any(c.run(cluster._sees_model, hidden).values())
+        assert not any(c.run(workers._sees_model, hidden).values())
         with ModelServer(paths.files, "127.0.0.1") as files:
             tampered = (replace(files[0], hash="sha256:" + "0" * 64), *files[1:])
-            (verdict,) = c.run(cluster._prove, hidden, expected, temperature, tampered).values()
+            (verdict,) = c.run(workers._prove, hidden, expected, temperature, tampered).values()
             assert verdict.startswith("cannot fetch the model from the client") and "hash" in verdict
-            (verdict,) = c.run(cluster._prove, hidden, expected, temperature, files).values()
+            (verdict,) = c.run(workers._prove, hidden, expected, temperature, files).values()
             assert verdict == ""  # fetched, loaded, and the client's colours
             # what the scheduler keeps and sends to each worker: names, sizes, hashes and addresses, no file
             assert len(pickle.dumps(cluster.ModelCheck(hidden, expected, temperature, files))) < 10_000
-        assert all(c.run(cluster._sees_model, hidden).values())  # kept for the next run, the server gone
+        assert all(c.run(workers._sees_model, hidden).values())  # kept for the next run, the server gone
         fetched = tmp_path / "worker-cache" / "models" / spec.digest
         assert {p.name for p in paths.files} <= {p.name for p in fetched.iterdir()}  # (OpenCV 5 adds its ONNX)
         assert (fetched / paths.weights.name).read_bytes() == paths.weights.read_bytes()

@@ -22,9 +22,9 @@ from tests.videos import make_video, same_frames, same_segments
 distributed = pytest.importorskip("dask.distributed")
 SLOW = """
 import time
-from helpers import cluster
+from helpers.video import on_cluster
 
-real = cluster.__dict__.setdefault("real_run_job", cluster.run_job)  # Dask may run this file more than once
+real = on_cluster.__dict__.setdefault("real_run_job", on_cluster.run_job)  # Dask may run this file more than once
 
 
 def slow(*args, **kwargs):  # a segment takes a while: time to kill things while they work
@@ -32,25 +32,25 @@ def slow(*args, **kwargs):  # a segment takes a while: time to kill things while
     return real(*args, **kwargs)
 
 
-cluster.run_job = slow
+on_cluster.run_job = slow
 """
 OTHER_MODEL = """
 from pathlib import Path
-from helpers import cluster
+from helpers.cluster import workers
 
-cluster.find_model = lambda spec: Path({folder!r})  # this machine has another model of the same sizes
+workers.find_model = lambda spec: Path({folder!r})  # this machine has another model of the same sizes
 """
 NO_MODEL = """
 import dataclasses
-from helpers import cluster
+from helpers.cluster import workers
 
-real = cluster.__dict__.setdefault("real_find_model", cluster.find_model)  # Dask may run this file more than once
-cluster.find_model = lambda spec: real(dataclasses.replace(spec, model_dir="/nowhere"))  # no shared model folder
+real = workers.__dict__.setdefault("real_find_model", workers.find_model)  # Dask may run this file more than once
+workers.find_model = lambda spec: real(dataclasses.replace(spec, model_dir="/nowhere"))  # no shared model folder
 """
 ELSEWHERE = """
-from helpers import cluster
+from helpers.cluster import workers
 
-cluster.file_fingerprint = lambda path: "No such file or directory"  # a machine without the shared folder
+workers.file_fingerprint = lambda path: "No such file or directory"  # a machine without the shared folder
 """
 
 

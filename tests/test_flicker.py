@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.flicker import FlickerMeter, TemporalSmoother
 from helpers.lab import bgr_to_lab, lab_to_bgr
 from helpers.motion import WORK_SIDE, is_scene_cut
 from helpers.paths import INPUT_VIDEO
+from helpers.video.flicker import FlickerMeter, TemporalSmoother
 from tests.conftest import textured as conftest_textured
 from tools import make_sample_clip
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.keyframes import (
+from helpers.lab import bgr_to_lab, lightness
+from helpers.video.keyframes import (
     CUT_OCCLUSION_MAX,
     KEYFRAME_INTERVAL,
     KeyframePropagator,
@@ -17,7 +18,6 @@ from helpers.keyframes import (
     feed_range,
     network_predictor,
 )
-from helpers.lab import bgr_to_lab, lightness
 from tests.conftest import textured as conftest_textured
 
 SIZE = (120, 160)  # height, width: below the work size, so the flow runs on the frames themselves

@@ -123,7 +123,7 @@ def test_04_says_which_runtime_runs_the_network_once_and_explains_it(executed):
 
 def test_04_spreads_the_work_over_two_dask_workers(executed):
     """Section 4: a 2-worker LocalCluster on 127.0.0.1 sends back the frames of section 2's one process."""
-    from helpers.segments import segment_cells, segment_length
+    from helpers.video.segments import segment_cells, segment_length
     from helpers.video_io import probe_video
     from tests.conftest import PREVIEW_FRAMES
 

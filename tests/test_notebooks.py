@@ -122,7 +122,7 @@ def test_video_notebook_shows_the_plain_method_with_sound(executed):
 def test_video_notebook_works_in_segments_and_shows_why(executed):
     """Section 6: one pass into segments, the disk arithmetic for a film from sizes measured on disk, a
     segment that plays alone, and resuming by segment; section 8 measures the flicker of the videos."""
-    from helpers.segments import segment_cells, segment_length
+    from helpers.video.segments import segment_cells, segment_length
     from helpers.video_io import probe_video, read_frames
     from tests.conftest import PREVIEW_FRAMES
 

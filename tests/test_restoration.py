@@ -14,9 +14,10 @@ import pytest
 from helpers import video
 from helpers.defects import add_dust, add_flicker
 from helpers.deflicker import frame_levels
-from helpers.frames_folder import settings_name
 from helpers.paths import REPO_ROOT
 from helpers.restoration import RESTORE_STEPS, STEPS, check_steps, restored_images
+from helpers.video import pipeline
+from helpers.video.frames_folder import settings_name
 from helpers.video_io import read_frames, write_video
 from tests.test_deflicker import scene
 from tests.videos import same_segments
@@ -55,8 +56,8 @@ def test_restore_removes_the_flicker_before_colouring(flickering_clip, net, tmp_
 def test_restored_segments_do_not_depend_on_how_the_work_is_cut(mode, flickering_clip, net, tmp_path, monkeypatch):
     options = {"mode": mode, "keyframe_interval": 8, "restore": RESTORE_STEPS}
     _colorize(flickering_clip, net, tmp_path / "one", **options)
-    jobs = video._jobs
-    monkeypatch.setattr(video, "_jobs", lambda *a, **k: jobs(*a, **{**k, "one_per_segment": True}))  # as on Dask
+    jobs = pipeline._jobs
+    monkeypatch.setattr(pipeline, "_jobs", lambda *a, **k: jobs(*a, **{**k, "one_per_segment": True}))  # as on Dask
     many = _colorize(flickering_clip, net, tmp_path / "many", **options)
     assert many.segments_computed == 3
     assert same_segments(tmp_path / "many", tmp_path / "one")

@@ -13,9 +13,9 @@ import av
 import numpy as np
 import pytest
 
-from helpers import one_pass, segments, video, video_check
-from helpers.segments import Segment, SegmentWriter, join_segments, plan_segments, read_segment, segment_cells
-from helpers.video import VideoError, colorize_video
+from helpers import video, video_check
+from helpers.video import VideoError, colorize_video, one_pass, pipeline, segments
+from helpers.video.segments import Segment, SegmentWriter, join_segments, plan_segments, read_segment, segment_cells
 from tests.videos import make_video, same_frames, same_segments
 
 
@@ -266,7 +266,7 @@ def test_a_rerun_decodes_only_the_segments_it_did_not_check_itself(long_clip, ne
             decoded_ones.append(path.name)
         return real(path, cell, decode=decode)
 
-    monkeypatch.setattr(video, "read_segment", watched)
+    monkeypatch.setattr(pipeline, "read_segment", watched)
     colorize_video(long_clip, net, out=tmp_path / "b.mp4", frames_dir=tmp_path / "f", progress=False)
     assert decoded_ones == []
     other = tmp_path / "f" / "segment_000041-000060.mp4"

@@ -15,9 +15,18 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import one_pass, video, video_check, video_io
+from helpers import video, video_check, video_io
 from helpers.files import FolderInUseError, FolderLock
-from helpers.video import VideoError, colorize_frames, colorize_video, frame_path, frames_to_video, probe_video
+from helpers.video import (
+    VideoError,
+    colorize_frames,
+    colorize_video,
+    frame_path,
+    frames,
+    frames_to_video,
+    one_pass,
+    probe_video,
+)
 from tests.videos import decoded, make_video, same_frames
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -130,7 +139,7 @@ def test_a_resumed_runs_bar_counts_the_speed_of_new_frames_only(run, net, tmp_pa
         time.sleep(0.05)  # about 20 frames/s at most
         return helpers.colorize(*args, **kwargs)
 
-    monkeypatch.setattr(video, "tqdm", Recorded)
+    monkeypatch.setattr(frames, "tqdm", Recorded)
     monkeypatch.setattr(one_pass, "colorize", slow_colorize)
     run(clip, net, frames_dir=tmp_path / "f", progress=True, mode="exact")
     bar = next(bar for bar in bars if getattr(bar, "desc", "") == clip.name)

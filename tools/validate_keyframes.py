@@ -55,11 +55,17 @@ import cv2
 import numpy as np
 
 from helpers.backends import load_model
-from helpers.flicker import FlickerMeter
-from helpers.keyframes import CUT_OCCLUSION_MAX, KEYFRAME_INTERVAL, OCCLUSION_MAX, RESIDUAL_MAX, KeyframePropagator
 from helpers.lab import bgr_to_lab, lab_to_bgr, lightness
 from helpers.model import model_paths
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
+from helpers.video.flicker import FlickerMeter
+from helpers.video.keyframes import (
+    CUT_OCCLUSION_MAX,
+    KEYFRAME_INTERVAL,
+    OCCLUSION_MAX,
+    RESIDUAL_MAX,
+    KeyframePropagator,
+)
 from tools.standin_model import make_standin_model_dir
 
 SIZE = (640, 480)  # width, height

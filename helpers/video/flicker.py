@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .lab import bgr_to_lab, lab_to_bgr
-from .motion import WORK_SIDE, OpticalFlow, is_scene_cut, shrink, small_gray, to_gray, warp
+from ..lab import bgr_to_lab, lab_to_bgr
+from ..motion import WORK_SIDE, OpticalFlow, is_scene_cut, shrink, small_gray, to_gray, warp
 
 DEFAULT_STRENGTH = 0.6
 """Share of the previous, motion-compensated ab that ``TemporalSmoother`` keeps."""

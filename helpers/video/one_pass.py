@@ -1,6 +1,6 @@
 """One pass over part of a video: decode, colour, encode; the loop a run and a Dask worker share.
 
-A ``Job`` is a run of consecutive segments (``helpers.segments``) to compute: frames
+A ``Job`` is a run of consecutive segments (``helpers.video.segments``) to compute: frames
 ``first .. stop - 1`` of a video with one ``Recipe`` (the settings that change the colours).
 ``run_job`` decodes those frames (``helpers.video_io.read_frames``, in a background thread),
 colours each one (``colorize``, or fast mode's ``KeyframePropagator``), smooths them if asked
@@ -25,22 +25,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .colorize import colorize
+from ..colorize import colorize
+from ..images import write_image
+from ..net import set_temperature
+from ..restoration import RESTORE_CONTEXT, restored
+from ..video_io import DecodeError, Frame, probe_video, read_frames
 from .flicker import TemporalSmoother
 from .frames_folder import frame_path
-from .images import write_image
 from .keyframes import KeyframePropagator, feed_range, network_predictor
-from .net import set_temperature
-from .restoration import RESTORE_CONTEXT, restored
 from .segments import SegmentWriter, segment_path
-from .video_io import DecodeError, Frame, probe_video, read_frames
 
 SMOOTH_CONTEXT = 8
 """Frames smoothed before a segment starts, then dropped: the smoother's memory of them fades to
 0.6 ** 8 = 2 % (the default strength), so a segment smoothed afresh matches a whole-video run
 within a gray level or two, and does not depend on the segment before it."""
-_OPEN = 2**62
-"""A stop for "to the video's end"."""
+OPEN_END = 2**62
+"""A stop for "to the video's end": a ``Job`` whose segments never end (``colorize_frames`` writes frames,
+not segments) or whose frames go on to the video's end."""
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,16 @@ class Job:
         """The segment of the job that holds frame ``index`` (its stop is a guess at the video's end)."""
         length = self.segment_frames
         grid = index - index % length
-        return range(max(grid, self.first), min(grid + length, self.stop or _OPEN))
+        return range(max(grid, self.first), min(grid + length, self.stop or OPEN_END))
 
     def feed(self) -> range:
         """The frames to colour: the job's frames, after the context its recipe needs before them
         (and in fast mode up to the keyframe after them)."""
-        stop = self.stop or _OPEN
+        stop = self.stop or OPEN_END
         context = SMOOTH_CONTEXT if self.recipe.smooth else 0
         begin = max(0, self.first - context)
         if self.recipe.mode == "fast":
-            return feed_range(begin, stop, _OPEN, self.recipe.keyframe_interval)
+            return feed_range(begin, stop, OPEN_END, self.recipe.keyframe_interval)
         return range(begin, stop)
 
     def decoding(self) -> range:
@@ -93,7 +94,7 @@ class Job:
         feed = self.feed()
         if not self.recipe.restore:
             return feed
-        return range(max(0, feed.start - RESTORE_CONTEXT), feed.stop if feed.stop >= _OPEN else
+        return range(max(0, feed.start - RESTORE_CONTEXT), feed.stop if feed.stop >= OPEN_END else
                      feed.stop + RESTORE_CONTEXT)
 
 
@@ -124,7 +125,7 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
     ``result.decode_error``; ``times`` (``video_io.frame_times``) lets decoding start by seeking.
     """
     feed, decoding = job.feed(), job.decoding()
-    count = None if decoding.stop >= _OPEN else len(decoding)
+    count = None if decoding.stop >= OPEN_END else len(decoding)
     recipe = job.recipe
     seen = decoding.start
 
@@ -158,7 +159,7 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
     else:
         propagator = None
         coloured = ((frame, colorize(frame.image, net, size=recipe.size)) for frame in source)
-    stop = job.stop or _OPEN
+    stop = job.stop or OPEN_END
     if recipe.smooth:
         coloured = _smoothed(coloured, job, recipe.smooth)
     for frame, img in coloured:
@@ -183,7 +184,7 @@ def _smoothed(coloured: Iterator[tuple[Frame, np.ndarray]], job: Job,
     smoothers: dict[int, TemporalSmoother] = {}  # segment start -> its smoother
     upcoming = job.first  # the first frame of the next segment whose smoother has not started
     for frame, img in coloured:
-        while upcoming < (job.stop or _OPEN) and frame.index >= upcoming - SMOOTH_CONTEXT:
+        while upcoming < (job.stop or OPEN_END) and frame.index >= upcoming - SMOOTH_CONTEXT:
             smoothers[upcoming] = TemporalSmoother(strength)
             upcoming = job.cell_of(upcoming).stop
         own = job.cell_of(frame.index).start if frame.index >= job.first else None

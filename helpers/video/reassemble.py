@@ -1,6 +1,6 @@
 """Back to a video: colourised frames encoded at their source's times, with the source's sound.
 
-``frames_to_video`` reads a frames folder (``helpers.frames_folder``): its PNG frames and the
+``frames_to_video`` reads a frames folder (``helpers.video.frames_folder``): its PNG frames and the
 manifest that holds each frame's timestamp and names the source video. It encodes the frames as
 H.264 at those times (``helpers.video_io.write_video``; variable frame rate stays variable, so
 the sound stays in sync), adds every sound stream of the source (``helpers.sound``), and checks
@@ -21,12 +21,12 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .background import in_parallel
-from .files import atomic_path, remove_stale_parts
+from ..background import in_parallel
+from ..files import atomic_path, remove_stale_parts
+from ..paths import COLORIZED_VIDEOS
+from ..video_check import Reassembly, check_video
+from ..video_io import VideoError, frame_durations, output_format, write_video
 from .frames_folder import MANIFEST, frames_folder_lock, numbered_frames, read_manifest
-from .paths import COLORIZED_VIDEOS
-from .video_check import Reassembly, check_video
-from .video_io import VideoError, frame_durations, output_format, write_video
 
 
 def frames_to_video(

@@ -42,11 +42,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .av_compat import fraction
-from .files import atomic_path, new_part
-from .sound import Soundtrack, Written
-from .video_check import Reassembly, check_video
-from .video_io import (
+from ..av_compat import fraction
+from ..files import atomic_path, new_part
+from ..sound import Soundtrack, Written
+from ..video_check import Reassembly, check_video
+from ..video_io import (
     VideoError,
     _even,
     add_h264_stream,

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .background import ahead
-from .colorize import DEFAULT_SIZE, network_input, predict_ab
-from .lab import lab_to_bgr, lightness
-from .motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
-from .reused import reused
+from ..background import ahead
+from ..colorize import DEFAULT_SIZE, network_input, predict_ab
+from ..lab import lab_to_bgr, lightness
+from ..motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
+from ..reused import reused
 
 KEYFRAME_INTERVAL = 32
 """K: at most K frames between keyframes (32: 1.3 s at 24 fps), a safety cap; the error measures

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pooch
 
-from .fetch import ModelFile, fetch_file
+from ..fetch import ModelFile, fetch_file
 
 FETCH_TIMEOUT = 60
 """Seconds a worker waits for the client's server to answer before it gives up."""

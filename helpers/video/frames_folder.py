@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .files import FolderLock, remove_stale_parts, write_bytes
+from ..files import FolderLock, remove_stale_parts, write_bytes
+from ..video_io import Frame, VideoError, VideoInfo
 from .segments import segment_files
-from .video_io import Frame, VideoError, VideoInfo
 
 FRAME_PATTERN = "frame_{:06d}.png"
 """Six digits: enough for 11 hours at 25 fps, and file listings sort in frame order."""
