@@ -58,7 +58,6 @@ from .load import (
     PrecisionFallbackWarning,
     check_accuracy,
     load_auto,
-    load_backend,  # helpers.cluster's name for load_network, until it calls that
     load_fast_backend,
     load_model,
     load_network,
@@ -90,7 +89,6 @@ __all__ = [
     "check_accuracy",
     "choose_backend",
     "load_auto",
-    "load_backend",
     "load_fast_backend",
     "load_model",
     "load_network",

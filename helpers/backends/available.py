@@ -4,7 +4,7 @@ OpenVINO comes with the default install (requirements.txt) on the machines it ha
 for; ONNX Runtime is optional (``pip install -e ".[fast]"``). This module imports their
 packages only to see whether they load, and says how to install a missing one. Used by
 ``python -m helpers photo|video --backend NAME`` (the choices of ``--backend`` are ``auto``
-and ``BACKENDS``), by ``load_backend`` and by ``load_auto``.
+and ``BACKENDS``), by ``load.load_network`` and ``auto``.
 """
 
 from __future__ import annotations

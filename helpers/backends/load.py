@@ -146,21 +146,6 @@ def load_network(
     return RUNTIMES[backend](_Model(paths, graph), precision, temperature, calibration or Calibration())
 
 
-def load_backend(
-    name: str,
-    paths: ModelPaths,
-    *,
-    temperature: float = DEFAULT_TEMPERATURE,
-    precision: str = "fp32",
-    calibration_images: Sequence[np.ndarray] | None = None,
-) -> ColorizationNet:
-    """``load_network`` under its old name, for ``helpers.cluster`` until it calls that; ``calibration_images``:
-    gray photos whose L channels set int8's ranges (default the sample photos)."""
-    inputs = None if calibration_images is None else network_inputs(calibration_images, DEFAULT_SIZE)
-    return load_network(paths, backend=name, precision=precision, temperature=temperature,
-                        calibration=Calibration(inputs))
-
-
 def load_model(
     variant: str = "v2",
     *,

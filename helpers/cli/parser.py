@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..fetch import MIRROR_ENV
 from ..image_files import IMAGE_EXTENSIONS
-from ..keyframes import KEYFRAME_INTERVAL
 from ..paths import COLORIZED_IMAGES
 from ..photo_restore import PHOTO_STEPS
 from ..restoration import RESTORE_STEPS
+from ..video.keyframes import KEYFRAME_INTERVAL
 from ..video_io import CONTAINERS, DEINTERLACE
 from .options import (
     ENVIRONMENT_HELP,

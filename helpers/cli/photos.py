@@ -13,7 +13,6 @@ from ..image_files import (
     IMAGE_EXTENSIONS,
     SEVERAL_PICTURES,
     TRANSPARENCY,
-    ImageFile,
     OutputFolderError,
     Picture,
     check_output_folder,
@@ -97,8 +96,9 @@ def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespac
         from ..cluster import colorize_files  # Dask, only when asked for
 
         notes: list[str] = []  # workers that were refused
-        for n, r in colorize_files(client, net, jobs, size=args.size, variant=args.variant, notes=notes):
-            yield n, ColourisedFile(ImageFile(jobs[n][0], None, r.count, r.loop, r.dpi), r.pictures), r.error
+        for n, done in colorize_files(client, net, jobs, temperature=args.temperature, size=args.size,
+                                      variant=args.variant, notes=notes):
+            yield (n, done, None) if isinstance(done, ColourisedFile) else (n, None, done)
         for line in notes:
             print(line)
         return

@@ -33,6 +33,7 @@ def video_command(args: argparse.Namespace) -> int:
             if net is None:
                 return NOT_STARTED
             report = colorize_video(info, net, out=coloured, frames_dir=args.frames_dir, size=args.size,
+                                    temperature=args.temperature,
                                     model=model_name(net, args.variant), start=args.start, max_frames=args.max_frames,
                                     restart=args.restart, smooth=args.smooth, keep_frames=args.keep_frames,
                                     restore=restore_steps(args, RESTORE_STEPS),

@@ -17,7 +17,7 @@ client=client)``): the video room ranks above this one.
 Introduced in notebook 04_faster_video (section 4, "More than one machine").
 """
 
-from .photos import FileResult, colorize_file, colorize_files
+from .photos import colorize_file, colorize_files
 from .start import SCHEDULER_ENV, connect, describe, quiet_logs, start_cluster, threads_per_worker
 from .workers import (
     PROBE_TOLERANCE,
@@ -37,5 +37,5 @@ from .workers import (
 
 __all__ = ["SCHEDULER_ENV", "start_cluster", "connect", "describe", "threads_per_worker", "quiet_logs", "NetSpec",
            "find_model", "worker_net", "PROBE_TOLERANCE", "ModelCheck", "prepare_workers", "verdicts", "refused",
-           "fetched_folder", "ClusterError", "RUN_LOST", "file_fingerprint", "check_workers_see", "FileResult",
+           "fetched_folder", "ClusterError", "RUN_LOST", "file_fingerprint", "check_workers_see",
            "colorize_file", "colorize_files"]

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dask.distributed import KilledWorker, as_completed
 
-from ..colorize import colorize, colour_under_alpha
-from ..model import get_temperature, set_temperature
+from ..image_file import ColourisedFile, colorize_image_file
 from .workers import (
     RUN_LOST,
     ClusterError,
@@ -32,44 +30,24 @@ from .workers import (
 )
 
 
-@dataclass
-class FileResult:
-    """A colourised image file, as a worker sends it back: the pictures and what the file said."""
-
-    count: int
-    loop: int | None
-    dpi: tuple[float, float] | None
-    pictures: list = field(default_factory=list)
-    error: str | None = None
-    """Why the file could not be colourised (damaged, too large, not seen by the worker...): reported, not retried."""
-
-
 def colorize_file(path: str, spec: NetSpec, keep_all: bool, size: int, temperature: float,
-                  fingerprint: tuple[int, str]) -> FileResult:
-    """Colourise the pictures of one image file on a worker (all of them if ``keep_all``, else the first)."""
-    from itertools import islice
-
-    from ..image_files import open_image_file
-
+                  fingerprint: tuple[int, str]) -> ColourisedFile | str:
+    """On a worker: the pictures of one image file colourised (all of them if ``keep_all``, else the first),
+    or why it could not be (damaged, too large, not seen by the worker...): reported, not retried."""
     with worker_model(spec) as net:
-        set_temperature(net, temperature)
         try:
             same_file(path, fingerprint)
-            source = open_image_file(path)
-            keep = source.count if keep_all else 1
-            pictures = [replace(p, image=colour_under_alpha(p, colorize(p.image, net, size=size)))
-                        for p in islice(source.pictures(), keep)]
+            return colorize_image_file(path, net, temperature=temperature, size=size, keep_all=keep_all)
         except MemoryError:
-            return FileResult(0, None, None, error="not enough memory to colourise this picture: shrink it, or "
-                              "use workers with more memory")
+            return "not enough memory to colourise this picture: shrink it, or use workers with more memory"
         except (OSError, ValueError) as exc:
-            return FileResult(0, None, None, error=str(exc))
-        return FileResult(source.count, source.loop, source.dpi, pictures)
+            return str(exc)
 
 
-def colorize_files(client, net, jobs: list[tuple[Path, bool]], *, size: int, variant: str = "v2",
+def colorize_files(client, net, jobs: list[tuple[Path, bool]], *, temperature: float, size: int, variant: str = "v2",
                    model_dir: str | os.PathLike | None = None, notes: list[str] | None = None):
-    """Send image files to the workers; yield ``(index in jobs, FileResult)`` as each one is done.
+    """Send image files to the workers; yield ``(index in jobs, ColourisedFile or why it failed)`` as each
+    one is done.
 
     ``jobs``: (path, keep every picture); relative paths are made absolute here, and the workers
     must see the files under those paths (checked: a worker that does not is named). ``notes``
@@ -80,7 +58,7 @@ def colorize_files(client, net, jobs: list[tuple[Path, bool]], *, size: int, var
         return
     # a wrong path or folder shows at once, before anything is shipped
     with ready_workers(client, net, jobs[0][0], variant, model_dir) as (check, _):
-        yield from _run_files(client, check, jobs, get_temperature(net), size, notes)
+        yield from _run_files(client, check, jobs, temperature, size, notes)
 
 
 def _run_files(client, check: ModelCheck, jobs: list[tuple[str, bool]], temperature: float, size: int,
@@ -90,7 +68,7 @@ def _run_files(client, check: ModelCheck, jobs: list[tuple[str, bool]], temperat
     for n, (path, keep_all) in enumerate(jobs):
         fingerprint = file_fingerprint(path)
         if isinstance(fingerprint, str):
-            yield n, FileResult(0, None, None, error=fingerprint)
+            yield n, fingerprint
             continue
         futures[client.submit(colorize_file, path, check.spec, keep_all, size, temperature, fingerprint,
                               resources={check.resource: 1}, key=f"colorize-photo-{key_name(path)}-{n}-{run}")] = n

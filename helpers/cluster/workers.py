@@ -28,7 +28,7 @@ import numpy as np
 from dask.distributed import LocalCluster, WorkerPlugin, get_worker
 from distributed.comm import CommClosedError
 
-from ..backends import backend_label, load_backend, runtime
+from ..backends import BackendUnavailableError, backend_label, load_network, runtime
 from ..fetch import ModelDownloadError, ModelFile
 from ..files import file_digest
 from ..model import ModelLoadError, get_temperature, model_paths, set_temperature
@@ -97,12 +97,11 @@ def worker_net(spec: NetSpec):
         if folder is None:
             raise ModelLoadError(f"This worker cannot see the model files (looked in {spec.model_dir}, the usual "
                                  "places and the copy fetched from a client).")
-        if spec.precision == "fp32":  # what the client checked and chose: built as it is
-            net = load_backend(spec.backend, model_paths(spec.variant, folder))
-        else:  # int8 and bf16 are calibrated; auto remembers how, on this machine (quietly: the client said it)
-            from ..backends import load_auto
-
-            net = load_auto(model_paths(spec.variant, folder), log=None)
+        try:  # what the client checked and chose, built the same way (int8 calibrated on the same photos)
+            net = load_network(model_paths(spec.variant, folder), backend=spec.backend, precision=spec.precision)
+        except (ValueError, BackendUnavailableError) as exc:
+            raise ModelLoadError(f"This worker cannot run the model as {spec.backend} {spec.precision}, as the "
+                                 f"client does ({exc}). Use --backend opencv on clusters of unlike machines.") from None
         if backend_label(net) != f"{spec.backend} {spec.precision}":
             raise ModelLoadError(f"This worker runs the model as {backend_label(net)}, the client as {spec.backend} "
                                  f"{spec.precision}: their frames would differ. Use --backend opencv (or an fp32 "

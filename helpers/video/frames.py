@@ -23,11 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..images import write_image
+from ..net import ColorizationNet
 from ..video_io import VideoError, VideoInfo, probe_video, read_frames
 from .frames_folder import (
     TimestampRecorder,
@@ -79,20 +79,21 @@ def folder_for_run(info: VideoInfo, settings: dict, opts: FrameOptions) -> Itera
 
 
 @takes_options(FrameOptions)
-def colorize_frames(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **options) -> FramesReport:
+def colorize_frames(video: str | os.PathLike | VideoInfo, net: ColorizationNet, **options) -> FramesReport:
     """Colourise every frame of a video into PNG files, resuming any earlier run.
 
     Parameters
     ----------
     video : path or VideoInfo
         The black-and-white video, or what ``probe_video`` said of it.
-    net : cv2.dnn.Net
+    net : ColorizationNet
         From ``load_model``.
     frames_dir : path, optional
         Where the frames go; by default a folder per video and settings,
         ``colorized_frames/<video stem>/<settings>`` (``default_frames_dir``).
     temperature, size
-        As for ``colorize``; ``temperature=None`` keeps the network's.
+        As for ``colorize``: the annealed-mean temperature T in (0, 10] (the paper's 0.38), and the
+        network's input size.
     model : str, optional
         Which model ``net`` is, recorded in the manifest so that frames of two models never
         mix; by default ``model_name(net)``: the weights file that ``load_model()`` reads, and

@@ -22,6 +22,7 @@ from ..background import ahead
 from ..colorize import DEFAULT_SIZE, network_input, predict_ab
 from ..lab import lab_to_bgr, lightness
 from ..motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
+from ..net import ColorizationNet
 from ..reused import reused
 
 KEYFRAME_INTERVAL = 32
@@ -92,7 +93,7 @@ class _Frame:
     cut: bool = False  # keyframes: the first frame of a new shot
 
 
-def network_predictor(net: cv2.dnn.Net, *, size: int = DEFAULT_SIZE) -> PredictAB:
+def network_predictor(net: ColorizationNet, *, size: int = DEFAULT_SIZE) -> PredictAB:
     """The real ``predict_ab`` for ``KeyframePropagator``: ``network_input`` then ``predict_ab`` on ``net``.
 
     It returns ab of ``(N, size / 4, size / 4, 2)`` exactly as ``colorize`` computes it, so a

@@ -29,6 +29,7 @@ from ..colorize import colorize
 from ..images import write_image
 from ..net import set_temperature
 from ..restoration import RESTORE_CONTEXT, restored
+from ..temperature import DEFAULT_TEMPERATURE
 from ..video_io import DecodeError, Frame, probe_video, read_frames
 from .flicker import TemporalSmoother
 from .frames_folder import frame_path
@@ -51,7 +52,7 @@ class Recipe:
     mode: str = "exact"
     """``"exact"``: the network on every frame; ``"fast"``: on keyframes, optical flow between."""
     size: int = 224
-    temperature: float = 0.38
+    temperature: float = DEFAULT_TEMPERATURE
     keyframe_interval: int = 32
     deinterlace: str = "auto"
     smooth: float = 0.0

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ..backends import backend_label
 from ..colorize import DEFAULT_SIZE, check_size
-from ..model import get_temperature, model_id, set_temperature
+from ..model import model_id
 from ..paths import COLORIZED_FRAMES
 from ..restoration import check_steps
+from ..temperature import DEFAULT_TEMPERATURE, check_temperature, temperature_key
 from ..video_io import DEINTERLACE
 from .flicker import DEFAULT_STRENGTH
 from .frames_folder import settings_name
@@ -35,12 +36,12 @@ def model_name(net, variant: str = "v2") -> str:
     return model_id(variant) if runtime == "opencv fp32" else f"{model_id(variant)}; {runtime}"
 
 
-def frame_settings(net, *, size: int = DEFAULT_SIZE, model: str | None = None, mode: str = "exact",
-                   keyframe_interval: int = KEYFRAME_INTERVAL, deinterlace: str = "auto", smooth: float = 0.0,
-                   restore: Sequence[str] = ()) -> dict:
-    """The settings that change the colourised frames, as the manifest records them (``net``'s
-    temperature included): frames of other settings are never mixed in, and get another folder."""
-    settings = {"temperature": round(get_temperature(net), 6), "size": size, "model": model or model_name(net),
+def frame_settings(net, *, temperature: float = DEFAULT_TEMPERATURE, size: int = DEFAULT_SIZE,
+                   model: str | None = None, mode: str = "exact", keyframe_interval: int = KEYFRAME_INTERVAL,
+                   deinterlace: str = "auto", smooth: float = 0.0, restore: Sequence[str] = ()) -> dict:
+    """The settings that change the colourised frames, as the manifest records them: frames of other
+    settings are never mixed in, and get another folder."""
+    settings = {"temperature": temperature_key(temperature), "size": size, "model": model or model_name(net),
                 "deinterlace": deinterlace}
     if mode == "fast":
         settings.update(mode="fast", keyframe_interval=keyframe_interval)
@@ -63,7 +64,7 @@ class FrameOptions:
     when made: a ValueError for options no run can use comes before any work."""
 
     frames_dir: str | os.PathLike | None = None
-    temperature: float | None = None
+    temperature: float = DEFAULT_TEMPERATURE
     size: int = DEFAULT_SIZE
     model: str | None = None
     start: int = 0
@@ -76,6 +77,7 @@ class FrameOptions:
 
     def __post_init__(self) -> None:
         check_size(self.size)
+        check_temperature(self.temperature)
         if self.mode not in ("exact", "fast"):
             raise ValueError(f'mode must be "exact" (the network on every frame) or "fast" (keyframes and optical '
                              f"flow), got {self.mode!r}.")
@@ -105,16 +107,14 @@ class FrameOptions:
         return ()
 
     def settings(self, net) -> dict:
-        """``net`` at the asked temperature (if any), and the settings the manifest records."""
-        if self.temperature is not None:
-            set_temperature(net, self.temperature)
-        return frame_settings(net, size=self.size, model=self.model, mode=self.mode,
+        """The settings the manifest records."""
+        return frame_settings(net, temperature=self.temperature, size=self.size, model=self.model, mode=self.mode,
                               keyframe_interval=self.keyframe_interval, deinterlace=self.deinterlace,
                               smooth=self.strength, restore=self.restore_steps)
 
     def recipe(self, net) -> Recipe:
-        """What changes the colours, as ``helpers.video.one_pass`` runs it (``net``'s temperature now)."""
-        return Recipe(self.mode, self.size, get_temperature(net), self.keyframe_interval, self.deinterlace,
+        """What changes the colours, as ``helpers.video.one_pass`` runs it."""
+        return Recipe(self.mode, self.size, self.temperature, self.keyframe_interval, self.deinterlace,
                       self.strength, self.restore_steps)
 
     def folder(self, video: Path, settings: dict) -> Path:

@@ -28,12 +28,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..files import remove_stale_parts
 from ..images import write_image
+from ..net import ColorizationNet
 from ..video_io import VideoError, VideoInfo, frame_times, probe_video, read_frames
 from .frames import folder_for_run, nothing_to_colourise, progress_bar, start_bar_at
 from .frames_folder import TimestampRecorder, frame_file_ok, frame_path, write_manifest
@@ -55,7 +55,7 @@ from .segments import (
 
 
 @takes_options(VideoOptions)
-def colorize_video(video: str | os.PathLike | VideoInfo, net: cv2.dnn.Net, **options) -> VideoReport:
+def colorize_video(video: str | os.PathLike | VideoInfo, net: ColorizationNet, **options) -> VideoReport:
     """Colourise a video into ``colorized_videos/<stem>_color.mp4``, with its sound, in one pass.
 
     Frames are decoded, colourised and encoded as they come (``helpers.video.one_pass``), in segments
