@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from helpers.fetch import MODEL_DIR_ENV
+from helpers.model.fetch import MODEL_DIR_ENV
 from helpers.paths import REPO_ROOT
 from tools.standin_model import make_standin_model_dir
 

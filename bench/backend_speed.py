@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.photo_speed import machine
 from helpers import backends
-from helpers.model import model_paths
+from helpers.model.model_files import model_paths
 from helpers.paths import REPO_ROOT
 from tools.standin_model import make_standin_model_dir
 

@@ -29,10 +29,10 @@ import helpers
 from bench import bench_model_dir
 from bench.photo_speed import machine
 from helpers.classroom import THUMB_SIDE
-from helpers.fetch import MODEL_DIR_ENV
-from helpers.image_file import at_most
-from helpers.images import write_image
+from helpers.common.images import write_image
+from helpers.model.fetch import MODEL_DIR_ENV
 from helpers.paths import INPUT_IMAGES
+from helpers.photo.image_file import at_most
 from tests.test_classroom import Server, start_app
 
 STUDENTS, PHOTOS_EACH = 60, 2

@@ -46,8 +46,8 @@ from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, make_clip
 from helpers import cluster, video
 from helpers.backends import CACHE_ENV
-from helpers.fetch import MODEL_DIR_ENV
-from helpers.files import write_bytes
+from helpers.common.files import write_bytes
+from helpers.model.fetch import MODEL_DIR_ENV
 from helpers.video import on_cluster
 from helpers.video.segments import join_segments, read_segment, segment_files
 

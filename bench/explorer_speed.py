@@ -41,7 +41,7 @@ import helpers
 from bench import bench_model_dir
 from bench.photo_speed import machine
 from helpers import backends
-from helpers.model import model_paths
+from helpers.model.model_files import model_paths
 from helpers.paths import INPUT_IMAGES
 from helpers.widgets import ColorizeExplorer
 

@@ -38,7 +38,7 @@ from bench import bench_model_dir
 from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, make_clip, run_classic
 from helpers.backends import CACHE_ENV
-from helpers.fetch import MODEL_DIR_ENV
+from helpers.model.fetch import MODEL_DIR_ENV
 from helpers.paths import REPO_ROOT
 
 TARGET_FAST_FPS = 25.0

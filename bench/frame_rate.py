@@ -1,10 +1,10 @@
-"""Benchmark: frames made between frames (helpers.frame_rate) against FFmpeg's ``minterpolate``.
+"""Benchmark: frames made between frames (helpers.restoration.frame_rate) against FFmpeg's ``minterpolate``.
 
 The gray frames of ``input_video/sample_clip.mp4`` (a pan, a zoom, two hard cuts) are halved in
 rate (the even frames kept), brought back to the full rate, and each frame made is scored against
 the odd original held out: PSNR (dB) and SSIM, higher is better. The methods:
 
-* ours: ``helpers.frame_rate.Resampler(factor=2)``;
+* ours: ``helpers.restoration.frame_rate.Resampler(factor=2)``;
 * FFmpeg's ``minterpolate`` in its motion-compensated mode (``mi_mode=mci``), fed the same
   half-rate frames through a pipe (``bench.restoration.ffmpeg_filter``; its time includes that
   transfer), three ways: its defaults (``mc_mode=obmc``, overlapped block motion compensation;
@@ -32,11 +32,12 @@ import cv2
 import numpy as np
 
 from bench.restoration import ffmpeg_filter, taking_turns
-from helpers.frame_rate import Resampler
-from helpers.motion import is_scene_cut
+from helpers.media.decode import read_frames
+from helpers.media.motion import is_scene_cut
+from helpers.media.probe import probe_video
 from helpers.paths import INPUT_VIDEO
-from helpers.quality import ssim
-from helpers.video_io import probe_video, read_frames
+from helpers.restoration.frame_rate import Resampler
+from helpers.restoration.quality import ssim
 
 CLIP = INPUT_VIDEO / "sample_clip.mp4"
 MINTERPOLATE = {
@@ -71,14 +72,14 @@ def main() -> None:
     held_out = range(1, 2 * len(half) - 1, 2)  # each odd frame between two kept ones
     across = [i for i in held_out if is_scene_cut(clean[i - 1], clean[i + 1])]
     within = [i for i in held_out if i not in across]
-    made = taking_turns({"ours (helpers.frame_rate)": (ours, half, fps)} |
+    made = taking_turns({"ours (helpers.restoration.frame_rate)": (ours, half, fps)} |
                         {name: (theirs, half, fps, chain) for name, chain in MINTERPOLATE.items()})
     nothing = (float("nan"), float("nan"))  # no time taken worth measuring
     made |= {"repeat the frame before": ([clean[i - (i % 2)] for i in range(len(clean))], *nothing),
              "mean of the two neighbours": ([cv2.addWeighted(clean[i - 1], 0.5, clean[i + 1], 0.5, 0) if i % 2 and
                                              i + 1 < len(clean) else clean[i] for i in range(len(clean))],
                                             *nothing)}
-    our_seconds = made["ours (helpers.frame_rate)"][1]
+    our_seconds = made["ours (helpers.restoration.frame_rate)"][1]
     print(f"{CLIP.name}: {len(clean)} frames of {clean[0].shape[1]} x {clean[0].shape[0]} at {fps:g} frames/s, "
           f"halved to {len(half)} and doubled back; {len(within)} frames made within shots, {len(across)} across "
           f"cuts (frames {', '.join(map(str, across))}); {cv2.getNumThreads()} OpenCV threads")

@@ -45,10 +45,10 @@ from bench import bench_model_dir
 from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, make_clip
 from helpers import video
-from helpers.colorize import colorize
-from helpers.fetch import MODEL_DIR_ENV
-from helpers.lab import lightness
+from helpers.lab.colour_space import lightness
+from helpers.model.fetch import MODEL_DIR_ENV
 from helpers.paths import REPO_ROOT
+from helpers.photo.colorize import colorize
 from helpers.video import segments
 from helpers.video.keyframes import network_predictor
 

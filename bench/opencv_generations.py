@@ -39,7 +39,7 @@ def worker(model_dir: Path, fmt: str, size: int) -> None:
 
     import helpers
     from helpers.backends.opencv import read_onnx_network
-    from helpers.model import model_paths
+    from helpers.model.model_files import model_paths
 
     paths = model_paths(model_dir=model_dir)
     helpers.onnx_file_of(paths, log=None)  # written once, before anything is timed
@@ -130,7 +130,7 @@ def main() -> None:
 def _write_time(model_dir: Path) -> float:
     """Seconds ``helpers.onnx_file_of`` takes to write the ONNX file, in a fresh folder of links to the files."""
     import helpers
-    from helpers.model import model_paths
+    from helpers.model.model_files import model_paths
 
     paths = model_paths(model_dir=model_dir)
     with tempfile.TemporaryDirectory() as folder:

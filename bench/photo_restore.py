@@ -1,8 +1,8 @@
-"""Benchmark: restoration of one photo (``photo --restore``, helpers.photo_restore) on the sample photos
+"""Benchmark: restoration of one photo (``photo --restore``, helpers.restoration.photo_restore) on the sample photos
 with defects added on purpose.
 
 Each photo of ``input_images/`` (gray) gets specks, hairs, scratches and creases (and, in a second
-row, film grain) from ``helpers.defects.add_photo_defects`` with fixed seeds; the restored photo is
+row, film grain) from ``helpers.restoration.defects.add_photo_defects`` with fixed seeds; the restored photo is
 scored by its PSNR against the clean one (dB, higher is better) and timed (seconds per megapixel,
 the best of ``REPEATS``). The clean photo restored too: how much a photo without defects changes
 (PSNR against itself, share of pixels filled). Inpainting by Telea's method (the default) and by
@@ -20,9 +20,9 @@ import time
 import cv2
 import numpy as np
 
-from helpers.defects import add_photo_defects
 from helpers.paths import INPUT_IMAGES
-from helpers.photo_restore import INPAINT_RADIUS, defect_mask, restore_photo, to_gray8
+from helpers.restoration.defects import add_photo_defects
+from helpers.restoration.photo_restore import INPAINT_RADIUS, defect_mask, restore_photo, to_gray8
 
 SEEDS = (1, 2, 3)
 GRAIN = 8.0

@@ -1,8 +1,8 @@
 """Benchmark: restoration against FFmpeg's filters, on the sample clip with defects added on purpose.
 
 The gray frames of ``input_video/sample_clip.mp4`` (a pan, a zoom, two hard cuts) are the clean
-truth; ``helpers.defects`` adds a defect at several strengths, with fixed seeds; each method's
-output is scored by its mean PSNR (dB) and SSIM against the clean frames (``helpers.quality``;
+truth; ``helpers.restoration.defects`` adds a defect at several strengths, with fixed seeds; each method's
+output is scored by its mean PSNR (dB) and SSIM against the clean frames (``helpers.restoration.quality``;
 higher is better), and timed.
 FFmpeg runs as a separate process (imageio-ffmpeg's binary, the dev tools'), fed raw gray frames
 through a pipe and read back the same way; its time includes that transfer, ours includes none
@@ -10,25 +10,25 @@ of the decoding either.
 
 The defects so far, each against the FFmpeg filter for it:
 
-* luminance flicker: ``helpers.deflicker.Deflicker`` against ``deflicker`` (its default: a
+* luminance flicker: ``helpers.restoration.deflicker.Deflicker`` against ``deflicker`` (its default: a
   5-frame mean of the brightness);
-* dust and dirt: ``helpers.dust.Dusting`` against ``tmedian`` (the median of each pixel over 3
+* dust and dirt: ``helpers.restoration.dust.Dusting`` against ``tmedian`` (the median of each pixel over 3
   frames, no motion compensation);
-* vertical scratches: ``helpers.scratches.Descratching`` against ``median=radius=1:radiusV=1``, the
+* vertical scratches: ``helpers.restoration.scratches.Descratching`` against ``median=radius=1:radiusV=1``, the
   3 x 3 spatial median. FFmpeg has no scratch filter. ``tmedian`` cannot take out what stays in most
   of the frames of its window, which is what a scratch does, and it blurs whatever moves (measured
   on this clip: 7-17 dB below the scratched clip at radius 3 and 5); a spatial median takes out a line
   narrower than half its width, and a wider one (5 x 3, 7 x 3, for 2-3 pixel scratches) costs more
   picture than it repairs (2-4 dB below the 3 x 3). So the 3 x 3 median is FFmpeg's best showing,
   though it removes only the 1-pixel scratches;
-* film grain: ``helpers.grain.Degraining`` against ``hqdn3d`` at its defaults (4:3:6:4.5: a
+* film grain: ``helpers.restoration.grain.Degraining`` against ``hqdn3d`` at its defaults (4:3:6:4.5: a
   spatial and a recursive temporal low-pass, no motion compensation). The defaults are what a user
   who types ``-vf hqdn3d`` gets, and the strength FFmpeg's documentation proposes; a stronger
   setting smooths more but smears the moving picture (measured while choosing: ``hqdn3d=8:6:12:12``
   gained 1.9 to 2.2 dB at grain 4 and 8 and 0.8 dB at 16, ``removegrain=22`` 0.8 to 1.5 dB,
   ``atadenoise`` and ``nlmeans`` at their defaults about 0, against 4.3 to 6.9 dB for ours). Ours
   follows the flow one frame each side, so it must stay as cheap as ``hqdn3d`` per pixel: whole-pixel
-  moves, weights on 4 x 4 blocks, a limited box blur (``helpers.grain``'s docstring has the numbers);
+  moves, weights on 4 x 4 blocks, a limited box blur (``helpers.restoration.grain``'s docstring has the numbers);
 * all four at once ("old film"): ``--restore``'s steps in their order against the four filters
   chained in the same order.
 
@@ -46,15 +46,16 @@ import time
 
 import numpy as np
 
-from helpers.defects import add_dust, add_flicker, add_grain, add_scratches
-from helpers.deflicker import Deflicker
-from helpers.dust import Dusting
-from helpers.grain import Degraining
+from helpers.media.decode import read_frames
+from helpers.media.probe import probe_video
 from helpers.paths import INPUT_VIDEO
-from helpers.quality import clip_psnr, clip_ssim, psnr
-from helpers.restoration import RESTORE_STEPS, restored_images
-from helpers.scratches import Descratching
-from helpers.video_io import probe_video, read_frames
+from helpers.restoration.defects import add_dust, add_flicker, add_grain, add_scratches
+from helpers.restoration.deflicker import Deflicker
+from helpers.restoration.dust import Dusting
+from helpers.restoration.grain import Degraining
+from helpers.restoration.quality import clip_psnr, clip_ssim, psnr
+from helpers.restoration.scratches import Descratching
+from helpers.restoration.steps import RESTORE_STEPS, restored_images
 
 CLIP = INPUT_VIDEO / "sample_clip.mp4"
 

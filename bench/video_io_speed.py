@@ -6,7 +6,7 @@ and re-encoded as H.264 with its sound, with frames kept in memory (no PNG files
 * old: ``cv2.VideoCapture`` decodes; the frames are piped as raw BGR to an ``ffmpeg`` process
   (imageio-ffmpeg's), which encodes x264 ``veryfast`` CRF 18 yuv420p and re-encodes the sound
   to AAC from the source, as ``helpers.video`` did before PyAV;
-* new: ``helpers.video_io.read_frames`` (a decoding thread, every frame with its timestamp)
+* new: ``helpers.media.decode.read_frames`` (a decoding thread, every frame with its timestamp)
   and ``write_video`` (same x264 settings, sound copied, cut to the picture) in one process,
   then ``check_video`` reads the written file back.
 
@@ -30,7 +30,8 @@ import cv2
 
 from bench.photo_speed import machine
 from bench.video_speed import BENCH_DIR, FPS, ffmpeg_exe, make_clip
-from helpers import video_check, video_io
+from helpers.media import probe as video_io
+from helpers.media import video_check
 
 
 def old_path(clip: Path, out: Path) -> int:

@@ -221,7 +221,7 @@ def run_ours(frames: int) -> dict:
     # Stopwatches around the pipeline's own functions (microseconds of overhead per frame).
     watch = Stopwatch()
     # importlib: the name helpers.colorize is the function, the package re-exports it over the module.
-    video, colorize_mod = helpers.video, importlib.import_module("helpers.colorize")
+    video, colorize_mod = helpers.video, importlib.import_module("helpers.photo.colorize")
     from helpers.video import one_pass, pipeline, segments
     writer = segments.SegmentWriter
     patches = [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.model import opencv_reads_caffe
+from helpers.model.model_files import opencv_reads_caffe
 from helpers.paths import MODEL_DIR, REPO_ROOT
 from tools.standin_model import make_standin_model_dir, tiny_model_dir
 

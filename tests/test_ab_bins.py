@@ -1,12 +1,12 @@
-"""helpers.ab_bins: which bins a screen can show, a made-up prediction and the annealed mean (notebook 01)."""
+"""helpers.lab.ab_bins: which bins a screen can show, a made-up prediction and the annealed mean (notebook 01)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.ab_bins import annealed_mean, bins_in_gamut, bump_distribution
-from helpers.lab import in_srgb_gamut
+from helpers.lab.ab_bins import annealed_mean, bins_in_gamut, bump_distribution
+from helpers.lab.colour_space import in_srgb_gamut
 
 
 def test_bins_in_gamut_is_the_gamut_test_at_the_bin_centres(bins):

@@ -45,7 +45,7 @@ def modules() -> dict[str, Path]:
 def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
     """The helpers modules that ``name`` imports anywhere in its file (inside functions too).
 
-    Importing ``helpers.x`` runs ``helpers/__init__.py`` first, always: that arrow is left out.
+    Importing a helpers module runs ``helpers/__init__.py`` first, always: that arrow is left out.
     """
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
@@ -162,26 +162,21 @@ def function_body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return body[-1].end_lineno - body[0].lineno + 1
 
 
+def functions() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every function and method of helpers/, nested ones too, with its module's name."""
+    return [(name, node) for name, path in modules().items() for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
 def test_no_function_body_is_over_the_line_budget():
-    long = [
-        f"{name}.{node.name}: {lines}"
-        for name, path in modules().items()
-        for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and (lines := function_body_lines(node)) > MAX_FUNCTION_BODY_LINES
-    ]
+    long = [f"{name}.{node.name}: {lines}" for name, node in functions()
+            if (lines := function_body_lines(node)) > MAX_FUNCTION_BODY_LINES]
     assert not long, f"functions over {MAX_FUNCTION_BODY_LINES} lines (docstring left out): {long}"
 
 
 def test_classes_live_at_module_level():
-    nested = [
-        f"{name}.{outer.name}.{inner.name}"
-        for name, path in modules().items()
-        for outer in ast.walk(ast.parse(path.read_text()))
-        if isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef)
-        for inner in ast.walk(outer)
-        if isinstance(inner, ast.ClassDef)
-    ]
+    nested = [f"{name}.{outer.name}.{inner.name}" for name, outer in functions()
+              for inner in ast.walk(outer) if isinstance(inner, ast.ClassDef)]
     assert not nested, f"classes defined inside functions: {nested}"
 
 
@@ -197,7 +192,7 @@ def test_every_module_says_what_it_is_for_and_where_it_is_taught():
 def readme_layout() -> set[str]:
     """The modules and rooms that README's layout block names under ``helpers/`` (``lab/``, ``lab/figures.py``)."""
     text = README.read_text(encoding="utf-8")
-    block = text.split("\nLayout:\n", 1)[1].split("```", 2)[1]
+    block = text.split("\nLayout:", 1)[1].split("```", 2)[1]
     named, room = set(), ""
     for line in block.splitlines():
         if match := re.match(r"^  (\w+/|\w+\.py)\s", line):

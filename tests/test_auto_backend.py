@@ -13,7 +13,7 @@ import pytest
 
 from helpers import backends
 from helpers.backends import auto, load, load_model
-from helpers.model import ModelLoadError, model_paths
+from helpers.model.model_files import ModelLoadError, model_paths
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, random_weights, write_caffemodel
 
 HAVE_OPENVINO = "openvino" in backends.available_backends()
@@ -29,7 +29,7 @@ def colours(net, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory, bins):
     """Three convolutions, so that one (the middle) is quantised in int8: the first and the
-    head never are (``helpers.caffe.Graph.quantizable``)."""
+    head never are (``helpers.model.caffe.Graph.quantizable``)."""
     folder = tmp_path_factory.mktemp("small")
     conv = 'layer {{ name: "{0}" type: "Convolution" bottom: "{1}" top: "{0}"\n  convolution_param {{ {2} }} }}\n'
     relu = 'layer {{ name: "relu_{0}" type: "ReLU" bottom: "{0}" top: "{0}" }}\n'

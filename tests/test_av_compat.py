@@ -1,4 +1,4 @@
-"""helpers.av_compat: the same answers from PyAV 17.1, 18.1 and 19 (rationals, metadata, field order)."""
+"""helpers.media.av_compat: the same answers from PyAV 17.1, 18.1 and 19 (rationals, metadata, field order)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from helpers import video_io
-from helpers.av_compat import field_order, fraction, open_input
+from helpers.media import probe as video_io
+from helpers.media.av_compat import field_order, fraction, open_input
 from tests.videos import make_video
 
 AVRational = getattr(av, "AVRational", None)  # PyAV >= 18.1 has the class; 19 returns it for every rational

@@ -17,9 +17,9 @@ import pytest
 
 from helpers import backends
 from helpers.backends import available, load_model
-from helpers.model import ModelLoadError, model_paths
-from helpers.net import set_temperature
-from helpers.temperature import DEFAULT_TEMPERATURE
+from helpers.lab.temperature import DEFAULT_TEMPERATURE
+from helpers.model.model_files import ModelLoadError, model_paths
+from helpers.model.net import set_temperature
 from tests.conftest import one_hot_oracle
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, random_weights, write_caffemodel
 

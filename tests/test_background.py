@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers.background import ahead, in_parallel
+from helpers.common.background import ahead, in_parallel
 
 
 def test_items_come_in_order_from_another_thread():

@@ -1,4 +1,4 @@
-"""helpers.caffe reads the prototxt into plain ops, and needs nothing but NumPy."""
+"""helpers.model.caffe reads the prototxt into plain ops, and needs nothing but NumPy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers.caffe import GraphError, UnsupportedLayerError, parse_prototxt, read_graph
+from helpers.model.caffe import GraphError, UnsupportedLayerError, parse_prototxt, read_graph
 from helpers.paths import MODEL_DIR, REPO_ROOT
 from tools.standin_model import PROTOTXT_NAME, encode_caffemodel, random_weights, tiny_prototxt
 
@@ -74,14 +74,17 @@ def test_unknown_layers_and_missing_weights_are_named():
 
 
 def test_the_reader_needs_neither_opencv_nor_the_fast_packages(tmp_path):
-    # An empty package in place of helpers/__init__.py, which loads OpenCV: only caffe.py and what it imports.
+    # Empty packages in place of helpers/__init__.py and helpers/model/__init__.py, which load OpenCV:
+    # only caffe.py and what it imports.
     (tmp_path / "w.caffemodel").write_bytes(encode_caffemodel([("c", "Convolution", [np.ones((2, 1, 1, 1))])]))
     code = (
         "import sys, types\n"
         "for m in ('cv2', 'onnx', 'onnxruntime', 'openvino'): sys.modules[m] = None\n"
-        "package = sys.modules['helpers'] = types.ModuleType('helpers')\n"
-        f"package.__path__ = [{str(REPO_ROOT / 'helpers')!r}]\n"
-        "import helpers.caffe as caffe\n"
+        f"for name, path in [('helpers', {str(REPO_ROOT / 'helpers')!r}), "
+        f"('helpers.model', {str(REPO_ROOT / 'helpers' / 'model')!r})]:\n"
+        "    sys.modules[name] = types.ModuleType(name)\n"
+        "    sys.modules[name].__path__ = [path]\n"
+        "import helpers.model.caffe as caffe\n"
         "print(caffe.parse_prototxt('a: 1'))\n"
         f"print(caffe.read_caffemodel({str(tmp_path / 'w.caffemodel')!r})['c'][0].shape)\n"
     )

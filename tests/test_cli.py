@@ -17,13 +17,13 @@ from PIL import Image, ImageSequence
 
 import helpers
 import helpers.cli as cli
-import helpers.image_file as image_file
-import helpers.model
-import helpers.opencv_install
+import helpers.common.opencv_install
+import helpers.model.model_files
+import helpers.photo.image_file as image_file
 from helpers.cli import main
-from helpers.image_files import open_image_file
-from helpers.images import read_image
-from helpers.opencv_install import OpenCvInstall
+from helpers.common.image_files import open_image_file
+from helpers.common.images import read_image
+from helpers.common.opencv_install import OpenCvInstall
 from helpers.paths import INPUT_IMAGES, INPUT_VIDEO, REPO_ROOT
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME
 
@@ -89,7 +89,7 @@ def test_inputs_are_never_overwritten(model_env, photos, capsys):
 def test_without_a_caffe_reader_photos_come_from_the_onnx_file(tiny_model, photos, tmp_path, monkeypatch):
     """OpenCV 5: the network is written as ONNX beside the weights once, and colours the photos."""
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
-    monkeypatch.setattr(helpers.model, "opencv_reads_caffe", lambda: False)
+    monkeypatch.setattr(helpers.model.model_files, "opencv_reads_caffe", lambda: False)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out"), "--backend", "opencv"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_color.png", "b_color.jpg"]
     assert (tiny_model / WEIGHTS_NAME).with_suffix(".onnx").is_file()
@@ -98,7 +98,7 @@ def test_without_a_caffe_reader_photos_come_from_the_onnx_file(tiny_model, photo
 def test_a_broken_opencv_is_named_before_any_work(model_env, photos, tmp_path, monkeypatch, capsys):
     broken = OpenCvInstall({"opencv-python-headless": "4.14.0.94", "opencv-python": "5.1.0.95"}, None,
                            "the cv2 folder holds no OpenCV")
-    monkeypatch.setattr(helpers.opencv_install, "find_opencv", lambda: broken)
+    monkeypatch.setattr(helpers.common.opencv_install, "find_opencv", lambda: broken)
     assert main(["photo", str(photos), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "opencv-python-headless 4.14.0.94, opencv-python 5.1.0.95" in err and "--force-reinstall" in err
@@ -164,7 +164,7 @@ def test_model_options_are_defined_once_for_photo_and_video(tmp_path, monkeypatc
     registry["variants"]["v3_test"] = registry["variants"]["v2"]
     registry["variant_notes"]["v3_test"] = "a variant added to the registry only"
     (tmp_path / "registry.json").write_text(json.dumps(registry))
-    monkeypatch.setattr(helpers.fetch, "REGISTRY_FILE", tmp_path / "registry.json")
+    monkeypatch.setattr(helpers.model.fetch, "REGISTRY_FILE", tmp_path / "registry.json")
     parser = cli.parser.build_parser()
     for command in ("photo", "video", "fetch"):
         assert parser.parse_args([command, "x", "--variant", "v3_test"] if command != "fetch"

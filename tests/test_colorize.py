@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.colorize import ab_from_scores, cluster_centres_of, gives_scores, predict_scores
+from helpers.photo.colorize import ab_from_scores, cluster_centres_of, gives_scores, predict_scores
 from tests.conftest import one_hot_oracle
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.compare import colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
+from helpers.photo.compare import colourfulness, jpeg_bytes, shrink_to_fit, side_by_side, wipe
 
 
 def test_colourfulness_is_zero_for_grey_and_grows_with_colour():

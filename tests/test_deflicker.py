@@ -1,4 +1,4 @@
-"""Luminance flicker: added on purpose (helpers.defects), removed by helpers.deflicker; measured with
+"""Luminance flicker: added on purpose (restoration.defects), removed by restoration.deflicker; measured with
 PSNR against the clean frames. Fades and cuts are the scene's own changes and must survive."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.defects import add_flicker, flicker_levels
-from helpers.deflicker import Deflicker, Levels, frame_levels, level_table, match_levels, reference_levels
+from helpers.restoration.defects import add_flicker, flicker_levels
+from helpers.restoration.deflicker import Deflicker, Levels, frame_levels, level_table, match_levels, reference_levels
 
 
 def psnr(frames: list[np.ndarray], truth: list[np.ndarray]) -> float:
@@ -84,8 +84,8 @@ def test_the_reference_is_each_shots_trend_and_turns_corners():
 
 def test_the_sample_clips_own_fade_to_black_is_kept():
     """The clip ends by fading to black, to its last frame: a centred mean turned that frame gray (17 dB)."""
+    from helpers.media.decode import read_frames
     from helpers.paths import INPUT_VIDEO
-    from helpers.video_io import read_frames
 
     clean = [frame.image[..., 0].copy() for frame in read_frames(INPUT_VIDEO / "sample_clip.mp4")]
     out = deflickered(clean)

@@ -1,4 +1,4 @@
-"""Dust and dirt: specks added on purpose to single frames (helpers.defects), removed by helpers.dust;
+"""Dust and dirt: specks added on purpose to single frames (restoration.defects), removed by restoration.dust;
 things that are really there (a moving object, the first and last frames) are kept."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from helpers.defects import add_dust
-from helpers.dust import Dusting, is_spike, moved_at, moved_onto, speck_mask
-from helpers.motion import OpticalFlow, PairFlows, inverse, small_gray
+from helpers.media.motion import OpticalFlow, PairFlows, inverse, small_gray
+from helpers.restoration.defects import add_dust
+from helpers.restoration.dust import Dusting, is_spike, moved_at, moved_onto, speck_mask
 from tests.test_deflicker import psnr, scene
 
 

@@ -1,4 +1,4 @@
-"""The model downloader (helpers/fetch.py) against a real HTTP server on 127.0.0.1.
+"""The model downloader (helpers/model/fetch.py) against a real HTTP server on 127.0.0.1.
 
 Each test builds a few KB of fake "model files", serves them (or broken copies of them) from
 a stdlib ``http.server`` in a background thread, and checks what lands on disk, which URLs
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 import helpers.cli as cli
-import helpers.fetch as fetch
-import helpers.model
-from helpers.fetch import MIRROR_ENV, ModelDownloadError, ModelFile, fetch_file, fetch_model, is_valid
+import helpers.model.fetch as fetch
+import helpers.model.model_files
+from helpers.model.fetch import MIRROR_ENV, ModelDownloadError, ModelFile, fetch_file, fetch_model, is_valid
 
 REPO_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 TIMEOUT = 0.5
@@ -586,7 +586,7 @@ def test_cli_fetch_with_mirror_folder(server, fake_model, dest, tmp_path, monkey
     for name in variants["v2_norebal"]:
         (mirror / name).write_bytes(content[name])
     monkeypatch.setattr(fetch, "MODEL_DIR", dest)
-    monkeypatch.setattr(helpers.model, "MODEL_DIR", dest)
+    monkeypatch.setattr(helpers.model.model_files, "MODEL_DIR", dest)
     monkeypatch.setattr(cli.fetch, "opencv_reads_caffe", lambda: True)  # the fake files are no network to write as ONNX
     assert cli.main(["fetch", "--variant", "v2_norebal", "--mirror", str(mirror)]) == 0
     out = capsys.readouterr().out

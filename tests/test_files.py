@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from helpers.files import FolderInUseError, FolderLock, atomic_path, remove_stale_parts, write_bytes
+from helpers.common.files import FolderInUseError, FolderLock, atomic_path, remove_stale_parts, write_bytes
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_lock_refuses_a_second_process_and_names_the_first(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from helpers.files import FolderLock
+            from helpers.common.files import FolderLock
             with FolderLock({str(tmp_path)!r}):
                 print("locked", flush=True)
                 sys.stdin.readline()

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.lab import bgr_to_lab, lab_to_bgr
-from helpers.motion import WORK_SIDE, is_scene_cut
+from helpers.lab.colour_space import bgr_to_lab, lab_to_bgr
+from helpers.media.motion import WORK_SIDE, is_scene_cut
 from helpers.paths import INPUT_VIDEO
 from helpers.video.flicker import FlickerMeter, TemporalSmoother
 from tests.conftest import textured as conftest_textured

@@ -1,4 +1,4 @@
-"""Frame rate: frames made between frames along the flow (helpers.frame_rate), checked against the
+"""Frame rate: frames made between frames along the flow (helpers.restoration.frame_rate), checked against the
 frames held out of a pan; output times for new rates; duplicated frames of old footage found."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import frame_rate
-from helpers.frame_rate import (
+from helpers.restoration import frame_rate
+from helpers.restoration.frame_rate import (
     Resampler,
     between,
     factor_times,

@@ -1,4 +1,4 @@
-"""Film grain: added on purpose (helpers.defects.add_grain), reduced by helpers.grain; measured with PSNR
+"""Film grain: added on purpose (restoration.defects.add_grain), reduced by restoration.grain; measured with PSNR
 against the clean frames. A moving object must keep its edges (no ghost where it was a frame before),
 a clean clip must stay as it is, and no frame may be blended with one across a scene cut."""
 
@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.defects import add_grain, grain_amplitude
-from helpers.grain import RADIUS, Degraining
+from helpers.restoration.defects import add_grain, grain_amplitude
+from helpers.restoration.grain import RADIUS, Degraining
 from tests.test_deflicker import psnr, scene
 
 GRAIN = 10.0

@@ -1,4 +1,4 @@
-"""One image file colourised (helpers.image_file): what the CLI, the workers, the app and the upload box share."""
+"""One image file colourised (helpers.photo.image_file): what the CLI, the workers, the app and the upload box share."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import helpers
-from helpers.image_file import colorize_image_file, picture_at_most
-from helpers.image_files import Picture
+from helpers.common.image_files import Picture
+from helpers.photo.image_file import colorize_image_file, picture_at_most
 
 
 @pytest.fixture

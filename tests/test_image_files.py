@@ -1,4 +1,4 @@
-"""Image files as users have them: transparency, animations, pages, rotations, damage (helpers/image_files.py).
+"""Image files as users have them: transparency, animations, pages, rotations, damage (helpers/common/image_files.py).
 
 Every hostile file is made here with Pillow, and the tests look at the pixels, frames, frame
 times and alpha that come back.
@@ -17,17 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from helpers.image_files import (
-    SOFTWARE,
-    OutputFolderError,
-    Picture,
-    check_output_folder,
-    is_result,
-    open_image_file,
-    over_white,
-    write_pictures,
-)
-from helpers.images import read_image, write_image
+from helpers.common.image_files import Picture, open_image_file, over_white
+from helpers.common.image_output import SOFTWARE, OutputFolderError, check_output_folder, is_result, write_pictures
+from helpers.common.images import read_image, write_image
 
 # --------------------------------------------------------------------------- hostile files
 
@@ -464,7 +456,7 @@ def test_read_only_output_folder_as_the_system_reports_it(tmp_path, monkeypatch)
 
 
 def test_read_image_bytes_reads_by_content(tmp_path):
-    from helpers.image_files import read_image_bytes
+    from helpers.common.image_files import read_image_bytes
 
     rgba = Image.new("RGBA", (40, 30), (0, 0, 0, 0))  # fully transparent, hidden pixels black
     buffer = io.BytesIO()

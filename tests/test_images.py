@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.images import check_image, read_image, to_float_bgr, write_image
+from helpers.common.images import check_image, read_image, to_float_bgr, write_image
 
 
 def test_missing_file_is_a_file_not_found_error(tmp_path):

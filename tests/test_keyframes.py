@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers.lab import bgr_to_lab, lightness
+from helpers.lab.colour_space import bgr_to_lab, lightness
 from helpers.video.keyframes import (
     CUT_OCCLUSION_MAX,
     KEYFRAME_INTERVAL,

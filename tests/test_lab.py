@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.lab import ab_plane, in_srgb_gamut, lab_to_srgb_unclipped, round_trip_errors
+from helpers.lab.colour_space import ab_plane, in_srgb_gamut, lab_to_srgb_unclipped, round_trip_errors
 
 
 def rgb_to_lab(rgb) -> np.ndarray:

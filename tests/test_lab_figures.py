@@ -1,4 +1,4 @@
-"""helpers.lab_figures: notebook 01's matplotlib figures are labelled, legible in JupyterLab, and use the
+"""helpers.lab.figures: notebook 01's matplotlib figures are labelled, legible in JupyterLab, and use the
 bin symbols of the widgets."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from matplotlib.text import Text
 
-from helpers import lab_figures as lf
-from helpers import lab_pictures as lp
-from helpers.ab_bins import annealed_mean, bins_in_gamut, bump_distribution
+from helpers.lab import figures as lf
+from helpers.lab import pictures as lp
+from helpers.lab.ab_bins import annealed_mean, bins_in_gamut, bump_distribution
 from helpers.paths import INPUT_IMAGES
 
 OUTPUT_WIDTH = 800
@@ -87,7 +87,7 @@ def bin_collections(ax):
 
 
 def assert_figure_uses_the_bin_symbols(ax, bins, L):
-    """The same symbols as the widgets (helpers.lab_pictures): filled dot and hollow ring, same colours."""
+    """The same symbols as the widgets (helpers.lab.pictures): filled dot and hollow ring, same colours."""
     inside = bins_in_gamut(bins, L)
     shown, hidden = bin_collections(ax)
     assert len(shown.get_offsets()) == inside.sum() and len(hidden.get_offsets()) == (~inside).sum()

@@ -1,13 +1,13 @@
-"""helpers.lab_pictures: the NumPy pictures of the ab plane, the bin symbols and describe_lab (notebook 01)."""
+"""helpers.lab.pictures: the NumPy pictures of the ab plane, the bin symbols and describe_lab (notebook 01)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import lab_pictures as lp
-from helpers.ab_bins import bins_in_gamut
-from helpers.lab import ab_plane, in_srgb_gamut
+from helpers.lab import pictures as lp
+from helpers.lab.ab_bins import bins_in_gamut
+from helpers.lab.colour_space import ab_plane, in_srgb_gamut
 
 RED_LAB = (53.24, 80.09, 67.20)  # sRGB (255, 0, 0) in CIE Lab, D65
 

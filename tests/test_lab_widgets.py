@@ -1,4 +1,4 @@
-"""helpers.lab_widgets: the ab plane explorer and the Lab picker, and what notebook 01 says about them."""
+"""helpers.lab.widgets: the ab plane explorer and the Lab picker, and what notebook 01 says about them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import lab_pictures as lp
-from helpers import lab_widgets as lw
-from helpers.ab_bins import bins_in_gamut
-from helpers.lab import ab_plane, in_srgb_gamut
+from helpers.lab import pictures as lp
+from helpers.lab import widgets as lw
+from helpers.lab.ab_bins import bins_in_gamut
+from helpers.lab.colour_space import ab_plane, in_srgb_gamut
 from helpers.paths import NOTEBOOKS
 from tests.test_lab_pictures import RED_LAB, assert_drawn_with_the_bin_symbols
 

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 import helpers
-import helpers.model
-import helpers.net
-import helpers.opencv_install
-import helpers.temperature
+import helpers.common.opencv_install
+import helpers.lab.temperature
+import helpers.model.model_files
+import helpers.model.net
 import tools.standin_model
 from helpers.backends import load_model
 from helpers.backends.opencv import OpenCvOnnxBackend
-from helpers.model import STANDIN_MARKER, ModelLoadError, describe_model, model_paths
-from helpers.opencv_install import OpenCvInstall, OpenCvInstallError
+from helpers.common.opencv_install import OpenCvInstall, OpenCvInstallError
+from helpers.model.model_files import STANDIN_MARKER, ModelLoadError, describe_model, model_paths
 from helpers.paths import REPO_ROOT
 from tests.conftest import needs_opencv_4
 from tools.standin_model import PROTOTXT_NAME, PTS_NAME, WEIGHTS_NAME, find_source_dir
@@ -135,7 +135,7 @@ def test_managed_folder_catches_truncation_by_size(tiny_model, tmp_path, monkeyp
     """In model/ the registry's sizes are known: a short file is named as truncated before OpenCV sees it."""
     monkeypatch.delenv("COLORIZE_MODEL_DIR", raising=False)
     folder = copy_model(tiny_model, tmp_path / "model")
-    monkeypatch.setattr(helpers.model, "MODEL_DIR", folder)
+    monkeypatch.setattr(helpers.model.model_files, "MODEL_DIR", folder)
     (folder / PROTOTXT_NAME).write_bytes((tiny_model / PROTOTXT_NAME).read_bytes())
     with pytest.raises(ModelLoadError) as info:
         load_model()
@@ -145,7 +145,7 @@ def test_managed_folder_catches_truncation_by_size(tiny_model, tmp_path, monkeyp
 def test_without_a_caffe_reader_the_onnx_file_is_read(tiny_model, monkeypatch):
     """OpenCV 5 (no readNetFromCaffe): load_model gives the network of the ONNX file, same colours."""
     caffe_or_not = load_model(model_dir=tiny_model)
-    monkeypatch.setattr(helpers.model, "opencv_reads_caffe", lambda: False)
+    monkeypatch.setattr(helpers.model.model_files, "opencv_reads_caffe", lambda: False)
     net = load_model(model_dir=tiny_model, temperature=0.5)
     assert isinstance(net, OpenCvOnnxBackend) and helpers.get_temperature(net) == 0.5
     assert (tiny_model / WEIGHTS_NAME).with_suffix(".onnx").is_file()
@@ -157,7 +157,7 @@ def test_without_a_caffe_reader_the_onnx_file_is_read(tiny_model, monkeypatch):
 
 def test_a_broken_opencv_stops_loading_with_the_fix(tiny_model, monkeypatch):
     broken = OpenCvInstall({"opencv-python-headless": "5.1.0.95"}, None, "the cv2 folder holds no OpenCV")
-    monkeypatch.setattr(helpers.opencv_install, "find_opencv", lambda: broken)
+    monkeypatch.setattr(helpers.common.opencv_install, "find_opencv", lambda: broken)
     with pytest.raises(OpenCvInstallError, match="--force-reinstall"):
         load_model(model_dir=tiny_model)
 
@@ -178,13 +178,13 @@ def test_the_reported_default_temperature_sets_the_default_exactly(tiny_model):
     """get_temperature rounds to 6 decimals; setting that value back (a Dask worker does, from the
     client's) must give the default's scale 2.606 to the bit, or the colours differ in the last bit."""
     net = load_model(model_dir=tiny_model)
-    scale = helpers.net._scale_layer(net).blobs[0].flat[0]
+    scale = helpers.model.net._scale_layer(net).blobs[0].flat[0]
     assert scale == np.float32(2.606)
     helpers.set_temperature(net, 0.5)
     helpers.set_temperature(net, helpers.get_temperature(load_model(model_dir=tiny_model)))
-    assert helpers.net._scale_layer(net).blobs[0].flat[0] == scale
+    assert helpers.model.net._scale_layer(net).blobs[0].flat[0] == scale
     helpers.set_temperature(net, 0.38)  # a nearby value is itself, not the default
-    assert helpers.net._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
+    assert helpers.model.net._scale_layer(net).blobs[0].flat[0] == np.float32(1 / 0.38)
 
 
 # --------------------------------------------------------------------------- which model is in use
@@ -211,7 +211,7 @@ def test_describe_your_own_model_folder(tiny_model, tmp_path, monkeypatch):
 @pytest.mark.parametrize("variant", ["v2", "v2_norebal"])
 def test_describe_the_released_weights(variant, tmp_path, monkeypatch):
     monkeypatch.delenv("COLORIZE_MODEL_DIR", raising=False)
-    monkeypatch.setattr(helpers.model, "MODEL_DIR", tmp_path)
+    monkeypatch.setattr(helpers.model.model_files, "MODEL_DIR", tmp_path)
     weights = model_paths(variant).weights.name
     assert describe_model(variant) == f"the authors' released weights {weights} (variant {variant}) in {tmp_path}"
 
@@ -260,15 +260,15 @@ class OwnTemperature:
 
 def test_a_network_that_keeps_its_own_temperature_is_handed_it(tiny_model):
     own = OwnTemperature()
-    assert isinstance(own, helpers.net.KeepsTemperature) and isinstance(own, helpers.net.ColorizationNet)
+    assert isinstance(own, helpers.model.net.KeepsTemperature) and isinstance(own, helpers.model.net.ColorizationNet)
     helpers.set_temperature(own, 0.2)
     assert own.temperature == 0.2 and helpers.get_temperature(own) == 0.2
     with pytest.raises(ValueError, match="temperature"):  # checked before it is handed on
         helpers.set_temperature(own, 0)
     assert own.temperature == 0.2
     net = load_model(model_dir=tiny_model)  # OpenCV 4's net has no temperature of its own, OpenCV 5's has
-    assert isinstance(net, helpers.net.ColorizationNet)
-    assert isinstance(net, helpers.net.KeepsTemperature) == (not helpers.model.opencv_reads_caffe())
+    assert isinstance(net, helpers.model.net.ColorizationNet)
+    assert isinstance(net, helpers.model.net.KeepsTemperature) == (not helpers.model.model_files.opencv_reads_caffe())
     helpers.set_temperature(net, 0.2)
     assert helpers.get_temperature(net) == 0.2
 
@@ -285,25 +285,28 @@ def test_a_network_without_a_temperature_is_named():
 
 def test_one_rule_says_when_two_temperatures_are_the_same():
     """A temperature read back from a network (float32 1 / T) is the one set; a nearby one is not."""
-    read_back = helpers.temperature.temperature_of_scale(np.float32(1 / 0.38))
+    read_back = helpers.lab.temperature.temperature_of_scale(np.float32(1 / 0.38))
     assert read_back != 0.38 or np.float32(1 / 0.38) == 1 / 0.38  # float32 rounding: not equal as floats...
-    assert helpers.temperature.same_temperature(read_back, 0.38)  # ...but the same temperature
-    assert helpers.temperature.same_temperature(helpers.temperature.temperature_key(DEFAULT), DEFAULT)
-    assert not helpers.temperature.same_temperature(0.38, DEFAULT)  # 0.38 is not the default 0.38373
-    assert not helpers.temperature.same_temperature(0.5, 0.500002)
-    assert helpers.temperature.same_temperature(0.5, 0.5000004)
-    assert helpers.temperature.temperature_key(DEFAULT) == 0.38373
+    assert helpers.lab.temperature.same_temperature(read_back, 0.38)  # ...but the same temperature
+    assert helpers.lab.temperature.same_temperature(helpers.lab.temperature.temperature_key(DEFAULT), DEFAULT)
+    assert not helpers.lab.temperature.same_temperature(0.38, DEFAULT)  # 0.38 is not the default 0.38373
+    assert not helpers.lab.temperature.same_temperature(0.5, 0.500002)
+    assert helpers.lab.temperature.same_temperature(0.5, 0.5000004)
+    assert helpers.lab.temperature.temperature_key(DEFAULT) == 0.38373
 
 
-DEFAULT = helpers.temperature.DEFAULT_TEMPERATURE
+DEFAULT = helpers.lab.temperature.DEFAULT_TEMPERATURE
 
 def test_layers_and_temperature_need_no_opencv_or_numpy():
-    """Pure Python: an empty package in place of helpers/__init__.py (which loads OpenCV), cv2 and numpy blocked."""
+    """Pure Python: empty packages in place of helpers/__init__.py and helpers/model/__init__.py (which load
+    OpenCV), cv2 and numpy blocked."""
     code = ("import sys, types\nfor m in ('cv2', 'numpy'): sys.modules[m] = None\n"
-            "package = sys.modules['helpers'] = types.ModuleType('helpers')\n"
-            f"package.__path__ = [{str(REPO_ROOT / 'helpers')!r}]\n"
-            "import helpers.layers, helpers.temperature\n"
-            "print(helpers.layers.COLOUR, helpers.temperature.same_temperature(0.38, 0.3800001))")
+            f"for name, path in [('helpers', {str(REPO_ROOT / 'helpers')!r}), "
+            f"('helpers.model', {str(REPO_ROOT / 'helpers' / 'model')!r})]:\n"
+            "    sys.modules[name] = types.ModuleType(name)\n"
+            "    sys.modules[name].__path__ = [path]\n"
+            "from helpers.lab.temperature import same_temperature\nfrom helpers.model.layers import COLOUR\n"
+            "print(COLOUR, same_temperature(0.38, 0.3800001))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["class8_ab", "True"]

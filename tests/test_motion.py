@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.motion import OpticalFlow, consistent, small_gray, to_gray, warp, working_size
+from helpers.media.motion import OpticalFlow, consistent, small_gray, to_gray, warp, working_size
 from tests.conftest import textured
 
 SHAPE = (120, 160)

@@ -75,8 +75,8 @@ def test_04_text_points_at_its_own_sections_and_claims_no_speeds():
 
 def test_04_flow_by_hand_is_what_helpers_motion_computes(executed):
     text = text_of(executed(NOTEBOOK))
-    # the hand-made maps, forward-backward check and remap are helpers.motion's, to the bit
-    assert "helpers.motion on the same frames: the same maps: True | trusted pixels that differ: 0" in text
+    # the hand-made maps, forward-backward check and remap are helpers.media.motion's, to the bit
+    assert "helpers.media.motion on the same frames: the same maps: True | trusted pixels that differ: 0" in text
     assert "motion.warp(ab_a, maps) equals the hand-made remap: True" in text
     gray = re.search(r"mean \|Δ gray\|\s+([\d.]+) not moved,\s+([\d.]+) moved along the flow", text)
     assert float(gray[2]) < float(gray[1]) / 2  # "moving A brings it much closer to B": the flow is right
@@ -123,8 +123,8 @@ def test_04_says_which_runtime_runs_the_network_once_and_explains_it(executed):
 
 def test_04_spreads_the_work_over_two_dask_workers(executed):
     """Section 4: a 2-worker LocalCluster on 127.0.0.1 sends back the frames of section 2's one process."""
+    from helpers.media.probe import probe_video
     from helpers.video.segments import segment_cells, segment_length
-    from helpers.video_io import probe_video
     from tests.conftest import PREVIEW_FRAMES
 
     text = text_of(executed(NOTEBOOK))

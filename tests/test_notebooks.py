@@ -101,7 +101,8 @@ def test_photo_notebook_upload_box_comes_before_the_link_to_03():
 
 def test_video_notebook_shows_the_plain_method_with_sound(executed):
     """Section 2 decodes, colourises and saves frames by hand, then reassembles them with the sound."""
-    from helpers.video_io import probe_video, read_frames
+    from helpers.media.decode import read_frames
+    from helpers.media.probe import probe_video
     from tests.conftest import PLAIN_FRAMES
 
     nb = executed(NOTEBOOKS / "03_video.ipynb")
@@ -122,8 +123,9 @@ def test_video_notebook_shows_the_plain_method_with_sound(executed):
 def test_video_notebook_works_in_segments_and_shows_why(executed):
     """Section 6: one pass into segments, the disk arithmetic for a film from sizes measured on disk, a
     segment that plays alone, and resuming by segment; section 8 measures the flicker of the videos."""
+    from helpers.media.decode import read_frames
+    from helpers.media.probe import probe_video
     from helpers.video.segments import segment_cells, segment_length
-    from helpers.video_io import probe_video, read_frames
     from tests.conftest import PREVIEW_FRAMES
 
     nb = executed(NOTEBOOKS / "03_video.ipynb")
@@ -301,11 +303,11 @@ def test_restoration_notebook_measures_each_method_against_the_clean_truth(execu
     helper beats the by-hand average across cuts, and the by-hand dust test finds most added specks."""
     text = text_of(executed(NOTEBOOKS / "05_restoration.ipynb"))
     scores = {name.strip(): float(db) for name, db in re.findall(r"^\s*(.+?): PSNR\s+([\d.]+) dB, SSIM", text, re.M)}
-    assert scores["helpers.deflicker"] > scores["flicker"] + 3
-    assert scores["helpers.deflicker"] > scores["by hand"]
-    assert scores["helpers.dust"] > scores["dust"] + 3
-    assert scores["helpers.scratches"] > scores["scratches"] + 3
-    assert scores["helpers.grain"] > scores["grain"] + 3
+    assert scores["helpers.restoration.deflicker"] > scores["flicker"] + 3
+    assert scores["helpers.restoration.deflicker"] > scores["by hand"]
+    assert scores["helpers.restoration.dust"] > scores["dust"] + 3
+    assert scores["helpers.restoration.scratches"] > scores["scratches"] + 3
+    assert scores["helpers.restoration.grain"] > scores["grain"] + 3
     assert scores["all four steps"] > scores["old film"] + 3
     found = re.search(r"(\d+)% of them found", text)
     assert found and int(found.group(1)) >= 80

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import onnx_file
 from helpers.backends.opencv import OpenCvOnnxBackend, read_onnx_network
-from helpers.caffe import CaffeModelError, read_caffemodel
-from helpers.colorize import ab_from_scores, cluster_centres_of, gives_scores, predict_scores
-from helpers.model import ModelLoadError, model_paths, read_model_graph
+from helpers.model import onnx_file
+from helpers.model.caffe import CaffeModelError, read_caffemodel
+from helpers.model.model_files import ModelLoadError, model_paths, read_model_graph
+from helpers.model.protobuf import field, varint
 from helpers.paths import INPUT_IMAGES
-from helpers.protobuf import field, varint
+from helpers.photo.colorize import ab_from_scores, cluster_centres_of, gives_scores, predict_scores
 from tests.conftest import needs_opencv_4, one_hot_oracle
 from tools.standin_model import PROTOTXT_NAME, WEIGHTS_NAME, encode_caffemodel, random_weights
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.opencv_install import (
+from helpers.common.opencv_install import (
     PACKAGES,
     REQUIREMENT,
     OpenCvInstall,
@@ -122,9 +122,9 @@ def broken_venv(tmp_path_factory):
 
 
 def _diagnose(python: Path) -> subprocess.CompletedProcess:
-    """helpers/opencv_install.py run as a script: the environment has OpenCV and NumPy, nothing else."""
-    return subprocess.run([str(python), str(REPO_ROOT / "helpers" / "opencv_install.py")], capture_output=True,
-                          text=True, timeout=120)
+    """helpers/common/opencv_install.py run as a script: the environment has OpenCV and NumPy, nothing else."""
+    script = REPO_ROOT / "helpers" / "common" / "opencv_install.py"
+    return subprocess.run([str(python), str(script)], capture_output=True, text=True, timeout=120)
 
 
 def test_the_printed_fix_repairs_a_really_broken_install(broken_venv):

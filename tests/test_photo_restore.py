@@ -1,5 +1,5 @@
-"""Restoration of one photo (helpers.photo_restore, photo --restore): dust, scratches, hairs and creases
-drawn on the sample photos with a known mask (helpers.defects.add_photo_defects) are found and filled;
+"""Restoration of one photo (helpers.restoration.photo_restore, photo --restore): dust, scratches, hairs and creases
+drawn on the sample photos with a known mask (helpers.restoration.defects.add_photo_defects) are found and filled;
 the photos as they are, the tripod of cameraman.jpg included, are left nearly alone."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from helpers.cli import main
-from helpers.defects import add_photo_defects
-from helpers.images import read_image
+from helpers.common.images import read_image
 from helpers.paths import INPUT_IMAGES
-from helpers.photo_restore import (
+from helpers.restoration.defects import add_photo_defects
+from helpers.restoration.photo_restore import (
     PHOTO_STEPS,
     check_photo_steps,
     defect_mask,
@@ -24,7 +24,7 @@ from helpers.photo_restore import (
     restore_photo,
     speck_mask,
 )
-from helpers.photo_restore_files import is_restore_mask, mask_path
+from helpers.restoration.photo_restore_files import is_restore_mask, mask_path
 
 VISIBLE = 30
 """Gray levels a defect must change a pixel by to count in the recall: a white speck on a white sky is no defect."""

@@ -1,11 +1,11 @@
-"""PSNR and SSIM (helpers.quality) against their definitions, computed the slow way."""
+"""PSNR and SSIM (helpers.restoration.quality) against their definitions, computed the slow way."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.quality import IDENTICAL_PSNR, PEAK, SSIM_K1, SSIM_K2, clip_psnr, clip_ssim, psnr, ssim
+from helpers.restoration.quality import IDENTICAL_PSNR, PEAK, SSIM_K1, SSIM_K2, clip_psnr, clip_ssim, psnr, ssim
 
 
 def test_psnr_is_the_ratio_of_the_peak_to_the_mean_squared_error():

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from helpers import video
-from helpers.defects import add_dust, add_flicker
-from helpers.deflicker import frame_levels
+from helpers.media.decode import read_frames
+from helpers.media.encode import write_video
 from helpers.paths import REPO_ROOT
-from helpers.restoration import RESTORE_STEPS, STEPS, check_steps, restored_images
+from helpers.restoration.defects import add_dust, add_flicker
+from helpers.restoration.deflicker import frame_levels
+from helpers.restoration.steps import RESTORE_STEPS, STEPS, check_steps, restored_images
 from helpers.video import pipeline
 from helpers.video.frames_folder import settings_name
-from helpers.video_io import read_frames, write_video
 from tests.test_deflicker import scene
 from tests.videos import same_segments
 

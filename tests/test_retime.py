@@ -1,4 +1,4 @@
-"""A video brought to a new frame rate (helpers.retime): decoded and checked frame by frame, with its
+"""A video brought to a new frame rate (helpers.restoration.retime): decoded and checked frame by frame, with its
 sound; old film's repeated frames dropped before new frames are made; the CLI's --fps and --interpolate."""
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.retime import change_frame_rate, check_rate
-from helpers.video_check import stream_times
-from helpers.video_io import VideoError, probe_video, read_frames, write_video
+from helpers.media.decode import read_frames
+from helpers.media.encode import write_video
+from helpers.media.probe import VideoError, probe_video
+from helpers.media.video_check import stream_times
+from helpers.restoration.retime import change_frame_rate, check_rate
 from tests.test_deflicker import psnr
 from tests.test_frame_rate import padded, pan
 from tests.videos import make_video

@@ -1,4 +1,4 @@
-"""Vertical scratches: added on purpose (helpers.defects), removed by helpers.scratches; thin upright
+"""Vertical scratches: added on purpose (restoration.defects), removed by restoration.scratches; thin upright
 things of the picture (a pole that pans with the camera, an edge) and other shots are kept."""
 
 from __future__ import annotations
@@ -6,10 +6,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from helpers.defects import add_scratches
+from helpers.media.decode import read_frames
 from helpers.paths import INPUT_IMAGES, INPUT_VIDEO
-from helpers.scratches import ROW_BLOCKS, Descratching, Line, find_lines, is_scratch, line_contrast
-from helpers.video_io import read_frames
+from helpers.restoration.defects import add_scratches
+from helpers.restoration.scratch_lines import ROW_BLOCKS, Line, find_lines, line_contrast
+from helpers.restoration.scratches import Descratching, is_scratch
 from tests.test_deflicker import psnr, scene
 
 SIZE = (160, 240)

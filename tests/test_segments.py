@@ -13,7 +13,8 @@ import av
 import numpy as np
 import pytest
 
-from helpers import video, video_check
+from helpers import video
+from helpers.media import video_check
 from helpers.video import VideoError, colorize_video, one_pass, pipeline, segments
 from helpers.video.segments import Segment, SegmentWriter, join_segments, plan_segments, read_segment, segment_cells
 from tests.videos import make_video, same_frames, same_segments

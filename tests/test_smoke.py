@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import video_check
-from helpers.images import read_image
-from helpers.lab import lightness
+from helpers.common.images import read_image
+from helpers.lab.colour_space import lightness
+from helpers.media import video_check
 from helpers.paths import INPUT_IMAGES, INPUT_VIDEO, REPO_ROOT
 
 pytestmark = pytest.mark.smoke

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import video, video_check, video_io
-from helpers.files import FolderInUseError, FolderLock
+from helpers import video
+from helpers.common.files import FolderInUseError, FolderLock
+from helpers.media import probe as video_io
+from helpers.media import video_check
 from helpers.video import (
     VideoError,
     colorize_frames,
@@ -452,7 +454,7 @@ def test_a_second_run_on_a_busy_folder_touches_nothing(clip, net, tiny_model, tm
     frames_dir = tmp_path / "f"
     colorize_frames(clip, net, frames_dir=frames_dir, progress=False, max_frames=4)
     before = {p.name: p.read_bytes() for p in frames_dir.iterdir() if p.name != ".lock"}
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from helpers.files import FolderLock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from helpers.common.files import FolderLock\n"
                                f"with FolderLock({str(frames_dir)!r}):\n print('held', flush=True)\n"
                                " sys.stdin.readline()"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)

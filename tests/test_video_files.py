@@ -10,9 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import sound as sound_module
-from helpers import video, video_check, video_io
+from helpers import video
 from helpers.cli import main
+from helpers.media import probe as video_io
+from helpers.media import sound as sound_module
+from helpers.media import video_check
 from helpers.video import VideoError, colorize_video, frame_path
 from tests.videos import CODECS, decoded, make_video, pictures, scene
 

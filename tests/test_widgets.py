@@ -63,9 +63,9 @@ def test_explorer_reacts_to_each_control(tiny_model, gray_image):
 def test_explorer_colours_follow_the_temperature(tiny_model, gray_image):
     ex = ColorizeExplorer(gray_image, helpers.load_model(model_dir=tiny_model))
     ex.temperature.value = 0.05
-    vivid = helpers.compare.colourfulness(ex.result())
+    vivid = helpers.photo.compare.colourfulness(ex.result())
     ex.temperature.value = 1.0
-    washed = helpers.compare.colourfulness(ex.result())
+    washed = helpers.photo.compare.colourfulness(ex.result())
     assert washed < vivid
 
 
@@ -238,7 +238,7 @@ def test_available_variants(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("COLORIZE_MODEL_DIR", str(tiny_model))
     assert helpers.available_variants() == ["v2"]
     monkeypatch.delenv("COLORIZE_MODEL_DIR")
-    monkeypatch.setattr(helpers.model, "MODEL_DIR", tmp_path)
+    monkeypatch.setattr(helpers.model.model_files, "MODEL_DIR", tmp_path)
     assert helpers.available_variants() == []
     for name in ("colorization_deploy_v2.prototxt", "pts_in_hull.npy", "colorization_release_v2_norebal.caffemodel"):
         (tmp_path / name).write_bytes(b"x")
@@ -326,7 +326,7 @@ def test_frame_scrubber_labels_the_two_sides(tmp_path):
 
 def test_frame_scrubber_reads_a_colourised_video_from_its_first_frame(tmp_path):
     """A preview that starts at frame 5 shows beside the original's frame 5 and on; frames it lacks are grey."""
-    from helpers.video_io import write_video
+    from helpers.media.encode import write_video
     from helpers.widgets import FrameScrubber
     from tests.videos import make_video
 

@@ -153,7 +153,7 @@ def same_frames(a: str | Path, b: str | Path) -> bool:
 
 def same_segments(a: Path, b: Path) -> bool:
     """Two frames folders hold the same segments: the same names, byte for byte (x264 is deterministic
-    with ``helpers.video_io.X264_PARAMS``)."""
+    with ``helpers.media.encode.X264_PARAMS``)."""
     one, two = sorted(a.glob("segment_*.mp4")), sorted(b.glob("segment_*.mp4"))
     return [p.name for p in one] == [p.name for p in two] and all(x.read_bytes() == y.read_bytes()
                                                                  for x, y in zip(one, two))

@@ -23,7 +23,7 @@ import av
 import cv2
 import numpy as np
 
-from helpers.files import atomic_path
+from helpers.common.files import atomic_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT = REPO_ROOT / "input_video" / "sample_clip.mp4"

@@ -8,8 +8,8 @@ module writes ``.caffemodel`` files itself:
 * ``tiny_prototxt`` + ``write_caffemodel`` - a tiny network with the real input and
   output layer names, for fast unit tests and "oracle" networks with a known output.
 
-A ``.caffemodel`` is a protobuf ``NetParameter`` (``helpers.protobuf``); only the fields
-that OpenCV 4 and ``helpers.caffe.read_caffemodel`` read are written: ``layer`` = 100
+A ``.caffemodel`` is a protobuf ``NetParameter`` (``helpers.model.protobuf``); only the fields
+that OpenCV 4 and ``helpers.model.caffe.read_caffemodel`` read are written: ``layer`` = 100
 (``LayerParameter``: name 1, type 2, blobs 7) and ``BlobProto`` (data 5 as packed float,
 shape 7 = ``BlobShape`` with dim 1 as packed int64). Both match the binary layers to the
 prototxt's by name.
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.caffe import parse_prototxt
-from helpers.files import atomic_path, write_bytes
-from helpers.model import STANDIN_MARKER
-from helpers.protobuf import field, varint
+from helpers.common.files import atomic_path, write_bytes
+from helpers.model.caffe import parse_prototxt
+from helpers.model.model_files import STANDIN_MARKER
+from helpers.model.protobuf import field, varint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTOTXT_NAME = "colorization_deploy_v2.prototxt"

@@ -1,4 +1,4 @@
-"""Validate keyframe mode (``helpers.keyframes``) against ground truth, and time it.
+"""Validate keyframe mode (``helpers.video.keyframes``) against ground truth, and time it.
 
 Colour test clips are built in memory at 640 x 480 and turned gray; an "oracle" network
 returns the TRUE ab of each frame, shrunk to the network's 56 x 56 output like the real one.
@@ -22,7 +22,7 @@ a real network, whose guesses differ from frame to frame: flicker.
 
 Printed: per mode (K = 1 is per-frame mode; the thresholds are the defaults) network passes,
 keyframes by reason, mean |Δab| against the truth over all frames and over the propagated ones,
-and the flicker of ``helpers.flicker.FlickerMeter`` (the truth's own is shown for reference);
+and the flicker of ``helpers.video.flicker.FlickerMeter`` (the truth's own is shown for reference);
 per oracle, a line comparing the default settings (K = 32 only a cap, the error measures
 decide) with fixed K = 8 (``BASELINE``, the default before): passes, mean |Δab|, the
 difference and whether it is within ``TOLERANCE = 0.1``; then the speed of the propagation
@@ -55,8 +55,8 @@ import cv2
 import numpy as np
 
 from helpers.backends import load_model
-from helpers.lab import bgr_to_lab, lab_to_bgr, lightness
-from helpers.model import model_paths
+from helpers.lab.colour_space import bgr_to_lab, lab_to_bgr, lightness
+from helpers.model.model_files import model_paths
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 from helpers.video.flicker import FlickerMeter
 from helpers.video.keyframes import (

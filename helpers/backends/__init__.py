@@ -14,7 +14,7 @@ Reduced precision changes the colours, and by how much depends on the weights, s
 ``load_fast_backend`` measures it on your machine with your model on the sample photos and
 keeps fp32 when the change is too large, saying so.
 
-Every back end behaves like an OpenCV net (a ``helpers.net.ColorizationNet``), so the rest
+Every back end behaves like an OpenCV net (a ``helpers.model.net.ColorizationNet``), so the rest
 of the project does not care which one it has::
 
     net = load_network(helpers.model.model_paths(), backend="openvino")
@@ -33,18 +33,14 @@ a network goes through them:
 * ``quantize`` - int8: which convolutions, calibrated on which photos (``Calibration``);
 * ``runtime`` - ``Backend``, what every back end but OpenCV 4's ``cv2.dnn.Net`` shares.
 
-The Caffe files are read by ``helpers.caffe``, which needs none of the optional packages.
+The Caffe files are read by ``helpers.model.caffe``, which needs none of the optional packages.
+
+Introduced in notebook 04_faster_video (section 3, faster back ends); notebook 02_photo runs OpenCV's.
 """
 
-from .auto import (
-    CACHE_ENV,
-    DEFAULT_TOLERANCE,
-    backend_label,
-    cache_folder,
-    choice_table,
-    choose_backend,
-    remembered_choice,
-)
+from ..model.model_files import read_model_graph
+from ..paths import CACHE_ENV, cache_folder
+from .auto import DEFAULT_TOLERANCE, backend_label, choice_table, choose_backend, remembered_choice
 from .available import (
     BACKENDS,
     INSTALL_HINT,
@@ -61,7 +57,6 @@ from .load import (
     load_fast_backend,
     load_model,
     load_network,
-    read_model_graph,
 )
 from .onnx_backend import OnnxRuntimeBackend
 from .openvino_backend import OpenVinoBackend

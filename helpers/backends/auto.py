@@ -42,11 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import file_digest
-from ..model import ModelPaths, read_model_graph
-from ..net import DEFAULT_SIZE, ColorizationNet
+from ..common.files import file_digest
+from ..lab.temperature import DEFAULT_TEMPERATURE, temperature_key
+from ..model.model_files import ModelPaths, read_model_graph
+from ..model.net import DEFAULT_SIZE, ColorizationNet
 from ..paths import CACHE_ENV, cache_folder  # noqa: F401 - CACHE_ENV is part of this module's API
-from ..temperature import DEFAULT_TEMPERATURE, temperature_key
 from .available import available_backends, available_precisions
 from .quantize import Calibration, load_sample_images, network_inputs
 

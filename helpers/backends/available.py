@@ -5,6 +5,8 @@ for; ONNX Runtime is optional (``pip install -e ".[fast]"``). This module import
 packages only to see whether they load, and says how to install a missing one. Used by
 ``python -m helpers photo|video --backend NAME`` (the choices of ``--backend`` are ``auto``
 and ``BACKENDS``), by ``load.load_network`` and ``auto``.
+
+Introduced in notebook 04_faster_video (section 3).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@
 * ``load_auto``: the runtime and precision that ``helpers.backends.auto`` decided, once per machine.
 
 The fast back ends rebuild the network from the same files OpenCV reads:
-``helpers.model.read_model_graph`` turns the prototxt, the weights and the cluster centres into
-plain ops (``helpers.caffe``), and ``onnx_backend`` or ``openvino_backend`` builds those.
+``helpers.model.model_files.read_model_graph`` turns the prototxt, the weights and the cluster centres into
+plain ops (``helpers.model.caffe``), and ``onnx_backend`` or ``openvino_backend`` builds those.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..caffe import Graph
-from ..files import write_bytes
-from ..model import ModelPaths, check_model_file, model_paths, read_model_graph
-from ..net import DEFAULT_SIZE, ColorizationNet
-from ..opencv_install import check_opencv
+from ..common.files import write_bytes
+from ..common.opencv_install import check_opencv
+from ..lab.temperature import DEFAULT_TEMPERATURE, check_temperature
+from ..model.caffe import Graph
+from ..model.model_files import ModelPaths, check_model_file, model_paths, read_model_graph
+from ..model.net import DEFAULT_SIZE, ColorizationNet
 from ..paths import cache_folder
-from ..temperature import DEFAULT_TEMPERATURE, check_temperature
 from . import auto, opencv
 from .auto import DEFAULT_TOLERANCE
 from .available import PRECISIONS, available_precisions, require
@@ -121,7 +121,7 @@ def load_network(
         Annealed-mean temperature ``T`` in (0, 10].
     calibration : Calibration, optional
         int8 only: what to calibrate on (default the sample photos), and what to keep of it.
-    graph : helpers.caffe.Graph, optional
+    graph : helpers.model.caffe.Graph, optional
         The files' graph if already read (``read_model_graph``): several builds of one model read it once.
 
     Returns
@@ -181,7 +181,7 @@ def load_model(
     Notes
     -----
     OpenCV 5 cannot read Caffe files: there the network is read from the ONNX file that
-    ``helpers.onnx_file`` writes once beside the weights, and the result is a network of
+    ``helpers.model.onnx_file`` writes once beside the weights, and the result is a network of
     ``helpers.backends.opencv`` that runs like a ``cv2.dnn.Net``.
 
     Raises

@@ -1,24 +1,26 @@
 """The colourisation network in ONNX Runtime (``--backend onnxruntime`` of ``python -m helpers``).
 
-``onnx_model`` writes a ``helpers.caffe.Graph`` as an ONNX model, node by node (as
-``helpers.onnx_file`` does for OpenCV 5); ``OnnxRuntimeBackend`` runs it on the CPU. int8
+``onnx_model`` writes a ``helpers.model.caffe.Graph`` as an ONNX model, node by node (as
+``helpers.model.onnx_file`` does for OpenCV 5); ``OnnxRuntimeBackend`` runs it on the CPU. int8
 comes from ``onnxruntime.quantization`` (see ``helpers.backends.quantize``). The package
 ``onnxruntime`` is imported only when a model is run: ``pip install -e ".[fast]"``.
+
+Introduced in notebook 04_faster_video (section 3).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import onnx_file
-from ..caffe import Graph
-from ..layers import COLOUR, INPUT, INV_TEMPERATURE
+from ..model import onnx_file
+from ..model.caffe import Graph
+from ..model.layers import COLOUR, INPUT, INV_TEMPERATURE
 from . import runtime
 from .runtime import Backend
 
 
 def onnx_model(graph: Graph):
-    """The network as an ONNX model for ONNX Runtime: ``helpers.onnx_file.onnx_model`` without
+    """The network as an ONNX model for ONNX Runtime: ``helpers.model.onnx_file.onnx_model`` without
     the scores output, which ONNX Runtime would copy out on every pass for nothing."""
     return onnx_file.onnx_model(graph, scores=False)
 

@@ -2,7 +2,7 @@
 
 OpenCV 4 reads the released Caffe files as they are (``read_network``), and the cluster
 centres become the weights of ``class8_ab``. OpenCV 5 cannot read Caffe files;
-``helpers.onnx_file`` writes the same network as ONNX once, and ``read_onnx_network`` reads that
+``helpers.model.onnx_file`` writes the same network as ONNX once, and ``read_onnx_network`` reads that
 file with ``cv2.dnn.readNetFromONNX``. The file takes the temperature as an input
 (``inv_temperature`` = 1 / T) and gives the 313 scores as a second output, so this network
 changes ``T`` without a rebuild and serves the explorer of notebook 02
@@ -26,9 +26,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .. import model  # model.opencv_reads_caffe is looked up on each call: tests stand in OpenCV 5 there
-from ..layers import COLOUR, INPUT, INV_TEMPERATURE, SCORES
+from ..common.opencv_install import check_opencv
+from ..lab.temperature import DEFAULT_TEMPERATURE
 from ..model import (
+    model_files as model,  # model.opencv_reads_caffe is looked up on each call: tests stand in OpenCV 5 there
+)
+from ..model.layers import COLOUR, INPUT, INV_TEMPERATURE, SCORES
+from ..model.model_files import (
     ModelLoadError,
     ModelPaths,
     check_model_file,
@@ -37,14 +41,12 @@ from ..model import (
     onnx_file_of,
     require_added_layers,
 )
-from ..net import ColorizationNet, set_temperature
-from ..opencv_install import check_opencv
-from ..temperature import DEFAULT_TEMPERATURE
+from ..model.net import ColorizationNet, set_temperature
 from .runtime import Backend
 
 
 class OpenCvOnnxBackend(Backend):
-    """The network of an ONNX file of ``helpers.onnx_file`` in OpenCV's DNN module, fp32.
+    """The network of an ONNX file of ``helpers.model.onnx_file`` in OpenCV's DNN module, fp32.
 
     Parameters
     ----------
@@ -116,7 +118,7 @@ def read_network(paths: ModelPaths) -> ColorizationNet:
     """OpenCV's network of the model files, without its temperature (``build`` sets it).
 
     On OpenCV 4: the Caffe files, with the cluster centres added as ``class8_ab``'s weights.
-    On OpenCV 5: the ONNX file made from them (``helpers.onnx_file``). The reference of
+    On OpenCV 5: the ONNX file made from them (``helpers.model.onnx_file``). The reference of
     ``--backend auto``. Raises as ``helpers.load_model`` does.
     """
     check_opencv()

@@ -1,10 +1,12 @@
 """The colourisation network in OpenVINO (``--backend openvino`` of ``python -m helpers``).
 
-``openvino_model`` builds a ``helpers.caffe.Graph`` as an OpenVINO model node by node (no
+``openvino_model`` builds a ``helpers.model.caffe.Graph`` as an OpenVINO model node by node (no
 ONNX needed), with FakeQuantize nodes where int8 is wanted (their ranges are calibrated in
 ``helpers.backends.quantize``); ``OpenVinoBackend`` compiles and runs it on the CPU in fp32,
 bf16 or int8. The package ``openvino`` is imported only when a model is built or run:
 ``pip install -e ".[fast]"``.
+
+Introduced in notebook 04_faster_video (section 3).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..caffe import Graph
-from ..layers import COLOUR, INPUT, INV_TEMPERATURE
+from ..model.caffe import Graph
+from ..model.layers import COLOUR, INPUT, INV_TEMPERATURE
 from . import runtime
 from .runtime import Backend
 
@@ -25,7 +27,7 @@ def openvino_model(graph: Graph, ranges: Mapping[str, tuple[float, float]] | Non
 
     Parameters
     ----------
-    graph : helpers.caffe.Graph
+    graph : helpers.model.caffe.Graph
     ranges : dict, optional
         Maps a convolution to the calibrated (low, high) of its input: FakeQuantize nodes
         there and on its weights make OpenVINO run it in int8.

@@ -11,6 +11,8 @@ range of its input; it is measured ("calibrated") on real photos, the samples in
 
 The same photos serve ``load_fast_backend``'s accuracy check (``network_inputs``). Used by
 ``--backend`` of ``python -m helpers`` when int8 passes that check.
+
+Introduced in notebook 04_faster_video (section 3, int8).
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..caffe import Graph
-from ..images import read_image
-from ..lab import lightness
-from ..layers import INPUT, INV_TEMPERATURE
-from ..net import DEFAULT_SIZE, network_input
+from ..common.images import read_image
+from ..lab.colour_space import lightness
+from ..model.caffe import Graph
+from ..model.layers import INPUT, INV_TEMPERATURE
+from ..model.net import DEFAULT_SIZE, network_input
 from ..paths import INPUT_IMAGES
 from .openvino_backend import openvino_model
 
@@ -85,6 +87,18 @@ def _calibration_feeds(calibration: np.ndarray):
         yield {INPUT: calibration[i:i + 1], INV_TEMPERATURE: np.ones(1, np.float32)}
 
 
+class CalibrationFeeds:
+    """ONNX Runtime's calibration data reader over ``calibration`` ((N, 1, S, S) float32): one feed per
+    ``get_next`` call, then None. Its calibrators only call ``get_next``, so this needs no import of
+    onnxruntime (``CalibrationDataReader``) before int8 is asked for."""
+
+    def __init__(self, calibration: np.ndarray) -> None:
+        self._feeds = _calibration_feeds(calibration)
+
+    def get_next(self) -> dict | None:
+        return next(self._feeds, None)
+
+
 def int8_onnx(model, calibration: np.ndarray, graph: Graph) -> bytes:
     """``model`` (from ``onnx_model``) with the quantisable convolutions in int8, serialised.
 
@@ -93,23 +107,10 @@ def int8_onnx(model, calibration: np.ndarray, graph: Graph) -> bytes:
     model : onnx.ModelProto
     calibration : (N, 1, S, S) float32 ndarray
         From ``network_inputs``: min/max calibration, per-channel weights.
-    graph : helpers.caffe.Graph
+    graph : helpers.model.caffe.Graph
         The graph ``model`` was built from; ``graph.quantizable()`` are quantised.
     """
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._feeds = _calibration_feeds(calibration)
-
-        def get_next(self):
-            return next(self._feeds, None)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     keep = {op.name for op in graph.quantizable()}
     exclude = [node.name for node in model.graph.node if node.name and node.name not in keep]
@@ -120,7 +121,7 @@ def int8_onnx(model, calibration: np.ndarray, graph: Graph) -> bytes:
             out = Path(tmp) / "int8.onnx"
             # Only Conv: ONNX Runtime has no int8 ConvTranspose kernel (it would dequantise and run fp32).
             quantize_static(
-                model, out, Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+                model, out, CalibrationFeeds(calibration), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
                 nodes_to_exclude=exclude, per_channel=True, activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
             )
@@ -134,7 +135,7 @@ def calibrated_ranges(graph: Graph, calibration: np.ndarray) -> dict[str, tuple[
 
     Parameters
     ----------
-    graph : helpers.caffe.Graph
+    graph : helpers.model.caffe.Graph
     calibration : (N, 1, S, S) float32 ndarray
         From ``network_inputs``; run one image at a time in OpenVINO, fp32.
 

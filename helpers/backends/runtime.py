@@ -8,17 +8,19 @@ changing it needs no rebuild) and leaves the forward pass to the subclass::
     ab = net.forward()        # (N, 2, S/4, S/4) float32
     net.set_temperature(0.2)  # takes effect on the next forward pass
 
-So it is a ``helpers.net.ColorizationNet`` that keeps its own temperature
-(``helpers.net.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
+So it is a ``helpers.model.net.ColorizationNet`` that keeps its own temperature
+(``helpers.model.net.KeepsTemperature``): ``helpers.colorize``, ``helpers.set_temperature`` and
 the video pipeline use it like the OpenCV net (``--backend`` of ``python -m helpers``).
+
+Introduced in notebook 04_faster_video (section 3).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..layers import COLOUR
-from ..temperature import check_temperature, temperature_of_scale
+from ..lab.temperature import check_temperature, temperature_of_scale
+from ..model.layers import COLOUR
 
 THREADS: int | None = None
 """Threads each back end may use for one pass; None: as many as the machine has. Set with

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import cv2
 
-from ..colorize import DEFAULT_SIZE
-from ..image_file import at_most, colorize_image_file
-from ..images import write_image
-from ..model import DEFAULT_TEMPERATURE, check_temperature
+from ..common.images import write_image
+from ..lab.temperature import DEFAULT_TEMPERATURE, check_temperature
+from ..model.net import DEFAULT_SIZE
+from ..photo.image_file import at_most, colorize_image_file
 from .access import new_secret, same_secret
 from .uploads import ACCEPTED, UploadError, bytes_in, check_upload, display_name
 

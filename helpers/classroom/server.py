@@ -24,8 +24,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from ..colorize import DEFAULT_SIZE
-from ..model import DEFAULT_TEMPERATURE
+from ..lab.temperature import DEFAULT_TEMPERATURE
+from ..model.net import DEFAULT_SIZE
 from .handlers import (
     UPLOAD_BODY,
     Again,

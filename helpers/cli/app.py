@@ -1,4 +1,4 @@
-"""``python -m helpers app``: the classroom web app started (the command line; the app: helpers/classroom.py)."""
+"""``python -m helpers app``: the classroom web app started (the command line; the app: helpers/classroom/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from ..model import is_standin
+from ..model.model_files import is_standin
 from .start import NOT_STARTED, load_network
 
 

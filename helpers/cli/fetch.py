@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..fetch import MODEL_DIR_ENV, ModelDownloadError
-from ..model import ModelLoadError, describe_model, get_model_files, onnx_file_of, opencv_reads_caffe
+from ..model.fetch import MODEL_DIR_ENV, ModelDownloadError
+from ..model.model_files import ModelLoadError, describe_model, get_model_files, onnx_file_of, opencv_reads_caffe
 
 
 def fetch_command(args: argparse.Namespace) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from ..backends import BACKENDS
-from ..colorize import DEFAULT_SIZE, check_size
-from ..fetch import MIRROR_ENV, MODEL_DIR_ENV, known_variants
-from ..model import DEFAULT_TEMPERATURE
+from ..backends.available import BACKENDS
+from ..lab.temperature import DEFAULT_TEMPERATURE
+from ..model.fetch import MIRROR_ENV, MODEL_DIR_ENV, known_variants
+from ..model.net import DEFAULT_SIZE, check_size
 from ..paths import CACHE_ENV, OUTPUT_DIR_ENV, SCHEDULER_ENV
-from ..retime import FACTORS, check_rate
+from ..restoration.retime import FACTORS, check_rate
 
 ENVIRONMENT = (
     (f"{MODEL_DIR_ENV}=DIR", "use the model files in DIR as they are (no download, no hash check), e.g. your "

@@ -6,13 +6,14 @@ import argparse
 import os
 from pathlib import Path
 
-from ..fetch import MIRROR_ENV
-from ..image_files import IMAGE_EXTENSIONS
+from ..common.image_files import IMAGE_EXTENSIONS
+from ..media.encode import CONTAINERS
+from ..media.probe import DEINTERLACE
+from ..model.fetch import MIRROR_ENV
 from ..paths import COLORIZED_IMAGES
-from ..photo_restore import PHOTO_STEPS
-from ..restoration import RESTORE_STEPS
+from ..restoration.photo_restore import PHOTO_STEPS
+from ..restoration.steps import RESTORE_STEPS
 from ..video.keyframes import KEYFRAME_INTERVAL
-from ..video_io import CONTAINERS, DEINTERLACE
 from .options import (
     ENVIRONMENT_HELP,
     add_command,

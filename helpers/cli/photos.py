@@ -6,22 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..files import remove_stale_parts
-from ..image_file import ColourisedFile, colorize_image_file
-from ..image_files import (
-    FORMATS,
-    IMAGE_EXTENSIONS,
-    SEVERAL_PICTURES,
-    TRANSPARENCY,
-    OutputFolderError,
-    Picture,
-    check_output_folder,
-    is_result,
-    write_pictures,
-)
-from ..model import ModelLoadError
-from ..photo_restore import PHOTO_STEPS
-from ..photo_restore_files import is_restore_mask, mask_path, write_mask
+from ..common.files import remove_stale_parts
+from ..common.image_files import FORMATS, IMAGE_EXTENSIONS, SEVERAL_PICTURES, TRANSPARENCY, Picture
+from ..common.image_output import OutputFolderError, check_output_folder, is_result, write_pictures
+from ..model.model_files import ModelLoadError
+from ..photo.image_file import ColourisedFile, colorize_image_file
+from ..restoration.photo_restore import PHOTO_STEPS
+from ..restoration.photo_restore_files import is_restore_mask, mask_path, write_mask
 from .start import NOT_STARTED, STOPPED, dask_client, load_network, restore_steps
 
 
@@ -93,7 +84,7 @@ def _colorized_files(jobs: list[tuple[Path, bool]], net, args: argparse.Namespac
     if client is not None and args.restore is not None:
         print("photo --restore runs on this machine, not on the Dask workers.")
     elif client is not None:
-        from ..cluster import colorize_files  # Dask, only when asked for
+        from ..cluster.photos import colorize_files  # Dask, only when asked for
 
         notes: list[str] = []  # workers that were refused
         for n, done in colorize_files(client, net, jobs, temperature=args.temperature, size=args.size,

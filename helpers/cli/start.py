@@ -9,10 +9,10 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from ..backends import backend_label
+from ..backends.auto import backend_label
 from ..backends.load import load_model
-from ..model import ModelLoadError, describe_model
-from ..opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
+from ..common.opencv_install import OpenCvInstallError, OpenCvInstallWarning, check_opencv
+from ..model.model_files import ModelLoadError, describe_model
 from ..paths import SCHEDULER_ENV
 
 NOT_STARTED = 2

@@ -6,11 +6,15 @@ import argparse
 import sys
 import warnings
 
-from ..files import FolderInUseError
-from ..model import ModelLoadError
-from ..restoration import RESTORE_STEPS
-from ..retime import change_frame_rate
-from ..video import Stopped, VideoError, colorize_video, model_name, output_path, probe_video
+from ..common.files import FolderInUseError
+from ..media.probe import VideoError, probe_video
+from ..model.model_files import ModelLoadError
+from ..restoration.retime import change_frame_rate
+from ..restoration.steps import RESTORE_STEPS
+from ..video.options import model_name
+from ..video.pipeline import colorize_video
+from ..video.reassemble import output_path
+from ..video.reports import Stopped
 from .start import NOT_STARTED, STOPPED, dask_client, load_network, restore_steps
 
 

@@ -2,7 +2,7 @@
 
 A worker with no copy of the model (no shared folder, no ``COLORIZE_MODEL_DIR``) fetches the
 three files (about 130 MB) from the machine that runs the command, with the code that fetches
-the model from the internet (``helpers.fetch``: streamed into a temporary file, checked by
+the model from the internet (``helpers.model.fetch``: streamed into a temporary file, checked by
 SHA-256, renamed into place), into its cache folder, once per machine. The files go straight
 from the client to each worker that needs them: the scheduler carries only their addresses and
 hashes (a few hundred bytes), so a restarted scheduler costs nothing, and a worker that joins
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pooch
 
-from ..fetch import ModelFile, fetch_file
+from ..model.fetch import ModelFile, fetch_file
 
 FETCH_TIMEOUT = 60
 """Seconds a worker waits for the client's server to answer before it gives up."""
@@ -86,7 +86,7 @@ class _FileHandler(BaseHTTPRequestHandler):
 def fetch_served(files: tuple[ModelFile, ...], folder: Path) -> Path:
     """On a worker: each of ``files`` into ``folder`` unless already there with its hash; returns ``folder``.
 
-    Raises ``helpers.fetch.ModelDownloadError`` (saying why) when a file cannot be fetched.
+    Raises ``helpers.model.fetch.ModelDownloadError`` (saying why) when a file cannot be fetched.
     """
     for entry in files:
         fetch_file(entry, folder, progressbar=False, timeout=FETCH_TIMEOUT)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dask.distributed import KilledWorker, as_completed
 
-from ..image_file import ColourisedFile, colorize_image_file
+from ..photo.image_file import ColourisedFile, colorize_image_file
 from .workers import (
     RUN_LOST,
     ClusterError,

@@ -14,8 +14,7 @@ import os
 
 from dask.distributed import Client, LocalCluster
 
-SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-"""The environment variable Dask itself reads for a cluster's address (``tcp://host:8786``)."""
+from ..paths import SCHEDULER_ENV
 
 
 # --------------------------------------------------------------------------- the cluster

@@ -28,10 +28,14 @@ import numpy as np
 from dask.distributed import LocalCluster, WorkerPlugin, get_worker
 from distributed.comm import CommClosedError
 
-from ..backends import BackendUnavailableError, backend_label, load_network, runtime
-from ..fetch import ModelDownloadError, ModelFile
-from ..files import file_digest
-from ..model import ModelLoadError, get_temperature, model_paths, set_temperature
+from ..backends import runtime
+from ..backends.auto import backend_label
+from ..backends.available import BackendUnavailableError
+from ..backends.load import load_network
+from ..common.files import file_digest
+from ..model.fetch import ModelDownloadError, ModelFile
+from ..model.model_files import ModelLoadError, model_paths
+from ..model.net import get_temperature, set_temperature
 from ..paths import cache_folder
 from .model_server import ModelServer, fetch_served, own_address
 from .start import threads_per_worker

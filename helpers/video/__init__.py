@@ -17,7 +17,8 @@ Everything the notebook uses is importable from here: ``from helpers import vide
 Introduced in notebook 03_video.
 """
 
-from ..video_io import VideoError, VideoInfo, probe_video, read_frames
+from ..media.decode import read_frames
+from ..media.probe import VideoError, VideoInfo, probe_video
 from .frames import colorize_frames
 from .frames_folder import frame_path, frames_folder_lock, read_manifest
 from .options import FrameOptions, VideoOptions, default_frames_dir, frame_settings, model_name

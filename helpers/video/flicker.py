@@ -2,7 +2,7 @@
 
 The network colours every frame on its own, so a coat can be redder in one frame than in the
 next. There is no ground truth, but there is motion: optical flow on the GRAY input frames
-(``helpers.motion``) tells where each pixel of the previous frame went, so the previous
+(``helpers.media.motion``) tells where each pixel of the previous frame went, so the previous
 colourised frame can be warped onto this one. Where the flow can be trusted, a stable
 colourisation has the same a, b there.
 Frames are streamed one at a time, so memory does not grow with the video.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..lab import bgr_to_lab, lab_to_bgr
-from ..motion import WORK_SIDE, OpticalFlow, is_scene_cut, shrink, small_gray, to_gray, warp
+from ..lab.colour_space import bgr_to_lab, lab_to_bgr
+from ..media.motion import WORK_SIDE, OpticalFlow, is_scene_cut, shrink, small_gray, to_gray, warp
 
 DEFAULT_STRENGTH = 0.6
 """Share of the previous, motion-compensated ab that ``TemporalSmoother`` keeps."""
@@ -77,7 +77,7 @@ def _ab_histogram(ab: np.ndarray) -> np.ndarray:
 
 class FlickerMeter:
     """Measure colour flicker frame by frame, without ground truth: ``update`` once per frame,
-    in order, then ``summary``. ``work_side``: see ``helpers.motion.WORK_SIDE``."""
+    in order, then ``summary``. ``work_side``: see ``helpers.media.motion.WORK_SIDE``."""
 
     def __init__(self, *, work_side: int = WORK_SIDE) -> None:
         self._stream = _GrayStream(work_side)
@@ -139,7 +139,7 @@ class TemporalSmoother:
     strength : float
         ``s`` in ``ab_out = (1 - s) ab + s warp(previous ab_out)``, 0 (off) .. below 1.
     work_side : int
-        Longest side in pixels at which flow and smoothing run (see ``helpers.motion.WORK_SIDE``).
+        Longest side in pixels at which flow and smoothing run (see ``helpers.media.motion.WORK_SIDE``).
 
     Notes
     -----

@@ -1,6 +1,6 @@
 """Colourise a video frame by frame into PNG files, never losing work: ``colorize_frames``.
 
-``colorize_frames`` decodes the video (``helpers.video_io``), colourises each frame at full
+``colorize_frames`` decodes the video (``helpers.media.probe``), colourises each frame at full
 resolution, every frame with the network or only keyframes (``helpers.video.keyframes``), and
 saves it as ``colorized_frames/<video>/frame_000001.png``. The folder's manifest
 (``helpers.video.frames_folder``) records the video, the settings and every frame's timestamp:
@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..images import write_image
-from ..net import ColorizationNet
-from ..video_io import VideoError, VideoInfo, probe_video, read_frames
+from ..common.images import write_image
+from ..media.decode import read_frames
+from ..media.probe import VideoError, VideoInfo, probe_video
+from ..model.net import ColorizationNet
 from .frames_folder import (
     TimestampRecorder,
     folder_identity,

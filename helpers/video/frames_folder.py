@@ -22,8 +22,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..files import FolderLock, remove_stale_parts, write_bytes
-from ..video_io import Frame, VideoError, VideoInfo
+from ..common.files import FolderLock, remove_stale_parts, write_bytes
+from ..media.decode import Frame
+from ..media.probe import VideoError, VideoInfo
 from .segments import segment_files
 
 FRAME_PATTERN = "frame_{:06d}.png"

@@ -3,7 +3,7 @@
 In per-frame ("exact") mode the network colours every frame, about 0.4 s each on a laptop CPU.
 Yet neighbouring frames of a shot show nearly the same picture. So here the network colours
 only KEYFRAMES, and every frame between two keyframes gets its a, b from both of them, moved
-along the motion of the gray input (``helpers.motion``: OpenCV's DIS flow) and blended by distance
+along the motion of the gray input (``helpers.media.motion``: OpenCV's DIS flow) and blended by distance
 in time. Each frame keeps its own full-resolution L; only ab is carried, at a reduced size.
 
 Introduced in notebook 04_faster_video (section 2, keyframes and fast mode).
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..background import ahead
-from ..colorize import DEFAULT_SIZE, network_input, predict_ab
-from ..lab import lab_to_bgr, lightness
-from ..motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
-from ..net import ColorizationNet
-from ..reused import reused
+from ..common.background import ahead
+from ..common.reused import reused
+from ..lab.colour_space import lab_to_bgr, lightness
+from ..media.motion import CUT_THUMB_SIDE, WORK_SIDE, OpticalFlow, is_scene_cut, small_gray, to_gray, warp
+from ..model.net import DEFAULT_SIZE, ColorizationNet, network_input
+from ..photo.colorize import predict_ab
 
 KEYFRAME_INTERVAL = 32
 """K: at most K frames between keyframes (32: 1.3 s at 24 fps), a safety cap; the error measures
@@ -44,7 +44,7 @@ LOOK_AHEAD = 8
 PredictAB = Callable[[np.ndarray], np.ndarray]
 """``(N, H, W)`` float32 L, 0..100, at full resolution -> ``(N, h, w, 2)`` float32 ab at any size."""
 Motion = tuple[np.ndarray, np.ndarray]
-"""``helpers.motion.Motion`` with ``trusted`` as (h, w) float32, 1 or 0, so that it can be warped and
+"""``helpers.media.motion.Motion`` with ``trusted`` as (h, w) float32, 1 or 0, so that it can be warped and
 chained: ``maps`` (h, w, 2) float32, where each pixel is in another frame (x, y, for ``warp``)."""
 
 
@@ -125,7 +125,7 @@ class KeyframePropagator:
         K: every frame whose index is a multiple of K is a keyframe, so keyframes are at most K
         frames apart; the error measures add more where needed. 1 is per-frame mode.
     work_side : int
-        Longest side in pixels of the flow and of the carried ab (``helpers.motion.WORK_SIDE``).
+        Longest side in pixels of the flow and of the carried ab (``helpers.media.motion.WORK_SIDE``).
     occlusion_max, residual_max, cut_occlusion_max, duplicate_diff : float
         When propagation is unreliable, and when a frame repeats: see Notes.
 
@@ -327,7 +327,7 @@ class KeyframePropagator:
         may round the other way.
         """
         h, w = source.shape[:2]
-        # the same arrays every frame (``helpers.reused``): new ones cost page faults, 10% of the time
+        # the same arrays every frame (``helpers.common.reused``): new ones cost page faults, 10% of the time
         L = reused("keyframes.L", (h, w), np.float32)
         ab_full = reused("keyframes.ab", (h, w, 2), np.float32)
         lab = reused("keyframes.lab", (h, w, 3), np.float32)

@@ -45,8 +45,8 @@ from ..cluster.workers import (
     why_stopped,
     worker_model,
 )
-from ..files import write_bytes
-from ..video_io import DecodeError, SeekError
+from ..common.files import write_bytes
+from ..media.probe import DecodeError, SeekError
 from .one_pass import Job, JobResult, run_job
 from .segments import segment_path
 

@@ -2,7 +2,7 @@
 
 A ``Job`` is a run of consecutive segments (``helpers.video.segments``) to compute: frames
 ``first .. stop - 1`` of a video with one ``Recipe`` (the settings that change the colours).
-``run_job`` decodes those frames (``helpers.video_io.read_frames``, in a background thread),
+``run_job`` decodes those frames (``helpers.media.decode.read_frames``, in a background thread),
 colours each one (``colorize``, or fast mode's ``KeyframePropagator``), smooths them if asked
 (``TemporalSmoother``) and hands them to x264 (``SegmentWriter``), which encodes in threads of
 its own: no frame is written as an image and read back, and the cores work at once.
@@ -25,12 +25,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..colorize import colorize
-from ..images import write_image
-from ..net import set_temperature
-from ..restoration import RESTORE_CONTEXT, restored
-from ..temperature import DEFAULT_TEMPERATURE
-from ..video_io import DecodeError, Frame, probe_video, read_frames
+from ..common.images import write_image
+from ..lab.temperature import DEFAULT_TEMPERATURE
+from ..media.decode import Frame, read_frames
+from ..media.probe import DecodeError, probe_video
+from ..model.net import set_temperature
+from ..photo.colorize import colorize
+from ..restoration.steps import RESTORE_CONTEXT, restored
 from .flicker import TemporalSmoother
 from .frames_folder import frame_path
 from .keyframes import KeyframePropagator, feed_range, network_predictor
@@ -72,7 +73,7 @@ class Job:
     segment_frames: int
     recipe: Recipe
     b_frames: bool = True
-    """False for variable-rate video (see ``helpers.video_io.write_video``)."""
+    """False for variable-rate video (see ``helpers.media.encode.write_video``)."""
 
     def cell_of(self, index: int) -> range:
         """The segment of the job that holds frame ``index`` (its stop is a guess at the video's end)."""

@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..backends import backend_label
-from ..colorize import DEFAULT_SIZE, check_size
-from ..model import model_id
+from ..backends.auto import backend_label
+from ..lab.temperature import DEFAULT_TEMPERATURE, check_temperature, temperature_key
+from ..media.probe import DEINTERLACE
+from ..model.model_files import model_id
+from ..model.net import DEFAULT_SIZE, check_size
 from ..paths import COLORIZED_FRAMES
-from ..restoration import check_steps
-from ..temperature import DEFAULT_TEMPERATURE, check_temperature, temperature_key
-from ..video_io import DEINTERLACE
+from ..restoration.steps import check_steps
 from .flicker import DEFAULT_STRENGTH
 from .frames_folder import settings_name
 from .keyframes import KEYFRAME_INTERVAL

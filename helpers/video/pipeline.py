@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..files import remove_stale_parts
-from ..images import write_image
-from ..net import ColorizationNet
-from ..video_io import VideoError, VideoInfo, frame_times, probe_video, read_frames
+from ..common.files import remove_stale_parts
+from ..common.images import write_image
+from ..media.decode import frame_times, read_frames
+from ..media.probe import VideoError, VideoInfo, probe_video
+from ..model.net import ColorizationNet
 from .frames import folder_for_run, nothing_to_colourise, progress_bar, start_bar_at
 from .frames_folder import TimestampRecorder, frame_file_ok, frame_path, write_manifest
 from .one_pass import Job, JobResult, Recipe, run_job

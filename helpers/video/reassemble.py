@@ -2,9 +2,9 @@
 
 ``frames_to_video`` reads a frames folder (``helpers.video.frames_folder``): its PNG frames and the
 manifest that holds each frame's timestamp and names the source video. It encodes the frames as
-H.264 at those times (``helpers.video_io.write_video``; variable frame rate stays variable, so
-the sound stays in sync), adds every sound stream of the source (``helpers.sound``), and checks
-the file (``helpers.video_check``) before it is given its name. ``output_path`` says where
+H.264 at those times (``helpers.media.encode.write_video``; variable frame rate stays variable, so
+the sound stays in sync), adds every sound stream of the source (``helpers.media.sound``), and checks
+the file (``helpers.media.video_check``) before it is given its name. ``output_path`` says where
 ``colorize_video`` writes.
 
 Introduced in notebook 03_video.
@@ -21,11 +21,12 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..background import in_parallel
-from ..files import atomic_path, remove_stale_parts
+from ..common.background import in_parallel
+from ..common.files import atomic_path, remove_stale_parts
+from ..media.encode import frame_durations, output_format, write_video
+from ..media.probe import DEFAULT_FPS, VideoError
+from ..media.video_check import Reassembly, check_video
 from ..paths import COLORIZED_VIDEOS
-from ..video_check import Reassembly, check_video
-from ..video_io import VideoError, frame_durations, output_format, write_video
 from .frames_folder import MANIFEST, frames_folder_lock, numbered_frames, read_manifest
 
 
@@ -61,7 +62,7 @@ def frames_to_video(
     -----
     Each frame keeps its source timestamp, so variable-rate video (phones) keeps its rhythm
     and the sound stays in sync. The last frame lasts as long as the one before it.
-    See ``helpers.video_io.write_video`` for the encoder settings.
+    See ``helpers.media.encode.write_video`` for the encoder settings.
     """
     frames_dir, out_path = Path(frames_dir), Path(out_path)
     container = output_format(out_path)  # a suffix with no container: an error before any work
@@ -77,7 +78,7 @@ def frames_to_video(
         if None in pts:
             raise VideoError(f"The times of some frames in {frames_dir} are unknown (an interrupted run): run the "
                              "colourisation again to complete them.")
-        durations = frame_durations(pts, manifest.get("fps", 25), time_base)
+        durations = frame_durations(pts, manifest.get("fps", DEFAULT_FPS), time_base)
         source = Path(manifest["video"]["source"])
         first_time = float(pts[0] * time_base)
         first_image = cv2.imread(str(frames[0][1]))
@@ -97,7 +98,7 @@ def frames_to_video(
                 yield p - pts[0], d, img
 
         span = float((pts[-1] + durations[-1] - pts[0]) * time_base)
-        fps = len(frames) / span if span > 0 else 25.0
+        fps = len(frames) / span if span > 0 else DEFAULT_FPS
         with_sound = audio and source.is_file()  # a source without sound simply adds no stream
         remove_stale_parts(out_path.parent, out_path.name)  # a killed run's half-written video
         with atomic_path(out_path) as tmp:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..video_check import Reassembly
-from ..video_io import VideoInfo
+from ..media.probe import VideoInfo
+from ..media.video_check import Reassembly
 
 
 @dataclass

@@ -13,7 +13,7 @@ Why this works:
 * Every segment starts with an IDR frame (a fresh encoder), so it decodes on its own and the
   joined stream decodes exactly as its segments do: nothing is encoded twice.
 * x264 is deterministic for fixed settings (``X264_OPTIONS``, threads included, and MB-tree off:
-  ``helpers.video_io.X264_PARAMS``), and a segment's frames do not depend on who computed it or
+  ``helpers.media.encode.X264_PARAMS``), and a segment's frames do not depend on who computed it or
   on what was computed before (the grid is fixed, fast mode, smoothing and restoration start
   afresh at each segment), so a run in one go, a rerun after kills and a Dask cluster all give
   the same bytes.
@@ -42,19 +42,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..av_compat import fraction
-from ..files import atomic_path, new_part
-from ..sound import Soundtrack, Written
-from ..video_check import Reassembly, check_video
-from ..video_io import (
-    VideoError,
-    _even,
-    add_h264_stream,
-    frame_durations,
-    open_video,
-    output_format,
-    yuv_frame,
-)
+from ..common.files import atomic_path, new_part
+from ..media.av_compat import fraction
+from ..media.encode import add_h264_stream, even_sides, frame_durations, output_format, yuv_frame
+from ..media.probe import DEFAULT_FPS, VideoError, open_video
+from ..media.sound import Soundtrack, Written
+from ..media.video_check import Reassembly, check_video
 
 SEGMENT_SECONDS = 4
 """A segment is about this long: a kill loses at most that much work, and a 10-second clip still
@@ -66,7 +59,7 @@ X264_THREADS = 4
 """x264's frame threads, fixed: its output depends on the thread count, and must not depend on the
 machine (a cluster of unlike machines gives the same segments)."""
 X264_OPTIONS = {"x264-params": "stitchable=1"}
-"""x264's settings for every segment, on top of ``helpers.video_io.add_h264_stream``'s (CRF, preset)."""
+"""x264's settings for every segment, on top of ``helpers.media.encode.add_h264_stream``'s (CRF, preset)."""
 ENCODE_AHEAD = 3
 """Frames waiting for the encoder thread at most: enough to smooth out x264's uneven pace."""
 FIRST_PTS = "colorize_first_pts"
@@ -82,7 +75,7 @@ def segment_length(fps: float, keyframe_interval: int | None = None) -> int:
 
     Example: ``segment_length(25.0)`` is 100; ``segment_length(25.0, 32)`` is 96.
     """
-    frames = max(1, round(SEGMENT_SECONDS * (fps if fps > 0 and math.isfinite(fps) else 25)))
+    frames = max(1, round(SEGMENT_SECONDS * (fps if fps > 0 and math.isfinite(fps) else DEFAULT_FPS)))
     if keyframe_interval:
         frames = keyframe_interval * max(1, round(frames / keyframe_interval))
     return frames
@@ -197,7 +190,7 @@ class SegmentWriter:
         self.frames += 1
 
     def _encode(self, pts: int, img_bgr: np.ndarray) -> None:
-        self._mux(self._stream.encode(yuv_frame(_even(img_bgr), pts, self.time_base)))
+        self._mux(self._stream.encode(yuv_frame(even_sides(img_bgr), pts, self.time_base)))
 
     def _mux(self, packets) -> None:
         for packet in packets:
@@ -288,7 +281,7 @@ def read_segment(path: str | os.PathLike, cell: range | None = None, *, decode: 
 def join_segments(segments: Iterable[Segment], out_path: str | os.PathLike, *, fps: float,
                   audio_from: str | os.PathLike | None = None) -> Reassembly:
     """Copy the segments' packets, unchanged, into one video at ``out_path``, with every sound stream
-    of ``audio_from`` (``helpers.sound``), then check it (``helpers.video_check``) before it gets its
+    of ``audio_from`` (``helpers.media.sound``), then check it (``helpers.media.video_check``) before it gets its
     name. Times start at 0 with the first segment's first frame.
 
     ``segments`` must follow each other without a gap. ``out_path``'s suffix picks the container

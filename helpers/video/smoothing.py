@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..images import write_image
-from ..video_io import VideoError, probe_video, read_frames
+from ..common.images import write_image
+from ..media.decode import read_frames
+from ..media.probe import VideoError, probe_video
 from .flicker import DEFAULT_STRENGTH, FlickerMeter, FrameFlicker, TemporalSmoother
 from .frames_folder import MANIFEST, frame_path, frames_folder_lock, numbered_frames, read_manifest, write_manifest
 
