@@ -630,3 +630,18 @@ def test_lock_is_reentrant_within_one_run(clip, net, tmp_path):
         colorize_video(clip, net, out=tmp_path / "o.mp4", frames_dir=tmp_path / "f", progress=False)
     with FolderLock(tmp_path / "f"):  # and released afterwards
         pass
+
+
+def test_the_temperature_is_the_runs_own_not_what_the_network_was_left_at(net, clip, tmp_path):
+    """A shared network (a notebook's, after a slider) may be left at any temperature: a run colours,
+    and records, the temperature it is given (the paper's 0.38 when none is)."""
+    helpers.set_temperature(net, 1.0)
+    report = colorize_frames(clip, net, frames_dir=tmp_path / "f", temperature=0.5, max_frames=3, progress=False)
+    first = list(video.read_frames(clip))[0].image
+    np.testing.assert_array_equal(cv2.imread(str(frame_path(report.frames_dir, 1))),
+                                  helpers.colorize(first, net, temperature=0.5))
+    assert json.loads((report.frames_dir / "manifest.json").read_text())["settings"]["temperature"] == 0.5
+    helpers.set_temperature(net, 1.0)
+    plain = colorize_frames(clip, net, frames_dir=tmp_path / "g", max_frames=1, progress=False)
+    np.testing.assert_array_equal(cv2.imread(str(frame_path(plain.frames_dir, 1))),
+                                  helpers.colorize(first, net, temperature=helpers.DEFAULT_TEMPERATURE))

@@ -14,7 +14,7 @@ which model they are (``describe_model``, ``is_standin``) and reads them without
 module (``read_model_graph``, ``load_cluster_centres``; ``onnx_file_of`` writes the ONNX file
 OpenCV 5 needs). Running the network is ``helpers.backends``' job: ``helpers.load_model``
 (``helpers.backends.load``) builds it; ``helpers.model.net`` says what a network is and sets its
-temperature (``set_temperature``, re-exported here as notebooks and older code import it).
+temperature.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 
 from ..common.files import looks_like_html
-from ..lab.temperature import DEFAULT_TEMPERATURE, check_temperature, temperature_of_scale
 from ..paths import CACHE_ENV, MODEL_DIR, cache_folder
 from .caffe import (
     CaffeModelError,
@@ -41,17 +40,7 @@ from .caffe import (
 )
 from .fetch import MODEL_DIR_ENV, fetch_model, read_registry, variant_files
 from .layers import ADDED_LAYERS, COLOUR
-from .net import ColorizationNet, KeepsTemperature, get_temperature, set_temperature
 from .onnx_file import onnx_for
-
-__all__ = [  # what other modules and the notebooks import from here; the network's own names are re-exported
-    "ADDED_LAYERS", "STANDIN_MARKER", "ModelLoadError", "ModelPaths", "available_variants", "check_model_file",
-    "cluster_kernel", "describe_model", "get_model_files", "is_standin", "load_cluster_centres", "model_id",
-    "model_paths", "onnx_file_of", "opencv_reads_caffe", "read_model_graph", "require_added_layers",
-    # re-exported from helpers.model.net and helpers.lab.temperature
-    "DEFAULT_TEMPERATURE", "ColorizationNet", "KeepsTemperature", "check_temperature",
-    "get_temperature", "set_temperature", "temperature_of_scale",
-]
 
 STANDIN_MARKER = "STANDIN.txt"
 """A file that tools/standin_model.py puts beside the weights it generates: a model with random
