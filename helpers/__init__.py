@@ -25,11 +25,11 @@ above it in this list, never from a room below it, and never from this ``__init_
     classroom/    the classroom app: phones send photos, the class watches  (docs/teaching.md)
     cli/          the command line, ``python -m helpers``  (README)
 
-Where a change goes: a new back end is a module in ``backends/`` and a line in
-``backends/load.py``'s ``RUNTIMES``; a new video filter is a module in ``restoration/`` and a
-step in ``restoration/steps.py``; a new page of the app is a handler in
-``classroom/handlers.py`` and a route in ``classroom/server.py``; a new command is a module
-in ``cli/`` and a line in ``cli/__init__.py``'s ``COMMANDS``.
+Where a change goes: a new back end is a module in ``backends/``, its build function in
+``backends/load.py``'s ``RUNTIMES`` and its packages and precisions in ``backends/available.py``; a
+new video filter is a module in ``restoration/`` and a step in ``restoration/steps.py``; a new page
+of the app is a handler in ``classroom/handlers.py`` and a route in ``classroom/server.py``; a new
+command is a module in ``cli/`` and a line in ``cli/__init__.py``'s ``COMMANDS``.
 """
 
 try:

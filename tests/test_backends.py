@@ -57,6 +57,13 @@ def test_opencv_is_always_available_and_listed_first():
     assert backends.available_precisions("opencv") == ["fp32"]
 
 
+def test_every_known_back_end_has_one_way_to_be_built():
+    """A back end added to ``available.BACKENDS`` needs its build function in ``load.RUNTIMES``, and back."""
+    from helpers.backends.load import RUNTIMES
+
+    assert list(RUNTIMES) == list(backends.BACKENDS)
+
+
 def test_importing_works_without_the_fast_packages():
     # sys.modules[name] = None makes `import name` raise ImportError, as if not installed.
     code = (
