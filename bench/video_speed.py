@@ -38,7 +38,6 @@ Clips, frames and outputs go to ``build/bench/`` (git-ignored); clips are reused
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
@@ -220,9 +219,10 @@ def run_ours(frames: int) -> dict:
 
     # Stopwatches around the pipeline's own functions (microseconds of overhead per frame).
     watch = Stopwatch()
-    # importlib: the name helpers.colorize is the function, the package re-exports it over the module.
-    video, colorize_mod = helpers.video, importlib.import_module("helpers.photo.colorize")
+    from helpers.photo import colorize as colorize_mod
     from helpers.video import one_pass, pipeline, segments
+
+    video = helpers.video
     writer = segments.SegmentWriter
     patches = [
         (one_pass, "read_frames", watch.wrap_iterator("decode (waiting for the reader thread)", one_pass.read_frames)),
