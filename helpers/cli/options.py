@@ -78,7 +78,7 @@ def factor(text: str) -> int:
 
 
 def network_size(text: str) -> int:
-    """An argparse type: ``--size``, a whole number the network takes (``colorize.check_size``)."""
+    """An argparse type: ``--size``, a whole number the network takes (``model.net.check_size``)."""
     value = whole_number(32)(text)
     try:
         check_size(value)

@@ -19,7 +19,7 @@ from .start import NOT_STARTED, STOPPED, dask_client, load_network, restore_step
 def _collect(inputs: list[Path]) -> tuple[list[Path], list[str], list[Path]]:
     """Expand folders into their image files; return (files, error messages, results skipped).
 
-    In folders, this tool's own earlier results are skipped (``image_files.is_result``), so a
+    In folders, this tool's own earlier results are skipped (``image_output.is_result``), so a
     second run into the same folder adds nothing; files named on the command line are always
     taken. A file named twice, or also found in a named folder, is taken once.
     """

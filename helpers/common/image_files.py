@@ -51,7 +51,7 @@ class Picture:
         How long an animation shows this frame, in milliseconds.
     under : ndarray or None
         For a picture with transparency: its pixels before they were put over white (as ``image``
-        otherwise), so that its colours can go onto its own lightness (``colorize.colour_under_alpha``).
+        otherwise), so that its colours can go onto its own lightness (``photo.colorize.colour_under_alpha``).
     """
 
     image: np.ndarray

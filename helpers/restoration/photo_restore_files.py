@@ -55,7 +55,7 @@ def write_mask(path: str | Path, masks: Sequence[np.ndarray]) -> Path:
 
 def is_restore_mask(path: str | Path) -> bool:
     """True for a mask this tool wrote (``write_mask``): named ``..._restore-mask.png`` and marked
-    ``image_files.SOFTWARE``, so that a later run over the folder does not take it for a photo."""
+    ``common.image_output.SOFTWARE``, so that a later run over the folder does not take it for a photo."""
     path = Path(path)
     if not path.name.endswith(MASK_SUFFIX) or not path.is_file():
         return False

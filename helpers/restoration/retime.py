@@ -4,7 +4,7 @@ optical flow, repeated frames of old film recognised, the sound copied as it is.
 Run on the colourised video, after colouring: the new frames are made from coloured ones, so
 their colours come along the motion too, and the network never runs on a made frame. The frames
 are made by ``helpers.restoration.frame_rate`` (``Resampler``), the video written with the sound of the
-input (``video_io.write_video``) and checked, decoded frame by frame and against its times,
+input (``media.encode.write_video``) and checked, decoded frame by frame and against its times,
 before it gets its name. Taught in notebook 05_restoration.
 
 Old film transferred to video by repeating frames (16 frames/s shown at 25: about one frame in

@@ -5,7 +5,7 @@ of a few seconds (``helpers.video.segments``) to a worker as a ``Job``. The segm
 and each segment starts afresh, so every frame comes out exactly as in a one-process run.
 
 * Each worker decodes its own segment from the video file (the path must be visible to it: a
-  shared folder), seeking to it (``video_io.frame_times``), colourises and encodes it with the
+  shared folder), seeking to it (``media.decode.frame_times``), colourises and encodes it with the
   loop a one-process run uses (``helpers.video.one_pass.run_job``) and its own copy of the model
   (loaded once per worker process, ``helpers.cluster.worker_net``), and returns the segment as
   H.264 bytes: a few seconds of video, about what the output itself takes (``colorize_segment``).
@@ -104,7 +104,7 @@ def colorize_segments(client, net, jobs: list[Job], frames_dir: Path, bar, *, ti
                       notes: list[str] | None = None) -> list[JobResult]:
     """The client's side of ``helpers.video.colorize_video(..., client=client)``: send each job (a
     segment) to the workers, which decode the video themselves (seeking to their part, with the
-    frame table ``times`` (``video_io.frame_times``)), and write the segments they send back,
+    frame table ``times`` (``media.decode.frame_times``)), and write the segments they send back,
     atomically, into ``frames_dir``. Returns the jobs' results in the jobs' order. Called with the
     frames folder's lock held. ``on_segment(cell)`` is called after each segment is written;
     ``notes`` gets a line per worker (frames, speed) and one per worker that was refused.

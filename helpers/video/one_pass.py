@@ -124,7 +124,7 @@ def coloured_frames(job: Job, net, result: JobResult, *, times=None) -> Iterator
     """``(decoded frame, its colourisation (H, W, 3) uint8 BGR)`` for frames ``job.first .. job.stop - 1``.
 
     Decoding damage ends the stream early, as the video's end would, and goes to
-    ``result.decode_error``; ``times`` (``video_io.frame_times``) lets decoding start by seeking.
+    ``result.decode_error``; ``times`` (``media.decode.frame_times``) lets decoding start by seeking.
     """
     feed, decoding = job.feed(), job.decoding()
     count = None if decoding.stop >= OPEN_END else len(decoding)

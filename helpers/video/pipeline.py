@@ -85,7 +85,7 @@ def colorize_video(video: str | os.PathLike | VideoInfo, net: ColorizationNet, *
     keep_frames : bool
         Also keep every frame as ``frame_000001.png`` in the frames folder, for retouching
         (``frames_to_video`` makes a video of them again). With ``client`` they are decoded from
-        the segments (H.264 at ``video_io.CRF``) rather than kept as the network made them.
+        the segments (H.264 at ``media.encode.CRF``) rather than kept as the network made them.
     progress : bool
         Show a progress bar with frames per second and time left.
     client, variant, model_dir
@@ -142,7 +142,7 @@ class _Run:
     """Frames per segment: the grid (``segment_length``)."""
     jobs: list[Job]
     times: list[int] | None
-    """The frame table Dask workers seek with (``video_io.frame_times``); None in one process."""
+    """The frame table Dask workers seek with (``media.decode.frame_times``); None in one process."""
     position: int = 0
     """The next frame to come through: where Ctrl+C stopped."""
 
