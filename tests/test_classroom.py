@@ -21,6 +21,7 @@ import psutil
 import pytest
 from PIL import Image
 
+import helpers
 from helpers import classroom
 from helpers.paths import INPUT_IMAGES, REPO_ROOT
 
@@ -68,7 +69,8 @@ def test_huge_pictures_and_files_are_refused_before_decoding():
 class Server:
     """The app in a thread of this process, for tests that talk HTTP to it."""
 
-    def __init__(self, net, folder: Path, code: str | None = None, teacher: str | None = None) -> None:
+    def __init__(self, net, folder: Path, code: str | None = None, teacher: str | None = None,
+                 **options) -> None:
         self.code, self.folder = code, folder
         started = threading.Event()
 
@@ -79,8 +81,7 @@ class Server:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=classroom.serve, args=(net,), daemon=True,
                                        kwargs={"port": 0, "folder": folder, "code": code, "teacher": teacher,
-                                               "ready": ready,
-                                               "stop": self.stop})
+                                               "ready": ready, "stop": self.stop, **options})
         self.thread.start()
         assert started.wait(30)
 
@@ -165,6 +166,29 @@ def test_temperature_makes_a_new_result_and_keeps_the_first(server):
     status, _, body = server.request(f"/api/photos/{first['id']}/again", b'{"temperature": 99}',
                                      {"X-Owner": job["owner"]})
     assert status == 400 and "temperature" in json.loads(body)["error"].lower()
+
+
+def test_a_photo_sent_without_a_temperature_gets_the_apps(net, tmp_path):
+    """``app --temperature``: the teacher's temperature, whatever the shared network was left at."""
+    helpers.set_temperature(net, 1.0)
+    server = Server(net, tmp_path / "session", temperature=0.2)
+    try:
+        _, job = server.upload(SAMPLE.read_bytes())
+        done = server.wait(job["id"])
+        assert done["state"] == "done" and done["temperature"] == 0.2
+    finally:
+        server.close()
+
+
+def test_a_transparent_photo_is_coloured_as_it_is_shown(server, tmp_path):
+    """Hidden pixels (black under full transparency) are white in the result, as a phone shows them."""
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[:, :32] = (120, 120, 120, 255)  # left half: an opaque gray picture; right half: hidden black
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    done = server.wait(server.upload(buffer.getvalue(), "logo.png")[1]["id"])
+    colour = np.asarray(Image.open(io.BytesIO(server.request(done["color"])[2])).convert("L"), np.int16)
+    assert colour[:, 40:].mean() > 200 and abs(colour[:, :24].mean() - 120) < 12
 
 
 def test_bad_uploads_get_a_clear_message_and_nothing_is_kept(server):
