@@ -117,8 +117,11 @@ def set_temperature(net: ColorizationNet, temperature: float) -> None:
         net.set_temperature(temperature)
         return
     layer = _scale_layer(net)
+    scale = np.float32(1.0 / temperature)
+    if layer.blobs and (layer.blobs[0] == scale).all():
+        return  # already set: setting OpenCV's network up again would cost a pass's worth of time
     channels = BINS if not layer.blobs else layer.blobs[0].size
-    layer.blobs = [np.full((1, channels), 1.0 / temperature, np.float32)]
+    layer.blobs = [np.full((1, channels), scale, np.float32)]
     net.enableFusion(False)
     net.enableFusion(True)
 
